@@ -1,0 +1,239 @@
+/*
+ * Operand access for emitters: general registers with x86's write rules, effective addresses, guest
+ * memory, and the stack.
+ */
+#include "core/target-x86/translate.h"
+
+int x86_gpr_index(ZydisRegister r)
+{
+    ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+    if (full < ZYDIS_REGISTER_RAX || full > ZYDIS_REGISTER_R15) {
+        return -1;
+    }
+    return full - ZYDIS_REGISTER_RAX;
+}
+
+static bool x86_is_high_byte(ZydisRegister r)
+{
+    return r == ZYDIS_REGISTER_AH || r == ZYDIS_REGISTER_CH || r == ZYDIS_REGISTER_DH || r == ZYDIS_REGISTER_BH;
+}
+
+TCGTemp gen_load_reg(DisasContext *dc, ZydisRegister r)
+{
+    TCGContext *s = dc->s;
+    int idx = x86_gpr_index(r);
+    TCGTemp v = tcg_temp_new(s);
+    if (idx < 0) {
+        /* Not a general register: the emitter asked for something only vector code handles. */
+        tcg_gen_movi(s, TCG_I64, v, 0);
+        return v;
+    }
+    TCGTemp reg = cpu_regs[idx];
+    switch (ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, r)) {
+    case 64:
+        tcg_gen_mov(s, TCG_I64, v, reg);
+        break;
+    case 32:
+        tcg_gen_ext32u(s, TCG_I64, v, reg);
+        break;
+    case 16:
+        tcg_gen_ext16u(s, TCG_I64, v, reg);
+        break;
+    default:
+        if (x86_is_high_byte(r)) {
+            tcg_gen_extract(s, TCG_I64, v, reg, 8, 8);
+        } else {
+            tcg_gen_ext8u(s, TCG_I64, v, reg);
+        }
+        break;
+    }
+    return v;
+}
+
+void gen_store_reg(DisasContext *dc, ZydisRegister r, TCGTemp v)
+{
+    TCGContext *s = dc->s;
+    int idx = x86_gpr_index(r);
+    if (idx < 0) {
+        return;
+    }
+    TCGTemp reg = cpu_regs[idx];
+    switch (ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, r)) {
+    case 64:
+        tcg_gen_mov(s, TCG_I64, reg, v);
+        break;
+    case 32:
+        /* A 32-bit write clears the upper half. */
+        tcg_gen_ext32u(s, TCG_I64, reg, v);
+        break;
+    case 16:
+        tcg_gen_deposit(s, TCG_I64, reg, reg, v, 0, 16);
+        break;
+    default:
+        tcg_gen_deposit(s, TCG_I64, reg, reg, v, x86_is_high_byte(r) ? 8 : 0, 8);
+        break;
+    }
+}
+
+unsigned x86_op_bits(const DisasContext *dc, int i)
+{
+    return dc->insn.op[i].size;
+}
+
+static uint32_t x86_seg_base_offset(ZydisRegister seg)
+{
+    return seg == ZYDIS_REGISTER_FS ? ENV_OFF(seg_base[R_FS]) : ENV_OFF(seg_base[R_GS]);
+}
+
+TCGTemp gen_lea(DisasContext *dc, int i)
+{
+    TCGContext *s = dc->s;
+    const ZydisDecodedOperand *op = &dc->insn.op[i];
+    const ZydisDecodedOperandMem *m = &op->mem;
+    TCGTemp addr = tcg_temp_new(s);
+
+    if (m->base == ZYDIS_REGISTER_RIP || m->base == ZYDIS_REGISTER_EIP) {
+        uint64_t a = dc->insn.next_pc + (uint64_t)m->disp.value;
+        if (m->base == ZYDIS_REGISTER_EIP) {
+            a = (uint32_t)a;
+        }
+        tcg_gen_movi(s, TCG_I64, addr, a);
+    } else {
+        tcg_gen_movi(s, TCG_I64, addr, (uint64_t)m->disp.value);
+        if (m->base != ZYDIS_REGISTER_NONE) {
+            tcg_gen_add(s, TCG_I64, addr, addr, cpu_regs[x86_gpr_index(m->base)]);
+        }
+        if (m->index != ZYDIS_REGISTER_NONE && x86_gpr_index(m->index) >= 0) {
+            TCGTemp scaled = tcg_temp_new(s);
+            unsigned shift = m->scale == 8 ? 3 : m->scale == 4 ? 2 : m->scale == 2 ? 1 : 0;
+            tcg_gen_shl(s, TCG_I64, scaled, cpu_regs[x86_gpr_index(m->index)], tcg_const(s, shift));
+            tcg_gen_add(s, TCG_I64, addr, addr, scaled);
+        }
+        if (dc->insn.zi.address_width == 32) {
+            tcg_gen_ext32u(s, TCG_I64, addr, addr);
+        } else if (dc->insn.zi.address_width == 16) {
+            tcg_gen_ext16u(s, TCG_I64, addr, addr);
+        }
+    }
+    /* In 64-bit mode only FS and GS have a base; the others are flat. */
+    if (m->segment == ZYDIS_REGISTER_FS || m->segment == ZYDIS_REGISTER_GS) {
+        TCGTemp base = tcg_temp_new(s);
+        tcg_gen_ld(s, TCG_I64, MO_64, base, TCG_TEMP_ENV, x86_seg_base_offset(m->segment));
+        tcg_gen_add(s, TCG_I64, addr, addr, base);
+    }
+    return addr;
+}
+
+static TCGMemOp x86_memop(unsigned bits, bool sign)
+{
+    TCGMemOp mo = bits == 8 ? MO_8 : bits == 16 ? MO_16 : bits == 32 ? MO_32 : MO_64;
+    return sign && bits < 64 ? (TCGMemOp)(mo | MO_SIGN) : mo;
+}
+
+TCGTemp gen_ld(DisasContext *dc, TCGTemp addr, unsigned bits, bool sign)
+{
+    TCGTemp v = tcg_temp_new(dc->s);
+    tcg_gen_guest_ld(dc->s, TCG_I64, x86_memop(bits, sign), v, addr);
+    return v;
+}
+
+void gen_st(DisasContext *dc, TCGTemp addr, TCGTemp v, unsigned bits)
+{
+    tcg_gen_guest_st(dc->s, x86_memop(bits, false), v, addr);
+}
+
+static uint64_t x86_mask_bits(uint64_t v, unsigned bits)
+{
+    return bits >= 64 ? v : v & ((1ULL << bits) - 1);
+}
+
+static TCGTemp gen_load_op_common(DisasContext *dc, int i, bool sign, TCGTemp *addr_out)
+{
+    TCGContext *s = dc->s;
+    const ZydisDecodedOperand *op = &dc->insn.op[i];
+    unsigned bits = op->size;
+    TCGTemp v;
+
+    switch (op->type) {
+    case ZYDIS_OPERAND_TYPE_REGISTER:
+        v = gen_load_reg(dc, op->reg.value);
+        break;
+    case ZYDIS_OPERAND_TYPE_MEMORY: {
+        TCGTemp addr = gen_lea(dc, i);
+        if (addr_out) {
+            *addr_out = addr;
+        }
+        return gen_ld(dc, addr, bits, sign);
+    }
+    case ZYDIS_OPERAND_TYPE_IMMEDIATE: {
+        uint64_t imm = op->imm.value.u;
+        if (sign && bits < 64 && bits > 0) {
+            /* sign-extend from the operand width */
+            unsigned sh = 64 - bits;
+            imm = (uint64_t)((int64_t)(imm << sh) >> sh);
+        } else {
+            imm = x86_mask_bits(imm, bits);
+        }
+        return tcg_const(s, imm);
+    }
+    default:
+        v = tcg_const(s, 0);
+        return v;
+    }
+    if (sign && bits < 64) {
+        TCGTemp w = tcg_temp_new(s);
+        tcg_gen_sextract(s, TCG_I64, w, v, 0, bits);
+        return w;
+    }
+    return v;
+}
+
+TCGTemp gen_load_op(DisasContext *dc, int i)
+{
+    return gen_load_op_common(dc, i, false, NULL);
+}
+
+TCGTemp gen_load_op_signed(DisasContext *dc, int i)
+{
+    return gen_load_op_common(dc, i, true, NULL);
+}
+
+TCGTemp gen_load_op_rmw(DisasContext *dc, int i, TCGTemp *addr)
+{
+    *addr = -1;
+    return gen_load_op_common(dc, i, false, addr);
+}
+
+void gen_store_op_rmw(DisasContext *dc, int i, TCGTemp v, TCGTemp addr)
+{
+    const ZydisDecodedOperand *op = &dc->insn.op[i];
+    if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+        gen_store_reg(dc, op->reg.value, v);
+    } else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+        gen_st(dc, addr >= 0 ? addr : gen_lea(dc, i), v, op->size);
+    }
+}
+
+void gen_store_op(DisasContext *dc, int i, TCGTemp v)
+{
+    gen_store_op_rmw(dc, i, v, -1);
+}
+
+void gen_push(DisasContext *dc, TCGTemp v, unsigned bits)
+{
+    TCGContext *s = dc->s;
+    TCGTemp sp = tcg_temp_new(s);
+    tcg_gen_sub(s, TCG_I64, sp, cpu_regs[R_ESP], tcg_const(s, bits / 8));
+    gen_st(dc, sp, v, bits);     /* memory first: a fault leaves RSP untouched */
+    tcg_gen_mov(s, TCG_I64, cpu_regs[R_ESP], sp);
+}
+
+TCGTemp gen_pop_value(DisasContext *dc, unsigned bits)
+{
+    return gen_ld(dc, cpu_regs[R_ESP], bits, false);
+}
+
+void gen_pop_commit(DisasContext *dc, unsigned bits)
+{
+    tcg_gen_add(dc->s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(dc->s, bits / 8));
+}

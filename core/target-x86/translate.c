@@ -1,0 +1,182 @@
+/*
+ * The block translator: decode guest instructions with Zydis, find each mnemonic's emitter in the table,
+ * and end the block at a control transfer, a page boundary or a size limit.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "core/target-x86/cc.h"
+#include "core/target-x86/helpers.h"
+#include "core/target-x86/translate.h"
+
+/* Keep blocks short enough that the builder's arrays never fill. */
+#define X86_MAX_INSNS_PER_TB 64
+#define X86_TB_OP_BUDGET (TCG_MAX_OPS - 512)
+#define X86_TB_TEMP_BUDGET (TCG_MAX_TEMPS - 256)
+#define X86_MAX_INSN_LEN 15
+
+TCGTemp cpu_regs[16];
+TCGTemp cpu_cc_dst, cpu_cc_src, cpu_cc_src2, cpu_cc_op;
+
+static const char *const x86_reg_names[16] = {
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+
+void x86_tcg_init_globals(TCGContext *s)
+{
+    for (int i = 0; i < 16; i++) {
+        cpu_regs[i] = tcg_global(s, ENV_OFF(regs[i]), x86_reg_names[i]);
+    }
+    cpu_cc_dst = tcg_global(s, ENV_OFF(cc_dst), "cc_dst");
+    cpu_cc_src = tcg_global(s, ENV_OFF(cc_src), "cc_src");
+    cpu_cc_src2 = tcg_global(s, ENV_OFF(cc_src2), "cc_src2");
+    cpu_cc_op = tcg_global(s, ENV_OFF(cc_op), "cc_op");
+}
+
+static ZydisDecoder x86_decoder64;
+static pthread_once_t x86_decoder_once = PTHREAD_ONCE_INIT;
+
+static void x86_decoder_init(void)
+{
+    ZydisDecoderInit(&x86_decoder64, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+}
+
+/*
+ * Decode at pc without reading past the end of its page unless the instruction really continues there:
+ * the next page may be unmapped, and touching it for a short instruction would be a false fault.
+ */
+static bool x86_decode(X86Insn *insn, uint64_t pc)
+{
+    pthread_once(&x86_decoder_once, x86_decoder_init);
+    size_t to_page_end = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
+    size_t len = to_page_end < X86_MAX_INSN_LEN ? to_page_end : X86_MAX_INSN_LEN;
+    const void *bytes = (const void *)(uintptr_t)pc;
+    ZyanStatus st = ZydisDecoderDecodeFull(&x86_decoder64, bytes, len, &insn->zi, insn->op);
+    if (st == ZYDIS_STATUS_NO_MORE_DATA && len < X86_MAX_INSN_LEN) {
+        st = ZydisDecoderDecodeFull(&x86_decoder64, bytes, X86_MAX_INSN_LEN, &insn->zi, insn->op);
+    }
+    insn->bytes = bytes;
+    insn->pc = pc;
+    insn->next_pc = pc + (ZYAN_SUCCESS(st) ? insn->zi.length : 0);
+    return ZYAN_SUCCESS(st);
+}
+
+static void gen_store_pc(DisasContext *dc, TCGTemp pc)
+{
+    tcg_gen_st(dc->s, MO_64, pc, TCG_TEMP_ENV, (uint32_t)offsetof(TCGCPU, pc));
+}
+
+void gen_jmp_const(DisasContext *dc, uint64_t pc, int slot)
+{
+    gen_store_pc(dc, tcg_const(dc->s, pc));
+    tcg_gen_goto_tb(dc->s, slot);
+    dc->end_block = true;
+}
+
+void gen_jmp_indirect(DisasContext *dc, TCGTemp pc)
+{
+    gen_store_pc(dc, pc);
+    tcg_gen_goto_ptr(dc->s);
+    dc->end_block = true;
+}
+
+void gen_exception(DisasContext *dc, int vector, int error_code)
+{
+    /* Traps (#BP from INT3, #OF from INTO) report the next instruction; faults report this one. */
+    bool trap = vector == EXCP_BP || vector == EXCP_OF;
+    gen_store_pc(dc, tcg_const(dc->s, trap ? dc->insn.next_pc : dc->insn.pc));
+    gen_helper(dc->s, raise_exception, -1, TCG_TEMP_ENV, tcg_const(dc->s, vector), tcg_const(dc->s, error_code));
+    tcg_gen_exit_tb(dc->s, TCG_EXIT_EXCEPTION);   /* not reached; ends the block for the optimizer */
+    dc->end_block = true;
+}
+
+void gen_exit(DisasContext *dc, TCGExitReason reason)
+{
+    gen_store_pc(dc, tcg_const(dc->s, dc->insn.next_pc));
+    tcg_gen_exit_tb(dc->s, reason);
+    dc->end_block = true;
+}
+
+/* Is the mnemonic's feature advertised by this CPU's model? */
+static bool x86_insn_allowed(const DisasContext *dc, const X86InsnDef *def)
+{
+    return x86_feature_implemented(def->feature) && x86_model_has_feature(dc->env->model, def->feature);
+}
+
+int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
+{
+    DisasContext dc = {.s = s, .env = x86_env(cpu), .tb = tb, .cc_op = CC_OP_DYNAMIC};
+    uint64_t pc = tb->pc;
+    uint64_t first_page = pc & TB_PAGE_MASK;
+
+    tb->icount = 0;
+    tb->page[0] = first_page;
+    tb->page[1] = ~0ULL;
+    for (;;) {
+        tcg_gen_insn_start(s, pc);
+        /* A fault while reading the code is reported at this instruction. */
+        cpu->insn_pc = pc;
+        if (!x86_decode(&dc.insn, pc)) {
+            dc.insn.next_pc = pc + 1;
+            gen_exception(&dc, EXCP_UD, 0);
+        } else {
+            const X86InsnDef *def = x86_insn_lookup(dc.insn.zi.mnemonic);
+            if (!def || !x86_insn_allowed(&dc, def)) {
+                gen_exception(&dc, EXCP_UD, 0);
+            } else {
+                def->emit(&dc);
+            }
+        }
+        tb->icount++;
+        uint64_t last_byte = dc.insn.next_pc - 1;
+        if ((last_byte & TB_PAGE_MASK) != first_page) {
+            tb->page[1] = last_byte & TB_PAGE_MASK;
+        }
+        pc = dc.insn.next_pc;
+        if (dc.end_block) {
+            break;
+        }
+        if (tb->icount >= X86_MAX_INSNS_PER_TB || s->nb_ops > X86_TB_OP_BUDGET ||
+            s->nb_temps > X86_TB_TEMP_BUDGET || (pc & TB_PAGE_MASK) != first_page) {
+            gen_jmp_const(&dc, pc, 0);
+            break;
+        }
+    }
+    tb->size = (uint32_t)(pc - tb->pc);
+    return s->overflow ? -E2BIG : 0;
+}
+
+static void x86_tb_key(TCGCPU *cpu, uint64_t *pc, uint32_t *flags)
+{
+    *pc = cpu->pc;
+    *flags = x86_env(cpu)->cs_flags;
+}
+
+static void x86_dump_code(TCGCPU *cpu, const TranslationBlock *tb, FILE *out)
+{
+    (void)cpu;
+    ZydisDisassembledInstruction insn;
+    uint64_t pc = tb->pc;
+    fprintf(out, "IN:\n");
+    while (pc < tb->pc + tb->size) {
+        size_t left = tb->pc + tb->size - pc;
+        if (!ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, pc, (const void *)(uintptr_t)pc, left,
+                                                &insn))) {
+            fprintf(out, "0x%016llx:  (bad)\n", (unsigned long long)pc);
+            break;
+        }
+        fprintf(out, "0x%016llx:  %s\n", (unsigned long long)pc, insn.text);
+        pc += insn.info.length;
+    }
+    fprintf(out, "\n");
+}
+
+const TCGTargetOps x86_target_ops = {
+    .tb_key = x86_tb_key,
+    .translate = x86_translate_block,
+    .init_globals = x86_tcg_init_globals,
+    .dump_state = x86_dump_state,
+    .dump_code = x86_dump_code,
+};

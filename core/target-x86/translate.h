@@ -1,0 +1,131 @@
+/*
+ * The x86 -> IR translator's shared pieces: the decoded instruction, the per-block translation state,
+ * operand access with x86's register-write rules, and the mnemonic table's entry type.
+ *
+ * Each emitter translates one instruction (dc->insn). Rules every emitter keeps:
+ *  - do every guest memory access before writing any architectural state, so that a fault (or a write to
+ *    translated code) can restart the instruction from its beginning;
+ *  - set dc->end_block when the instruction changes control flow or CPU mode (the block ends after it);
+ *  - raise #UD through gen_exception(dc, EXCP_UD, 0) for a form it does not implement.
+ */
+#ifndef EMBER_X86_TRANSLATE_H
+#define EMBER_X86_TRANSLATE_H
+
+#include <stdbool.h>
+#include <Zydis/Zydis.h>
+
+#include "core/target-x86/cpu.h"
+#include "core/tcg/tcg-gen.h"
+
+typedef enum X86Feature {
+#define FEATURE(name, leaf, sub, reg, bit) X86_FEAT_##name,
+#include "core/target-x86/features.h"
+#undef FEATURE
+    X86_FEAT_COUNT
+} X86Feature;
+
+typedef struct X86Insn {
+    ZydisDecodedInstruction zi;
+    ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+    const uint8_t *bytes;        /* the instruction's bytes (host pointer to guest code) */
+    uint64_t pc;                 /* its address */
+    uint64_t next_pc;            /* pc + length */
+} X86Insn;
+
+typedef struct DisasContext {
+    TCGContext *s;
+    CPUX86State *env;
+    TranslationBlock *tb;
+    X86Insn insn;
+    bool end_block;              /* set by emitters that end the block (they also emit its exit) */
+    /* Lazy-flag tracking: the cc_op known to be in env at this point of the block, or CC_OP_DYNAMIC. */
+    int cc_op;
+} DisasContext;
+
+typedef void (*X86Emitter)(DisasContext *dc);
+
+/* One row of the mnemonic table. */
+typedef struct X86InsnDef {
+    ZydisMnemonic mnemonic;
+    X86Emitter emit;
+    X86Feature feature;
+} X86InsnDef;
+
+/* Does the CPU model advertise the feature (CPUID)? A NULL model advertises everything implemented. */
+bool x86_model_has_feature(const struct X86CPUModel *model, X86Feature f);
+
+/* The table (insn-table.c) and its lookup. */
+const X86InsnDef *x86_insn_lookup(ZydisMnemonic m);
+bool x86_feature_implemented(X86Feature f);   /* some row needs it and it is enabled */
+size_t x86_insn_table_rows(const X86InsnDef **rows);  /* the whole table, for tests and reports */
+
+/* Globals for the guest registers and lazy-flag state (registered by x86_tcg_init_globals). */
+extern TCGTemp cpu_regs[16];
+extern TCGTemp cpu_cc_dst, cpu_cc_src, cpu_cc_src2, cpu_cc_op;
+
+/* --- operands ------------------------------------------------------------------------------------- */
+
+/* The operand's width in bits (8, 16, 32, 64, 128, 256) and its IR type (I64 for 64, else I32). */
+unsigned x86_op_bits(const DisasContext *dc, int i);
+static inline TCGType x86_type_of_bits(unsigned bits) { return bits == 64 ? TCG_I64 : TCG_I32; }
+
+/* The effective address of memory operand i (segment base included, RIP-relative resolved). */
+TCGTemp gen_lea(DisasContext *dc, int i);
+
+/* Read operand i (register, memory or immediate), zero-extended into a new temp. */
+TCGTemp gen_load_op(DisasContext *dc, int i);
+/* Read operand i sign-extended to 64 bits. */
+TCGTemp gen_load_op_signed(DisasContext *dc, int i);
+/* Write v to operand i with x86's rules (32-bit writes zero the upper half; 8/16-bit writes merge). */
+void gen_store_op(DisasContext *dc, int i, TCGTemp v);
+/* For read-modify-write forms: the address computed once and reused by the store. */
+TCGTemp gen_load_op_rmw(DisasContext *dc, int i, TCGTemp *addr);
+void gen_store_op_rmw(DisasContext *dc, int i, TCGTemp v, TCGTemp addr);
+
+/* General registers by Zydis id. */
+TCGTemp gen_load_reg(DisasContext *dc, ZydisRegister r);
+void gen_store_reg(DisasContext *dc, ZydisRegister r, TCGTemp v);
+int x86_gpr_index(ZydisRegister r);           /* 0..15 for any width of a GPR, -1 otherwise */
+
+/* Memory at a computed address. */
+TCGTemp gen_ld(DisasContext *dc, TCGTemp addr, unsigned bits, bool sign);
+void gen_st(DisasContext *dc, TCGTemp addr, TCGTemp v, unsigned bits);
+
+/* Stack: push/pop of 16/64-bit values with RSP update (memory first, then RSP). */
+void gen_push(DisasContext *dc, TCGTemp v, unsigned bits);
+TCGTemp gen_pop_value(DisasContext *dc, unsigned bits);   /* loads; call gen_pop_commit after */
+void gen_pop_commit(DisasContext *dc, unsigned bits);
+
+/* --- block exits ---------------------------------------------------------------------------------- */
+
+/* End the block, continuing at a constant pc (chainable through goto_tb slot `slot`). */
+void gen_jmp_const(DisasContext *dc, uint64_t pc, int slot);
+/* End the block, continuing at the pc in temp `pc` (indirect: jump cache). */
+void gen_jmp_indirect(DisasContext *dc, TCGTemp pc);
+/* Raise an exception at the current instruction and end the block. */
+void gen_exception(DisasContext *dc, int vector, int error_code);
+/* Leave to the loop with `reason` and the pc already at the next instruction (SYSCALL, HLT...). */
+void gen_exit(DisasContext *dc, TCGExitReason reason);
+
+/* --- lazy flags (cc.h has the CC_OP list) ---------------------------------------------------------- */
+
+/* Record a flag-setting operation: op, result and operands. */
+void gen_set_cc(DisasContext *dc, int cc_op, TCGTemp dst, TCGTemp src, TCGTemp src2);
+/* A temp holding 1 if the x86 condition `jcc` (0..15 as in Jcc's low nibble) holds, else 0. */
+TCGTemp gen_cond(DisasContext *dc, int jcc);
+/* Materialize all arithmetic flags into a temp (RFLAGS layout, CF..OF only). */
+TCGTemp gen_compute_eflags(DisasContext *dc);
+/* Store all flags back as CC_OP_EFLAGS from an RFLAGS-layout temp (arithmetic bits only). */
+void gen_set_eflags_arith(DisasContext *dc, TCGTemp flags);
+
+/* -d cpu: the registers and flags. */
+void x86_dump_state(TCGCPU *cpu, FILE *out);
+
+/* The target as the execution loop sees it. */
+extern const TCGTargetOps x86_target_ops;
+
+/* Translate one block at tb->pc. */
+int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb);
+void x86_tcg_init_globals(TCGContext *s);
+
+#endif

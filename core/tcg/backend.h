@@ -1,0 +1,38 @@
+/*
+ * The backend contract: the few functions a backend provides. A backend is chosen at run time
+ * (-backend interp|jit); the translation-block cache and the execution loop only call these.
+ */
+#ifndef EMBER_TCG_BACKEND_H
+#define EMBER_TCG_BACKEND_H
+
+#include "core/tcg/tcg.h"
+
+struct TranslationBlock;
+struct TCGCPU;
+
+/* How a run of blocks ended. */
+typedef struct TCGExit {
+    struct TranslationBlock *last;   /* the block that exited */
+    int slot;                        /* >= 0: it left through goto_tb slot `slot`, which is not chained yet */
+    TCGExitReason reason;
+} TCGExit;
+
+typedef struct TCGBackend {
+    const char *name;
+    /* Turn the optimized IR of s into tb's executable form (tb->code). 0, or a negative errno. */
+    int (*compile)(TCGContext *s, struct TranslationBlock *tb);
+    /* Run tb and the blocks chained to it until one exits to the loop. */
+    TCGExit (*exec)(struct TCGCPU *cpu, struct TranslationBlock *tb);
+    /* Make goto_tb slot `slot` of `from` continue straight into `to`; undo that. */
+    void (*chain)(struct TranslationBlock *from, int slot, struct TranslationBlock *to);
+    void (*unchain)(struct TranslationBlock *from, int slot);
+    /* Release tb->code. Called only when no thread can be running it. */
+    void (*free_code)(struct TranslationBlock *tb);
+} TCGBackend;
+
+extern const TCGBackend tcg_backend_interp;
+
+/* Find a backend by name ("interp", "jit"); NULL if there is none by that name. */
+const TCGBackend *tcg_backend_find(const char *name);
+
+#endif

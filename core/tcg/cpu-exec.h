@@ -1,0 +1,87 @@
+/*
+ * The execution loop, shared by every target and both front ends. A target's CPU state begins with a
+ * TCGCPU; the loop finds or translates the block at the state's pc, runs it, chains it to the next one,
+ * and returns to the front end with a reason when something needs the front end (a syscall, an
+ * exception, an interrupt request).
+ */
+#ifndef EMBER_TCG_CPU_EXEC_H
+#define EMBER_TCG_CPU_EXEC_H
+
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/tcg/backend.h"
+#include "core/tcg/tb.h"
+#include "core/tcg/tcg.h"
+
+#define TB_JMP_CACHE_BITS 12
+#define TB_JMP_CACHE_SIZE (1u << TB_JMP_CACHE_BITS)
+
+struct TCGCPU;
+
+/* What a target provides to the loop. */
+typedef struct TCGTargetOps {
+    /* The key of the next block: its pc and the mode flags that change how it is translated. */
+    void (*tb_key)(struct TCGCPU *cpu, uint64_t *pc, uint32_t *flags);
+    /* Emit the IR of the block at pc into s; fill tb->size, tb->icount. 0, or a negative errno. */
+    int (*translate)(struct TCGCPU *cpu, TCGContext *s, TranslationBlock *tb);
+    /* Register the target's globals in a fresh context. */
+    void (*init_globals)(TCGContext *s);
+    /* Write the target's registers for -d cpu. */
+    void (*dump_state)(struct TCGCPU *cpu, FILE *out);
+    /* Write the guest disassembly of a block for -d in_asm. */
+    void (*dump_code)(struct TCGCPU *cpu, const TranslationBlock *tb, FILE *out);
+} TCGTargetOps;
+
+/* -d items */
+enum {
+    TCG_LOG_IN_ASM = 1 << 0,
+    TCG_LOG_OP = 1 << 1,
+    TCG_LOG_OP_OPT = 1 << 2,
+    TCG_LOG_EXEC = 1 << 3,
+    TCG_LOG_CPU = 1 << 4,
+    TCG_LOG_INT = 1 << 5,
+};
+
+/* The front of every target's CPU state. Generated code reaches these at fixed offsets from env. */
+typedef struct TCGCPU {
+    uint64_t pc;                     /* guest pc (x86: rip) */
+    uint64_t insn_pc;                /* pc of the instruction being executed (set by insn_start) */
+    volatile int32_t exit_request;   /* set from signal handlers or other threads; checked per block */
+    int32_t exit_reason;             /* TCGExitReason of the last exit_tb */
+    /* per-CPU jump cache for indirect branches: pc hash -> block */
+    TranslationBlock *jmp_cache[TB_JMP_CACHE_SIZE];
+    /* where the exception path lands: the loop's sigsetjmp */
+    sigjmp_buf jmp_env;
+    const TCGTargetOps *target;
+    const TCGBackend *backend;
+    TCGContext *ctx;                 /* this thread's builder */
+    unsigned log_mask;               /* TCG_LOG_* */
+    FILE *log;
+    /* Frame for the interpreter's block-local temps: one per CPU, so threads never share one. */
+    uint64_t frame[TCG_MAX_TEMPS];
+} TCGCPU;
+
+/* Prepare a CPU (its builder, its jump cache). */
+void tcg_cpu_init(TCGCPU *cpu, const TCGTargetOps *target, const TCGBackend *backend);
+
+/*
+ * Run guest code until an exit the front end must handle. The exception path (tcg_cpu_loop_exit) lands
+ * here, so it never returns TCG_EXIT_NONE.
+ */
+TCGExitReason tcg_cpu_exec(TCGCPU *cpu);
+
+/* Leave the running block for the loop, now, with `reason` (helpers and fault handlers call this). */
+__attribute__((noreturn)) void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason);
+
+/* Ask a running CPU to come back to the loop at the next block boundary (signal-safe). */
+static inline void tcg_cpu_request_exit(TCGCPU *cpu) { cpu->exit_request = 1; }
+
+/* The CPU this thread is running, if any (for fault handlers). */
+extern __thread TCGCPU *tcg_current_cpu;
+
+/* Jump-cache lookup used by backends for goto_ptr: the block for the CPU's current key, or NULL. */
+TranslationBlock *tcg_cpu_find_tb(TCGCPU *cpu);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * Translation blocks and their cache: keyed by guest pc and CPU mode flags, chained to each other, and
+ * invalidated when the guest writes to a page that holds their code.
+ */
+#ifndef EMBER_TCG_TB_H
+#define EMBER_TCG_TB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/tcg/backend.h"
+
+#define TB_PAGE_SIZE 4096ULL
+#define TB_PAGE_MASK (~(TB_PAGE_SIZE - 1))
+
+typedef struct TranslationBlock {
+    uint64_t pc;                 /* guest pc of the first instruction */
+    uint32_t flags;              /* CPU mode the block was translated for */
+    uint32_t size;               /* bytes of guest code */
+    uint32_t icount;             /* guest instructions */
+    bool invalid;                /* dropped from the cache; may still be running in another thread */
+    uint64_t page[2];            /* guest pages its code touches; page[1] is ~0 when it fits in one */
+    void *code;                  /* the backend's executable form */
+    uint32_t code_size;
+    /* chaining: where each goto_tb slot goes, and who jumps into this block */
+    struct TranslationBlock *_Atomic jmp_dest[2];
+    struct TBIncoming *incoming;
+} TranslationBlock;
+
+typedef struct TBIncoming {
+    TranslationBlock *from;
+    int slot;
+    struct TBIncoming *next;
+} TBIncoming;
+
+/* The cache is global (shared by all guest threads) and locked inside. */
+void tb_cache_init(const TCGBackend *backend);
+TranslationBlock *tb_lookup(uint64_t pc, uint32_t flags);
+/* Adds tb; returns the block already there if another thread was faster (tb is then discarded). */
+TranslationBlock *tb_insert(TranslationBlock *tb);
+void tb_chain(TranslationBlock *from, int slot, TranslationBlock *to);
+
+/*
+ * Self-modifying code. Pages holding translated code are write-protected through the hook below; a write
+ * fault on such a page calls tb_invalidate_page, which drops its blocks and makes the page writable again.
+ */
+typedef struct TBPageHooks {
+    /* Called with the cache lock held: make `page` read-only (protect) or restore the guest's rights. */
+    void (*protect)(uint64_t page, bool protect);
+} TBPageHooks;
+
+void tb_set_page_hooks(const TBPageHooks *hooks);
+/* True if the page held translated code (and now does not). */
+bool tb_invalidate_page(uint64_t page);
+bool tb_page_has_code(uint64_t page);
+/* Drop every block (munmap of code, a failed syscall on protected pages). */
+void tb_flush_all(void);
+
+#endif
