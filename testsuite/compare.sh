@@ -54,6 +54,7 @@ rm -rf "$work"
 mkdir -p "$work"
 run=$work/run
 
+umask 022
 guest_env=(PATH=/usr/bin:/bin HOME="$run" TMPDIR="$run" LC_ALL=C TZ=UTC0 EMBER_TESTSUITE=1)
 
 # run_one LABEL [PREFIX...]: runs PREFIX PROGRAM ARGS in a fresh $run, saves LABEL.{out,err,status}.

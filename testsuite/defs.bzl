@@ -57,6 +57,7 @@ def guest_compare_test(
         expect_status = 0,
         data = [],
         manual_modes = [],
+        ember_opts = [],
         timeout = "moderate",
         tags = []):
     """Runs //testsuite/guest:PROGRAM_MODE natively and under ember; one sh_test per mode.
@@ -69,6 +70,7 @@ def guest_compare_test(
     expect_status: the status the native run must have (128+N when killed by signal N).
     data: extra labels the guest needs; "{mode}" is replaced by the link mode.
     manual_modes: modes tagged "manual" (known not to pass yet; run them by name).
+    ember_opts: options given to ember before the program (e.g. ["-backend", "jit"]).
     """
     if program == None:
         program = name[len("guest_"):] if name.startswith("guest_") else name
@@ -78,6 +80,8 @@ def guest_compare_test(
         opts = ["--expect-status", str(expect_status)]
         if stderr:
             opts.append("--stderr")
+        for o in ember_opts:
+            opts += ["--ember-opt", o]
         test_data = [EMBER, prog] + extra
         if stdin != None:
             opts += ["--stdin", "$(rootpath %s)" % stdin]

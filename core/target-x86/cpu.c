@@ -16,12 +16,17 @@ void x86_cpu_reset_user(CPUX86State *env)
     env->seg_sel[R_CS] = 0x33;
     env->seg_sel[R_SS] = env->seg_sel[R_DS] = env->seg_sel[R_ES] = 0x2b;
     env->cs_flags = 0;
+    x86_fpu_reset(env);
+    env->xcr0 = 0x7;
+}
+
+void x86_fpu_reset(CPUX86State *env)
+{
     memset(env->ymm, 0, sizeof(env->ymm));
     memset(&env->fx, 0, sizeof(env->fx));
     env->fx.fcw = 0x37f;          /* what the kernel gives a new process */
     env->fx.mxcsr = 0x1f80;
     env->fx.mxcsr_mask = 0xffff;
-    env->xcr0 = 0x7;
 }
 
 void x86_raise_exception(CPUX86State *env, int vector, int error_code, uint64_t addr)

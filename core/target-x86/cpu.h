@@ -99,6 +99,9 @@ __attribute__((noreturn)) void x86_raise_exception(CPUX86State *env, int vector,
 uint64_t x86_get_eflags(const CPUX86State *env);
 void x86_set_eflags(CPUX86State *env, uint64_t value, uint64_t mask);
 
+/* The x87/SSE/AVX state as FNINIT + a default MXCSR leave it (a new process, a signal handler). */
+void x86_fpu_reset(CPUX86State *env);
+
 /* A fresh CPU in 64-bit user mode. */
 void x86_cpu_reset_user(CPUX86State *env);
 

@@ -44,6 +44,18 @@ enum {
     TCG_LOG_INT = 1 << 5,
 };
 
+/*
+ * The one hook for system mode's soft-MMU: when TCGCPU.mem is NULL (user mode), guest addresses are host
+ * addresses and backends access them directly; otherwise every guest_ld/guest_st goes through these.
+ * Loads return the value extended as `mo` says (to 64 bits).
+ */
+typedef struct TCGMemOps {
+    uint64_t (*load)(struct TCGCPU *cpu, uint64_t addr, TCGMemOp mo);
+    void (*store)(struct TCGCPU *cpu, uint64_t addr, uint64_t value, TCGMemOp mo);
+    void (*load128)(struct TCGCPU *cpu, uint64_t addr, void *dst);
+    void (*store128)(struct TCGCPU *cpu, uint64_t addr, const void *src);
+} TCGMemOps;
+
 /* The front of every target's CPU state. Generated code reaches these at fixed offsets from env. */
 typedef struct TCGCPU {
     uint64_t pc;                     /* guest pc (x86: rip) */
@@ -59,12 +71,16 @@ typedef struct TCGCPU {
     TCGContext *ctx;                 /* this thread's builder */
     unsigned log_mask;               /* TCG_LOG_* */
     FILE *log;
+    const TCGMemOps *mem;            /* NULL: direct host access (user mode); see TCGMemOps */
     /* Frame for the interpreter's block-local temps: one per CPU, so threads never share one. */
     uint64_t frame[TCG_MAX_TEMPS];
 } TCGCPU;
 
 /* Prepare a CPU (its builder, its jump cache). */
 void tcg_cpu_init(TCGCPU *cpu, const TCGTargetOps *target, const TCGBackend *backend);
+
+/* Release what tcg_cpu_init allocated (the builder); the CPU must not be running. */
+void tcg_cpu_destroy(TCGCPU *cpu);
 
 /*
  * Run guest code until an exit the front end must handle. The exception path (tcg_cpu_loop_exit) lands

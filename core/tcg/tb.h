@@ -10,6 +10,13 @@
 
 #include "core/tcg/backend.h"
 
+/* C++ (the googletest tests) has no _Atomic qualifier; the layout is the same, only C code touches it. */
+#ifdef __cplusplus
+#define TB_ATOMIC
+#else
+#define TB_ATOMIC _Atomic
+#endif
+
 #define TB_PAGE_SIZE 4096ULL
 #define TB_PAGE_MASK (~(TB_PAGE_SIZE - 1))
 
@@ -23,8 +30,14 @@ typedef struct TranslationBlock {
     void *code;                  /* the backend's executable form */
     uint32_t code_size;
     /* chaining: where each goto_tb slot goes, and who jumps into this block */
-    struct TranslationBlock *_Atomic jmp_dest[2];
+    struct TranslationBlock *TB_ATOMIC jmp_dest[2];
     struct TBIncoming *incoming;
+    /* In: 0, or at most this many guest instructions (the loop sets it when retrying a block that
+       overflowed the IR buffers; a translator should stop after that many). */
+    uint32_t max_insns;
+    /* The backend whose code this is (NULL: the cache's default from tb_cache_init). Blocks of different
+       backends never chain, and a block replaces one of another backend at the same key. */
+    const TCGBackend *backend;
 } TranslationBlock;
 
 typedef struct TBIncoming {

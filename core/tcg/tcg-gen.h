@@ -1,5 +1,7 @@
 /*
  * Typed IR builders: one small inline function per op shape. Translators build IR only through these.
+ * Operand lists are local arrays, not compound literals, so that C++ tests can include this header
+ * (tcg_gen_callN is C only; C++ calls tcg_gen_call).
  */
 #ifndef EMBER_TCG_GEN_H
 #define EMBER_TCG_GEN_H
@@ -18,12 +20,14 @@ static inline TCGOp *tcg_gen_op(TCGContext *s, TCGOpcode opc, TCGType t, int n, 
 #define TCG_GEN_BINARY(name)                                                                     \
     static inline void tcg_gen_##name(TCGContext *s, TCGType t, TCGTemp d, TCGTemp a, TCGTemp b) \
     {                                                                                            \
-        tcg_gen_op(s, INDEX_op_##name, t, 3, (TCGTemp[]){d, a, b});                              \
+        const TCGTemp args_[] = {d, a, b}; \
+        tcg_gen_op(s, INDEX_op_##name, t, 3, args_);                              \
     }
 #define TCG_GEN_UNARY(name)                                                           \
     static inline void tcg_gen_##name(TCGContext *s, TCGType t, TCGTemp d, TCGTemp a) \
     {                                                                                 \
-        tcg_gen_op(s, INDEX_op_##name, t, 2, (TCGTemp[]){d, a});                      \
+        const TCGTemp args_[] = {d, a}; \
+        tcg_gen_op(s, INDEX_op_##name, t, 2, args_);                      \
     }
 
 TCG_GEN_UNARY(mov)
@@ -57,29 +61,34 @@ TCG_GEN_UNARY(ctpop)
 
 static inline void tcg_gen_movi(TCGContext *s, TCGType t, TCGTemp d, uint64_t v)
 {
-    tcg_gen_op(s, INDEX_op_movi, t, 1, (TCGTemp[]){d})->cargs[0] = v;
+    const TCGTemp args_[] = {d};
+    tcg_gen_op(s, INDEX_op_movi, t, 1, args_)->cargs[0] = v;
 }
 
 static inline void tcg_gen_mulu2(TCGContext *s, TCGType t, TCGTemp lo, TCGTemp hi, TCGTemp a, TCGTemp b)
 {
-    tcg_gen_op(s, INDEX_op_mulu2, t, 4, (TCGTemp[]){lo, hi, a, b});
+    const TCGTemp args_[] = {lo, hi, a, b};
+    tcg_gen_op(s, INDEX_op_mulu2, t, 4, args_);
 }
 
 static inline void tcg_gen_muls2(TCGContext *s, TCGType t, TCGTemp lo, TCGTemp hi, TCGTemp a, TCGTemp b)
 {
-    tcg_gen_op(s, INDEX_op_muls2, t, 4, (TCGTemp[]){lo, hi, a, b});
+    const TCGTemp args_[] = {lo, hi, a, b};
+    tcg_gen_op(s, INDEX_op_muls2, t, 4, args_);
 }
 
 static inline void tcg_gen_extract(TCGContext *s, TCGType t, TCGTemp d, TCGTemp a, unsigned pos, unsigned len)
 {
-    TCGOp *op = tcg_gen_op(s, INDEX_op_extract, t, 2, (TCGTemp[]){d, a});
+    const TCGTemp args_[] = {d, a};
+    TCGOp *op = tcg_gen_op(s, INDEX_op_extract, t, 2, args_);
     op->cargs[0] = pos;
     op->cargs[1] = len;
 }
 
 static inline void tcg_gen_sextract(TCGContext *s, TCGType t, TCGTemp d, TCGTemp a, unsigned pos, unsigned len)
 {
-    TCGOp *op = tcg_gen_op(s, INDEX_op_sextract, t, 2, (TCGTemp[]){d, a});
+    const TCGTemp args_[] = {d, a};
+    TCGOp *op = tcg_gen_op(s, INDEX_op_sextract, t, 2, args_);
     op->cargs[0] = pos;
     op->cargs[1] = len;
 }
@@ -87,34 +96,39 @@ static inline void tcg_gen_sextract(TCGContext *s, TCGType t, TCGTemp d, TCGTemp
 static inline void tcg_gen_deposit(TCGContext *s, TCGType t, TCGTemp d, TCGTemp a, TCGTemp b, unsigned pos,
                                    unsigned len)
 {
-    TCGOp *op = tcg_gen_op(s, INDEX_op_deposit, t, 3, (TCGTemp[]){d, a, b});
+    const TCGTemp args_[] = {d, a, b};
+    TCGOp *op = tcg_gen_op(s, INDEX_op_deposit, t, 3, args_);
     op->cargs[0] = pos;
     op->cargs[1] = len;
 }
 
 static inline void tcg_gen_setcond(TCGContext *s, TCGType t, TCGCond c, TCGTemp d, TCGTemp a, TCGTemp b)
 {
-    tcg_gen_op(s, INDEX_op_setcond, t, 3, (TCGTemp[]){d, a, b})->cargs[0] = c;
+    const TCGTemp args_[] = {d, a, b};
+    tcg_gen_op(s, INDEX_op_setcond, t, 3, args_)->cargs[0] = c;
 }
 
 /* d = cond(a, b) ? v1 : v2 */
 static inline void tcg_gen_movcond(TCGContext *s, TCGType t, TCGCond c, TCGTemp d, TCGTemp a, TCGTemp b,
                                    TCGTemp v1, TCGTemp v2)
 {
-    tcg_gen_op(s, INDEX_op_movcond, t, 5, (TCGTemp[]){d, a, b, v1, v2})->cargs[0] = c;
+    const TCGTemp args_[] = {d, a, b, v1, v2};
+    tcg_gen_op(s, INDEX_op_movcond, t, 5, args_)->cargs[0] = c;
 }
 
 /* Loads and stores of the CPU state: base is usually TCG_TEMP_ENV. */
 static inline void tcg_gen_ld(TCGContext *s, TCGType t, TCGMemOp mo, TCGTemp d, TCGTemp base, uint32_t offset)
 {
-    TCGOp *op = tcg_gen_op(s, INDEX_op_ld, t, 2, (TCGTemp[]){d, base});
+    const TCGTemp args_[] = {d, base};
+    TCGOp *op = tcg_gen_op(s, INDEX_op_ld, t, 2, args_);
     op->cargs[0] = mo;
     op->cargs[1] = offset;
 }
 
 static inline void tcg_gen_st(TCGContext *s, TCGMemOp mo, TCGTemp v, TCGTemp base, uint32_t offset)
 {
-    TCGOp *op = tcg_gen_op(s, INDEX_op_st, TCG_I64, 2, (TCGTemp[]){v, base});
+    const TCGTemp args_[] = {v, base};
+    TCGOp *op = tcg_gen_op(s, INDEX_op_st, TCG_I64, 2, args_);
     op->cargs[0] = mo;
     op->cargs[1] = offset;
 }
@@ -122,22 +136,26 @@ static inline void tcg_gen_st(TCGContext *s, TCGMemOp mo, TCGTemp v, TCGTemp bas
 /* Guest memory. */
 static inline void tcg_gen_guest_ld(TCGContext *s, TCGType t, TCGMemOp mo, TCGTemp d, TCGTemp addr)
 {
-    tcg_gen_op(s, INDEX_op_guest_ld, t, 2, (TCGTemp[]){d, addr})->cargs[0] = mo;
+    const TCGTemp args_[] = {d, addr};
+    tcg_gen_op(s, INDEX_op_guest_ld, t, 2, args_)->cargs[0] = mo;
 }
 
 static inline void tcg_gen_guest_st(TCGContext *s, TCGMemOp mo, TCGTemp v, TCGTemp addr)
 {
-    tcg_gen_op(s, INDEX_op_guest_st, TCG_I64, 2, (TCGTemp[]){v, addr})->cargs[0] = mo;
+    const TCGTemp args_[] = {v, addr};
+    tcg_gen_op(s, INDEX_op_guest_st, TCG_I64, 2, args_)->cargs[0] = mo;
 }
 
 static inline void tcg_gen_guest_ld128(TCGContext *s, uint32_t env_offset, TCGTemp addr)
 {
-    tcg_gen_op(s, INDEX_op_guest_ld128, TCG_I64, 1, (TCGTemp[]){addr})->cargs[0] = env_offset;
+    const TCGTemp args_[] = {addr};
+    tcg_gen_op(s, INDEX_op_guest_ld128, TCG_I64, 1, args_)->cargs[0] = env_offset;
 }
 
 static inline void tcg_gen_guest_st128(TCGContext *s, uint32_t env_offset, TCGTemp addr)
 {
-    tcg_gen_op(s, INDEX_op_guest_st128, TCG_I64, 1, (TCGTemp[]){addr})->cargs[0] = env_offset;
+    const TCGTemp args_[] = {addr};
+    tcg_gen_op(s, INDEX_op_guest_st128, TCG_I64, 1, args_)->cargs[0] = env_offset;
 }
 
 /* Control flow. */
@@ -153,7 +171,8 @@ static inline void tcg_gen_br(TCGContext *s, int label)
 
 static inline void tcg_gen_brcond(TCGContext *s, TCGType t, TCGCond c, TCGTemp a, TCGTemp b, int label)
 {
-    TCGOp *op = tcg_gen_op(s, INDEX_op_brcond, t, 2, (TCGTemp[]){a, b});
+    const TCGTemp args_[] = {a, b};
+    TCGOp *op = tcg_gen_op(s, INDEX_op_brcond, t, 2, args_);
     op->cargs[0] = c;
     op->cargs[1] = label;
 }

@@ -130,6 +130,9 @@ typedef struct TCGContext {
     bool overflow;           /* the block grew past a limit: the translator must end it earlier */
 } TCGContext;
 
+/* Prepare an empty context (temp 0 = env). A zero-filled context is also accepted by every function. */
+void tcg_context_init(TCGContext *s);
+
 /* Globals are registered once per context; tcg_func_start keeps them and drops everything else. */
 TCGTemp tcg_global(TCGContext *s, uint32_t env_offset, const char *name);
 void tcg_func_start(TCGContext *s);
@@ -137,6 +140,16 @@ void tcg_func_start(TCGContext *s);
 TCGTemp tcg_temp_new(TCGContext *s);
 TCGTemp tcg_const(TCGContext *s, uint64_t value);
 int tcg_label_new(TCGContext *s);
+
+/*
+ * Whether a translator should end the block before its next guest instruction because the buffers are
+ * nearly full (no single instruction is expected to need more than this reserve). Ending here avoids
+ * s->overflow, which makes the loop retranslate with TranslationBlock.max_insns set.
+ */
+static inline bool tcg_should_end_block(const TCGContext *s)
+{
+    return s->nb_ops > TCG_MAX_OPS - 512 || s->nb_temps > TCG_MAX_TEMPS - 160 || s->nb_labels > TCG_MAX_LABELS - 24;
+}
 
 /* The raw emitter; the typed builders in tcg-gen.h are what translators use. */
 TCGOp *tcg_emit(TCGContext *s, TCGOpcode opc, TCGType type);

@@ -7,6 +7,8 @@
 #ifndef EMBER_LINUX_SYSCALL_H
 #define EMBER_LINUX_SYSCALL_H
 
+#include <stdbool.h>
+
 #include "core/target-x86/cpu.h"
 
 /* A handler gets the six argument registers (rdi, rsi, rdx, r10, r8, r9) and returns the result or -errno. */
@@ -16,6 +18,8 @@ typedef long (*LinuxSyscallFn)(CPUX86State *env, const long args[6]);
 #define LINUX_SYSCALL_REGS_SET (-0x10000L)
 
 void linux_syscall_register(int nr, LinuxSyscallFn fn);
+/* The handler registered for nr, or NULL. */
+LinuxSyscallFn linux_syscall_handler(int nr);
 
 /* Register every family's handlers (called once from main). */
 void linux_syscalls_init(void);
@@ -24,6 +28,9 @@ void linux_syscalls_init(void);
 void linux_do_syscall(CPUX86State *env);
 
 /* -strace on/off, and where it prints (stderr by default). */
-void linux_strace_enable(int fd);
+void linux_strace_enable(int fd);   /* a negative fd turns it off */
+bool linux_strace_enabled(void);
+/* A line of our own in the -strace output ("--- SIGSEGV {...} ---"), prefixed with the pid. */
+void linux_strace_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

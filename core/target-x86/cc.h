@@ -1,0 +1,81 @@
+/*
+ * Lazy condition codes. A flag-setting instruction does not compute RFLAGS: it records which operation
+ * it was (cc_op) and up to three values (cc_dst, cc_src, cc_src2). CF PF AF ZF SF OF are derived from
+ * them only when something reads them (Jcc, SETcc, CMOVcc, ADC, PUSHF, a signal frame, ...).
+ *
+ * Sized operations come in families of four consecutive members for 8, 16, 32 and 64 bits (suffixes
+ * B W L Q), so `family + size` with size = log2(bits / 8) names one. The stored values may carry garbage
+ * above the operation's width (8/16-bit results are computed in 32-bit temps): readers truncate. The
+ * exceptions are said below.
+ *
+ *   op            cc_dst              cc_src                         cc_src2
+ *   EFLAGS        -                   CF..OF in RFLAGS layout;       -
+ *                                     no other bit may be set
+ *   ADD           result              second operand                 -
+ *   ADC           result              second operand                 carry in (0/1)
+ *   SUB           result              subtrahend                     minuend (the first operand), so
+ *                                                                    that Jcc after CMP is one setcond
+ *   SBB           result              subtrahend                     borrow in (0/1)
+ *   LOGIC         result              -                              -     (CF = OF = AF = 0)
+ *   INC, DEC      result              CF before the op (bit 0)       -
+ *   SHL           result              the value shifted by count-1:  -     (CF = its top bit,
+ *                                     its top bit is the last bit           OF = CF ^ result's top bit)
+ *                                     shifted out
+ *   SAR (and SHR) result              the value shifted right by     -     (CF = its bit 0,
+ *                                     count-1                               OF = top bit of src ^ dst)
+ *   MUL (and      low half of the     nonzero iff the product does   -     (CF = OF; SF ZF PF from dst,
+ *   IMUL)         product             not fit: NOT truncated               AF = 0)
+ *   BMI           result              CF (bit 0)                     -     (OF = AF = 0; SF ZF PF from dst)
+ *                 (ANDN BLSI BLSMSK BLSR BZHI TZCNT LZCNT)
+ *   POPCNT        the source operand, -                              -     (ZF = source == 0, others 0)
+ *                 zero-extended
+ *
+ * NEG is SUB with minuend 0. ADCX/ADOX, BT*, rotates, SAHF, CLC/STC/CMC and POPF work on materialized
+ * flags and leave CC_OP_EFLAGS.
+ *
+ * env->cc_op always holds the current op: the translator stores cpu_cc_op whenever it changes, so a fault
+ * or exit at any point sees consistent state. CC_OP_DYNAMIC exists only at translate time: "whatever env
+ * holds".
+ */
+#ifndef EMBER_X86_CC_H
+#define EMBER_X86_CC_H
+
+#include <stdint.h>
+
+#define CC_OP_FAMILY(name) CC_OP_##name##B, CC_OP_##name##W, CC_OP_##name##L, CC_OP_##name##Q
+
+enum {
+    CC_OP_DYNAMIC = -1,
+    CC_OP_EFLAGS = 0,
+    CC_OP_FAMILY(ADD),
+    CC_OP_FAMILY(ADC),
+    CC_OP_FAMILY(SUB),
+    CC_OP_FAMILY(SBB),
+    CC_OP_FAMILY(LOGIC),
+    CC_OP_FAMILY(INC),
+    CC_OP_FAMILY(DEC),
+    CC_OP_FAMILY(SHL),
+    CC_OP_FAMILY(SAR),
+    CC_OP_FAMILY(MUL),
+    CC_OP_FAMILY(BMI),
+    CC_OP_POPCNT,
+    CC_OP_COUNT
+};
+
+#undef CC_OP_FAMILY
+
+/* The sized member of a family for an operation of `bits` (8, 16, 32, 64). */
+static inline int cc_op_sized(int family_b, unsigned bits)
+{
+    return family_b + (bits == 64 ? 3 : bits == 32 ? 2 : bits == 16 ? 1 : 0);
+}
+
+/* Is op a sized member, and which family (its B member) and size index (0..3). */
+static inline int cc_op_is_sized(int op) { return op >= CC_OP_ADDB && op <= CC_OP_BMIQ; }
+static inline int cc_op_family(int op) { return CC_OP_ADDB + ((op - CC_OP_ADDB) & ~3); }
+static inline unsigned cc_op_size(int op) { return (unsigned)(op - CC_OP_ADDB) & 3; }
+
+/* CF..OF (RFLAGS layout) for a recorded operation. Also the body of helper_cc_compute. */
+uint64_t x86_cc_compute(int op, uint64_t dst, uint64_t src, uint64_t src2);
+
+#endif

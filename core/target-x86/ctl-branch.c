@@ -1,0 +1,134 @@
+/*
+ * Control transfers: JMP, Jcc, JRCXZ/JECXZ, LOOP/LOOPE/LOOPNE, CALL, RET.
+ *
+ * Every one ends the block. A direct target leaves through a chainable goto_tb (slot 0 for the taken
+ * branch, slot 1 for the fall-through); an indirect one (register, memory, return address) goes through
+ * gen_jmp_indirect and the per-CPU jump cache.
+ *
+ * Near branches in 64-bit mode always use a 64-bit operand size: Zydis decodes them the Intel way, where
+ * a 0x66 prefix is ignored. Far forms (JMP/CALL m16:64, RETF) are not implemented and raise #UD.
+ */
+#include "core/target-x86/translate.h"
+
+/* The absolute target of a relative branch (operand 0). */
+static uint64_t ctl_rel_target(const DisasContext *dc)
+{
+    uint64_t target = 0;
+    ZydisCalcAbsoluteAddress(&dc->insn.zi, &dc->insn.op[0], dc->insn.pc, &target);
+    return target;
+}
+
+static bool ctl_is_far(const DisasContext *dc)
+{
+    return dc->insn.zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR;
+}
+
+/* Two exits: to `taken` when cond(a, b) holds, else to the next instruction. */
+static void ctl_branch2(DisasContext *dc, TCGType t, TCGCond cond, TCGTemp a, TCGTemp b, uint64_t taken)
+{
+    TCGContext *s = dc->s;
+    int l_taken = tcg_label_new(s);
+    tcg_gen_brcond(s, t, cond, a, b, l_taken);
+    gen_jmp_const(dc, dc->insn.next_pc, 1);
+    tcg_gen_set_label(s, l_taken);
+    gen_jmp_const(dc, taken, 0);
+    dc->end_block = true;
+}
+
+void ctl_emit_jmp(DisasContext *dc)
+{
+    const ZydisDecodedOperand *op = &dc->insn.op[0];
+    if (ctl_is_far(dc)) {
+        gen_exception(dc, EXCP_UD, 0);
+        return;
+    }
+    if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+        gen_jmp_const(dc, ctl_rel_target(dc), 0);
+    } else {
+        gen_jmp_indirect(dc, gen_load_op(dc, 0));
+    }
+    dc->end_block = true;
+}
+
+/* Jcc: the condition is the low nibble of the opcode, in both the 7x and the 0F 8x forms. */
+void ctl_emit_jcc(DisasContext *dc)
+{
+    TCGTemp c = gen_cond(dc, dc->insn.zi.opcode & 0xf);
+    ctl_branch2(dc, TCG_I64, TCG_COND_NE, c, tcg_const(dc->s, 0), ctl_rel_target(dc));
+}
+
+/* JRCXZ / JECXZ: the counter's size is the address size. */
+void ctl_emit_jrcxz(DisasContext *dc)
+{
+    TCGType t = dc->insn.zi.address_width == 32 ? TCG_I32 : TCG_I64;
+    ctl_branch2(dc, t, TCG_COND_EQ, cpu_regs[R_ECX], tcg_const(dc->s, 0), ctl_rel_target(dc));
+}
+
+/*
+ * LOOP, LOOPE, LOOPNE: decrement the counter (ECX under 0x67, written as a 32-bit register), then branch
+ * if it is not zero (and, for LOOPE/LOOPNE, if ZF is set/clear). The flags are not changed.
+ */
+static void ctl_loop(DisasContext *dc, int zf_jcc)
+{
+    TCGContext *s = dc->s;
+    bool a32 = dc->insn.zi.address_width == 32;
+    TCGTemp zf = zf_jcc >= 0 ? gen_cond(dc, zf_jcc) : -1;
+    TCGTemp rcx = cpu_regs[R_ECX];
+
+    tcg_gen_sub(s, TCG_I64, rcx, rcx, tcg_const(s, 1));
+    if (a32) {
+        tcg_gen_ext32u(s, TCG_I64, rcx, rcx);
+    }
+    if (zf < 0) {
+        ctl_branch2(dc, TCG_I64, TCG_COND_NE, rcx, tcg_const(s, 0), ctl_rel_target(dc));
+        return;
+    }
+    TCGTemp nz = tcg_temp_new(s);
+    tcg_gen_setcond(s, TCG_I64, TCG_COND_NE, nz, rcx, tcg_const(s, 0));
+    tcg_gen_and(s, TCG_I64, nz, nz, zf);
+    ctl_branch2(dc, TCG_I64, TCG_COND_NE, nz, tcg_const(s, 0), ctl_rel_target(dc));
+}
+
+void ctl_emit_loop(DisasContext *dc) { ctl_loop(dc, -1); }
+void ctl_emit_loope(DisasContext *dc) { ctl_loop(dc, 4); }    /* JZ's condition: ZF = 1 */
+void ctl_emit_loopne(DisasContext *dc) { ctl_loop(dc, 5); }   /* JNZ's condition: ZF = 0 */
+
+void ctl_emit_call(DisasContext *dc)
+{
+    TCGContext *s = dc->s;
+    if (ctl_is_far(dc)) {
+        gen_exception(dc, EXCP_UD, 0);
+        return;
+    }
+    TCGTemp ret = tcg_const(s, dc->insn.next_pc);
+    if (dc->insn.op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+        gen_push(dc, ret, 64);
+        gen_jmp_const(dc, ctl_rel_target(dc), 0);
+    } else {
+        /* The target is read before the push: `call [rsp]` uses the old RSP. */
+        TCGTemp target = gen_load_op(dc, 0);
+        gen_push(dc, ret, 64);
+        gen_jmp_indirect(dc, target);
+    }
+    dc->end_block = true;
+}
+
+/* RET and RET imm16 (which also releases imm16 bytes of arguments). */
+void ctl_emit_ret(DisasContext *dc)
+{
+    TCGContext *s = dc->s;
+    if (ctl_is_far(dc)) {
+        gen_exception(dc, EXCP_UD, 0);
+        return;
+    }
+    TCGTemp target = gen_pop_value(dc, 64);
+    gen_pop_commit(dc, 64);
+    if (dc->insn.zi.operand_count_visible > 0 && dc->insn.op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+        uint64_t n = dc->insn.op[0].imm.value.u & 0xffff;
+        if (n) {
+            tcg_gen_add(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(s, n));
+        }
+    }
+    gen_jmp_indirect(dc, target);
+    dc->end_block = true;
+}

@@ -1,0 +1,156 @@
+/*
+ * Small user-mode instructions: RDTSC/RDTSCP, RDRAND/RDSEED, the fences, the hints that do nothing here
+ * (PAUSE, ENDBR, PREFETCH*, CLFLUSH*), XLAT, CLD/STD; and their helpers.
+ */
+#include <cpuid.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <x86intrin.h>
+
+#include "core/target-x86/helpers.h"
+#include "core/target-x86/translate.h"
+
+/* --- helpers -------------------------------------------------------------------------------------- */
+
+uint64_t helper_rdtsc(CPUX86State *env)
+{
+    return __rdtsc() + env->tsc_offset;
+}
+
+static bool ctl_host_rdrand;
+static pthread_once_t ctl_rdrand_once = PTHREAD_ONCE_INIT;
+
+static void ctl_rdrand_probe(void)
+{
+    unsigned a, b, c, d;
+    ctl_host_rdrand = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 30));
+}
+
+/* RDRAND and RDSEED both get a fresh random value; the guest cannot tell the two sources apart. */
+uint64_t helper_rdrand(CPUX86State *env)
+{
+    (void)env;
+    pthread_once(&ctl_rdrand_once, ctl_rdrand_probe);
+    if (ctl_host_rdrand) {
+        for (int tries = 0; tries < 16; tries++) {
+            uint64_t v;
+            unsigned char ok;
+            __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok) : : "cc");
+            if (ok) {
+                return v;
+            }
+        }
+    }
+    uint64_t v = 0;
+    while (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
+        /* interrupted: try again */
+    }
+    return v;
+}
+
+void helper_fence(uint32_t kind)
+{
+    switch (kind) {
+    case 0:
+        __asm__ volatile("lfence" ::: "memory");
+        break;
+    case 1:
+        __asm__ volatile("sfence" ::: "memory");
+        break;
+    default:
+        __asm__ volatile("mfence" ::: "memory");
+        break;
+    }
+}
+
+/* --- emitters ------------------------------------------------------------------------------------- */
+
+/* EDX:EAX = the 64-bit value v (each half zero-extends its register). */
+static void ctl_set_edx_eax(DisasContext *dc, TCGTemp v)
+{
+    TCGContext *s = dc->s;
+    tcg_gen_ext32u(s, TCG_I64, cpu_regs[R_EAX], v);
+    tcg_gen_shr(s, TCG_I64, cpu_regs[R_EDX], v, tcg_const(s, 32));
+}
+
+void ctl_emit_rdtsc(DisasContext *dc)
+{
+    TCGTemp t = tcg_temp_new(dc->s);
+    gen_helper(dc->s, rdtsc, t, TCG_TEMP_ENV);
+    ctl_set_edx_eax(dc, t);
+}
+
+/* RDTSCP also returns IA32_TSC_AUX in ECX; ours is 0 (Linux keeps the CPU number there). */
+void ctl_emit_rdtscp(DisasContext *dc)
+{
+    TCGTemp t = tcg_temp_new(dc->s);
+    gen_helper(dc->s, rdtsc, t, TCG_TEMP_ENV);
+    ctl_set_edx_eax(dc, t);
+    tcg_gen_movi(dc->s, TCG_I64, cpu_regs[R_ECX], 0);
+}
+
+/* RDRAND/RDSEED r16/32/64: a value, CF = 1 (success), OF SF ZF AF PF = 0. */
+void ctl_emit_rdrand(DisasContext *dc)
+{
+    TCGTemp t = tcg_temp_new(dc->s);
+    gen_helper(dc->s, rdrand, t, TCG_TEMP_ENV);
+    gen_store_op(dc, 0, t);
+    gen_set_eflags_arith(dc, tcg_const(dc->s, X86_CF));
+}
+
+void ctl_emit_lfence(DisasContext *dc) { gen_helper(dc->s, fence, -1, tcg_const(dc->s, 0)); }
+void ctl_emit_sfence(DisasContext *dc) { gen_helper(dc->s, fence, -1, tcg_const(dc->s, 1)); }
+void ctl_emit_mfence(DisasContext *dc) { gen_helper(dc->s, fence, -1, tcg_const(dc->s, 2)); }
+
+/*
+ * Hints with no architectural effect here: PAUSE, ENDBR32/64 (no CET), the prefetches (which never
+ * fault), and CLFLUSH/CLFLUSHOPT (guest memory is ordinary host memory; a flush of an unmapped address
+ * would fault on hardware, which we do not reproduce).
+ */
+void ctl_emit_hint(DisasContext *dc)
+{
+    (void)dc;
+}
+
+/* XLAT: AL = [seg:RBX + AL], the sum wrapped to the address size. */
+void ctl_emit_xlat(DisasContext *dc)
+{
+    TCGContext *s = dc->s;
+    TCGTemp a = tcg_temp_new(s);
+    tcg_gen_ext8u(s, TCG_I64, a, cpu_regs[R_EAX]);
+    tcg_gen_add(s, TCG_I64, a, a, cpu_regs[R_EBX]);
+    if (dc->insn.zi.address_width == 32) {
+        tcg_gen_ext32u(s, TCG_I64, a, a);
+    }
+    ZydisRegister seg = ZYDIS_REGISTER_DS;
+    for (int i = 0; i < dc->insn.zi.operand_count; i++) {
+        if (dc->insn.op[i].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+            seg = dc->insn.op[i].mem.segment;
+        }
+    }
+    if (seg == ZYDIS_REGISTER_FS || seg == ZYDIS_REGISTER_GS) {
+        TCGTemp base = tcg_temp_new(s);
+        tcg_gen_ld(s, TCG_I64, MO_64, base, TCG_TEMP_ENV,
+                   seg == ZYDIS_REGISTER_FS ? ENV_OFF(seg_base[R_FS]) : ENV_OFF(seg_base[R_GS]));
+        tcg_gen_add(s, TCG_I64, a, a, base);
+    }
+    gen_store_reg(dc, ZYDIS_REGISTER_AL, gen_ld(dc, a, 8, false));
+}
+
+/* CLD/STD: DF in env->eflags and its mirror env->df (the string step). */
+static void ctl_set_df(DisasContext *dc, bool set)
+{
+    TCGContext *s = dc->s;
+    TCGTemp ef = tcg_temp_new(s);
+    tcg_gen_ld(s, TCG_I64, MO_64, ef, TCG_TEMP_ENV, ENV_OFF(eflags));
+    if (set) {
+        tcg_gen_or(s, TCG_I64, ef, ef, tcg_const(s, X86_DF));
+    } else {
+        tcg_gen_and(s, TCG_I64, ef, ef, tcg_const(s, ~(uint64_t)X86_DF));
+    }
+    tcg_gen_st(s, MO_64, ef, TCG_TEMP_ENV, ENV_OFF(eflags));
+    tcg_gen_st(s, MO_64, tcg_const(s, set ? (uint64_t)-1 : 1), TCG_TEMP_ENV, ENV_OFF(df));
+}
+
+void ctl_emit_cld(DisasContext *dc) { ctl_set_df(dc, false); }
+void ctl_emit_std(DisasContext *dc) { ctl_set_df(dc, true); }

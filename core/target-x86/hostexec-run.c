@@ -1,0 +1,255 @@
+/*
+ * Running host stubs: the helper the IR calls for every host-executed instruction.
+ *
+ * Faults. The memory operand is touched from C first (first and last byte; a locked no-op write for
+ * stores), so a guest page fault — or a write to a page holding translated code — happens here with the
+ * host's own FPU state, not inside a stub that has the guest's MXCSR and x87 stack loaded. Masked
+ * accesses (MASKMOV*, VMASKMOV*) are not probed: only their enabled elements may fault.
+ *
+ * Floating-point exceptions. The host must never take #MF/#XM (it would be a SIGFPE in the emulator), so
+ * a guest that unmasks exceptions runs its instructions with every exception masked on the host, and we
+ * compare the status flags afterwards:
+ *  - SSE/AVX: the stub runs with MXCSR's flags cleared; if it raised an exception the guest unmasks, the
+ *    XMM/YMM and GPR state is put back, MXCSR gets the raised flags, and #XM is raised at the instruction.
+ *  - x87: a waiting instruction with an unmasked exception already pending raises #MF first. Otherwise
+ *    it runs masked; an unmasked exception it raises puts back the old registers and leaves the exception
+ *    pending (flags, ES and B set), to be delivered as #MF by the next waiting instruction — as on real
+ *    hardware. FNSTCW/FNSTSW/FNSTENV/FNSAVE images are patched to show the guest's real FCW and ES.
+ * Known gaps: a memory destination is written by the masked run even when the guest's unmasked exception
+ * would have suppressed it (FST m, CVTPS2PH m), and FCOMI's flags are those of the masked result.
+ */
+#include <string.h>
+
+#include "core/target-x86/helpers.h"
+#include "core/target-x86/hostexec.h"
+
+#define X87_EXC_MASK 0x3f
+#define X87_SF 0x40
+#define X87_ES_B 0x8080
+#define MXCSR_MASKS 0x1f80
+#define MXCSR_FLAGS 0x3f
+
+static void probe_memory(const HostStub *st, void *mem)
+{
+    if (st->mem_bytes == 0 || (st->flags & HOSTEXEC_NO_PROBE)) {
+        return;
+    }
+    uint8_t *first = mem, *last = first + st->mem_bytes - 1;
+    if (st->flags & HOSTEXEC_MEM_WRITE) {
+        __asm__ volatile("lock orb $0, %0" : "+m"(*first));
+        __asm__ volatile("lock orb $0, %0" : "+m"(*last));
+    } else {
+        __asm__ volatile("" : : "r"(*(volatile uint8_t *)first), "r"(*(volatile uint8_t *)last));
+    }
+}
+
+/*
+ * The x87 instruction and data pointers (FIP, FDP, FOP) are kept in C: hosts differ in what FXSAVE64
+ * records (AMD only saves them with an exception pending), and the host's would be stub addresses anyway.
+ * Non-control x87 instructions set FIP/FOP to their own pc and opcode, and FDP to their memory operand.
+ */
+typedef struct X87Pointers {
+    uint64_t fip, fdp;
+    uint16_t fop;
+} X87Pointers;
+
+static bool x87_keeps_pointers(const HostStub *st)
+{
+    ZydisMnemonic m = st->mnemonic;
+    return (st->flags & HOSTEXEC_X87_CONTROL) || m == ZYDIS_MNEMONIC_FLDCW || m == ZYDIS_MNEMONIC_FWAIT;
+}
+
+static bool x87_env_16bit(const HostStub *st)
+{
+    return st->mem_bytes == 14 || st->mem_bytes == 94;
+}
+
+static void x87_update_pointers(CPUX86State *env, const HostStub *st, const uint8_t *mem, uint64_t pc_info,
+                                const X87Pointers *old)
+{
+    ZydisMnemonic m = st->mnemonic;
+    env->fx.fip = old->fip;
+    env->fx.fdp = old->fdp;
+    env->fx.fop = old->fop;
+    if (!(pc_info & HOSTEXEC_PC_HAS_FOP)) {
+        return;   /* MMX: not an x87 instruction */
+    }
+    if (m == ZYDIS_MNEMONIC_FNINIT || m == ZYDIS_MNEMONIC_FNSAVE) {
+        env->fx.fip = env->fx.fdp = 0;
+        env->fx.fop = 0;
+    } else if (m == ZYDIS_MNEMONIC_FLDENV || m == ZYDIS_MNEMONIC_FRSTOR) {
+        uint32_t fip = 0, fdp = 0, cs_fop = 0;
+        if (x87_env_16bit(st)) {
+            memcpy(&fip, mem + 6, 2);
+            memcpy(&fdp, mem + 10, 2);
+        } else {
+            memcpy(&fip, mem + 12, 4);
+            memcpy(&cs_fop, mem + 16, 4);
+            memcpy(&fdp, mem + 20, 4);
+        }
+        env->fx.fip = fip;
+        env->fx.fdp = fdp;
+        env->fx.fop = (uint16_t)((cs_fop >> 16) & 0x7ff);
+    } else if (!x87_keeps_pointers(st)) {
+        env->fx.fip = pc_info & HOSTEXEC_PC_MASK;
+        env->fx.fop = (uint16_t)((pc_info >> HOSTEXEC_PC_FOP_SHIFT) & 0x7ff);
+        if (st->mem_operand >= 0) {
+            env->fx.fdp = (uint64_t)(uintptr_t)mem;
+        }
+    }
+}
+
+/* FNSTENV/FNSAVE stored the host's pointers: put the guest's (as they were before the instruction). */
+static void x87_patch_env_image(CPUX86State *env, const HostStub *st, uint8_t *mem, const X87Pointers *old)
+{
+    if (st->mnemonic != ZYDIS_MNEMONIC_FNSTENV && st->mnemonic != ZYDIS_MNEMONIC_FNSAVE) {
+        return;
+    }
+    if (x87_env_16bit(st)) {
+        uint16_t fip = (uint16_t)old->fip, fdp = (uint16_t)old->fdp;
+        memcpy(mem + 6, &fip, 2);
+        memcpy(mem + 10, &fdp, 2);
+        return;
+    }
+    uint32_t fip = (uint32_t)old->fip, fdp = (uint32_t)old->fdp;
+    /* FCS is recorded with FIP: zero until an x87 instruction has run since FNINIT. */
+    uint32_t cs = (old->fip != 0 || old->fop != 0) ? env->seg_sel[R_CS] : 0;
+    uint32_t cs_fop = cs | ((uint32_t)old->fop << 16);
+    memcpy(mem + 12, &fip, 4);
+    memcpy(mem + 16, &cs_fop, 4);
+    memcpy(mem + 20, &fdp, 4);
+}
+
+/* Instructions after which FCW is what they loaded or set, not the guest's old one. */
+static bool x87_sets_fcw(ZydisMnemonic m)
+{
+    return m == ZYDIS_MNEMONIC_FLDCW || m == ZYDIS_MNEMONIC_FLDENV || m == ZYDIS_MNEMONIC_FRSTOR ||
+           m == ZYDIS_MNEMONIC_FNINIT || m == ZYDIS_MNEMONIC_FNSAVE || m == ZYDIS_MNEMONIC_FNSTENV;
+}
+
+/* Stored images of FCW/FSW made while the host ran masked: put the guest's FCW and ES/B in them. */
+static void x87_patch_stores(CPUX86State *env, const HostStub *st, uint8_t *mem, uint16_t fcw, uint16_t fsw)
+{
+    uint16_t es = fsw & X87_ES_B;
+    uint16_t v;
+    switch (st->mnemonic) {
+    case ZYDIS_MNEMONIC_FNSTCW:
+        memcpy(mem, &fcw, 2);
+        break;
+    case ZYDIS_MNEMONIC_FNSTSW:
+        if (st->mem_bytes) {
+            memcpy(&v, mem, 2);
+            v |= es;
+            memcpy(mem, &v, 2);
+        } else {
+            env->regs[R_EAX] |= es;
+        }
+        break;
+    case ZYDIS_MNEMONIC_FNSTENV:
+    case ZYDIS_MNEMONIC_FNSAVE: {
+        /* The 16-bit formats (14 and 94 bytes) keep FSW at offset 2, the 32-bit ones at 4. */
+        size_t fsw_off = (st->mem_bytes == 14 || st->mem_bytes == 94) ? 2 : 4;
+        memcpy(mem, &fcw, 2);
+        memcpy(&v, mem + fsw_off, 2);
+        v |= es;
+        memcpy(mem + fsw_off, &v, 2);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
+{
+    uint16_t fcw = env->fx.fcw, fsw = env->fx.fsw;
+    const X87Pointers old = {env->fx.fip, env->fx.fdp, env->fx.fop};
+
+    if ((fcw & X87_EXC_MASK) == X87_EXC_MASK && !(fsw & X87_ES_B)) {
+        uint64_t r = st->code(env, mem, flags_in);
+        x87_update_pointers(env, st, mem, pc_info, &old);
+        x87_patch_env_image(env, st, mem, &old);
+        return r;
+    }
+
+    /* Guarded run: everything masked on the host, no pending exception visible to it. */
+    X86FxArea saved = env->fx;
+    bool arith = (st->flags & HOSTEXEC_X87_ARITH) != 0;
+    env->fx.fcw |= X87_EXC_MASK;
+    env->fx.fsw &= ~X87_ES_B;
+    if (arith) {
+        env->fx.fsw &= ~(X87_EXC_MASK | X87_SF);
+    }
+    uint64_t r = st->code(env, mem, flags_in);
+    x87_update_pointers(env, st, mem, pc_info, &old);
+    x87_patch_env_image(env, st, mem, &old);
+
+    uint16_t raised = arith ? env->fx.fsw & (X87_EXC_MASK | X87_SF) : 0;
+    if (raised & ~fcw & X87_EXC_MASK) {
+        /* Unmasked: the destination keeps its old value and the exception waits for the next FP insn. */
+        uint64_t fip = env->fx.fip, fdp = env->fx.fdp;
+        uint16_t fop = env->fx.fop;
+        env->fx = saved;
+        env->fx.fsw = fsw | raised | X87_ES_B;
+        env->fx.fip = fip;   /* the pointers name the instruction that raised it */
+        env->fx.fdp = fdp;
+        env->fx.fop = fop;
+        return r;
+    }
+    if (arith) {
+        env->fx.fsw |= fsw & (X87_EXC_MASK | X87_SF);
+    }
+    if (!x87_sets_fcw(st->mnemonic)) {
+        env->fx.fcw = fcw;
+    }
+    x87_patch_stores(env, st, mem, fcw, fsw);
+    /* ES and B follow the flags and masks now in force. */
+    env->fx.fsw &= ~X87_ES_B;
+    if (env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK) {
+        env->fx.fsw |= X87_ES_B;
+    }
+    return r;
+}
+
+static uint64_t run_any(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
+{
+    if (st->flags & HOSTEXEC_X87) {
+        return run_x87(env, st, mem, flags_in, pc_info);
+    }
+    return st->code(env, mem, flags_in);
+}
+
+uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
+{
+    probe_memory(st, mem);
+    /* A waiting x87 (or MMX) instruction delivers a pending unmasked x87 exception before it runs. */
+    if ((st->flags & HOSTEXEC_X87) && !(st->flags & HOSTEXEC_X87_CONTROL) &&
+        (env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK)) {
+        x86_raise_exception(env, EXCP_MF, 0, 0);
+    }
+    uint32_t mxcsr = env->fx.mxcsr;
+    if ((mxcsr & MXCSR_MASKS) == MXCSR_MASKS) {
+        return run_any(env, st, mem, flags_in, pc_info);
+    }
+
+    /* The guest unmasks SIMD exceptions: run masked with clean flags, then see what was raised. */
+    X86YMMReg ymm[16];
+    uint64_t regs[16];
+    memcpy(ymm, env->ymm, sizeof(ymm));
+    memcpy(regs, env->regs, sizeof(regs));
+    env->fx.mxcsr = (mxcsr | MXCSR_MASKS) & ~(uint32_t)MXCSR_FLAGS;
+    uint64_t r = run_any(env, st, mem, flags_in, pc_info);
+    uint32_t raised = env->fx.mxcsr & MXCSR_FLAGS;
+    env->fx.mxcsr = mxcsr | raised;
+    if (raised & ~(mxcsr >> 7) & MXCSR_FLAGS) {
+        memcpy(env->ymm, ymm, sizeof(ymm));
+        memcpy(env->regs, regs, sizeof(regs));
+        x86_raise_exception(env, EXCP_XM, 0, 0);
+    }
+    return r;
+}
+
+uint64_t helper_hostexec_call(CPUX86State *env, void *stub, void *mem, uint64_t flags_in, uint64_t pc_info)
+{
+    return hostexec_run(env, (const HostStub *)stub, mem, flags_in, pc_info);
+}

@@ -1,0 +1,18 @@
+/*
+ * The descriptor word the string-instruction emitters (string-emit.c) pass to the REP helpers
+ * (string-helpers.c): element size, address size, source segment and the REPE/REPNE sense, packed into one
+ * i32 constant so each helper has a single, fixed signature.
+ */
+#ifndef EMBER_X86_STRING_DESC_H
+#define EMBER_X86_STRING_DESC_H
+
+#define STR_SHIFT_MASK 0x3u          /* log2 of the element size: 0..3 for B, W, D, Q */
+#define STR_A32 (1u << 2)            /* 0x67 prefix: RCX/RSI/RDI are used (and written) as ECX/ESI/EDI */
+#define STR_SEG_SHIFT 4              /* the source segment (R_ES..R_GS); the destination is always ES */
+#define STR_SEG_MASK (0x7u << STR_SEG_SHIFT)
+#define STR_REPNE (1u << 8)          /* CMPS/SCAS: repeat while not equal (else while equal) */
+
+static inline unsigned str_desc_shift(unsigned desc) { return desc & STR_SHIFT_MASK; }
+static inline unsigned str_desc_seg(unsigned desc) { return (desc & STR_SEG_MASK) >> STR_SEG_SHIFT; }
+
+#endif

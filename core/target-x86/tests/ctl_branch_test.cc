@@ -1,0 +1,176 @@
+// Control transfers against native execution: Jcc (all 16 conditions, short and near forms, from every
+// flag combination and after CMP), JMP/CALL/RET in their direct and indirect forms, JRCXZ/JECXZ, LOOP*.
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/target-x86/tests/harness.h"
+extern "C" {
+#include "core/tcg/backend.h"
+}
+
+namespace {
+
+class CtlBranchTest : public ::testing::TestWithParam<std::string> {
+  protected:
+    void SetUp() override
+    {
+        backend_ = tcg_backend_find(GetParam().c_str());
+        if (!backend_) GTEST_SKIP() << "no backend called " << GetParam();
+        harness_state_init(in_.get());
+    }
+
+    bool Check(const std::vector<uint8_t> &code)
+    {
+        HarnessCase c = {};
+        c.code = code.data();
+        c.len = code.size();
+        c.backend = backend_;
+        return harness_check_results(&c, in_.get(), GetParam().c_str(), native_.get(), emulated_.get());
+    }
+
+    int Random(const std::vector<uint8_t> &code, int iterations, uint64_t seed)
+    {
+        HarnessCase c = {};
+        c.code = code.data();
+        c.len = code.size();
+        c.backend = backend_;
+        return harness_compare_random_ex(&c, iterations, seed, nullptr, nullptr);
+    }
+
+    template <typename T>
+    static std::unique_ptr<T, decltype(&free)> Alloc()
+    {
+        return {static_cast<T *>(aligned_alloc(64, sizeof(T))), &free};
+    }
+
+    const TCGBackend *backend_ = nullptr;
+    std::unique_ptr<HarnessState, decltype(&free)> in_ = Alloc<HarnessState>();
+    std::unique_ptr<HarnessResult, decltype(&free)> native_ = Alloc<HarnessResult>();
+    std::unique_ptr<HarnessResult, decltype(&free)> emulated_ = Alloc<HarnessResult>();
+};
+
+// The taken path pushes 2, the fall-through pushes 1 then 2: the stack and RSP tell which one ran.
+TEST_P(CtlBranchTest, JccEveryConditionEveryFlagCombination)
+{
+    const uint32_t bits[] = {HARNESS_CF, HARNESS_PF, HARNESS_ZF, HARNESS_SF, HARNESS_OF};
+    for (int cc = 0; cc < 16; cc++) {
+        for (int combo = 0; combo < 32; combo++) {
+            in_->rflags = 0;
+            for (int b = 0; b < 5; b++) {
+                if (combo & (1 << b)) in_->rflags |= bits[b];
+            }
+            // jcc +2; push 1; push 2
+            EXPECT_TRUE(Check({static_cast<uint8_t>(0x70 + cc), 0x02, 0x6a, 0x01, 0x6a, 0x02}))
+                << "short jcc " << cc << " flags " << in_->rflags;
+            // jcc near +2 (0F 8x rel32)
+            EXPECT_TRUE(Check({0x0f, static_cast<uint8_t>(0x80 + cc), 0x02, 0x00, 0x00, 0x00, 0x6a, 0x01, 0x6a, 0x02}))
+                << "near jcc " << cc << " flags " << in_->rflags;
+        }
+    }
+}
+
+// Jcc straight after CMP, from random operands (the lazy-flag path rather than materialized flags).
+TEST_P(CtlBranchTest, JccAfterCmp)
+{
+    for (int cc = 0; cc < 16; cc++) {
+        // cmp rax, rbx; jcc +2; push 1; push 2
+        EXPECT_EQ(Random({0x48, 0x39, 0xd8, static_cast<uint8_t>(0x70 + cc), 0x02, 0x6a, 0x01, 0x6a, 0x02}, 40,
+                         1000 + cc),
+                  0)
+            << "cmp rax, rbx; jcc " << cc;
+        // cmp al, bl; jcc ...
+        EXPECT_EQ(Random({0x38, 0xd8, static_cast<uint8_t>(0x70 + cc), 0x02, 0x6a, 0x01, 0x6a, 0x02}, 40, 2000 + cc), 0)
+            << "cmp al, bl; jcc " << cc;
+    }
+}
+
+// A backward branch forms a loop across blocks: count RCX down with LOOP, and with a Jcc on the flags of
+// an earlier compare.
+TEST_P(CtlBranchTest, LoopForms)
+{
+    const uint64_t counts[] = {1, 2, 7, 0x100000003ULL};
+    for (uint64_t n : counts) {
+        for (uint32_t zf : {0u, static_cast<uint32_t>(HARNESS_ZF)}) {
+            in_->regs[HR_RCX] = n;
+            in_->rflags = zf;
+            if (n < 100) {
+                EXPECT_TRUE(Check({0xe2, 0xfe})) << "loop . rcx " << n;   // loop .
+                EXPECT_TRUE(Check({0xe1, 0xfe})) << "loope . rcx " << n;  // loope .
+                EXPECT_TRUE(Check({0xe0, 0xfe})) << "loopne . rcx " << n; // loopne .
+            }
+            EXPECT_TRUE(Check({0x67, 0xe2, 0xfe})) << "a32 loop . rcx " << n;   // loop . with ECX
+            EXPECT_TRUE(Check({0x67, 0xe1, 0xfe})) << "a32 loope . rcx " << n;
+        }
+    }
+    // push 3; loop back over it three times (rcx = 3): three pushes in all.
+    in_->regs[HR_RCX] = 3;
+    EXPECT_TRUE(Check({0x6a, 0x03, 0xe2, 0xfc}));
+}
+
+TEST_P(CtlBranchTest, Jrcxz)
+{
+    const uint64_t values[] = {0, 1, 0x100000000ULL, 0xffffffffULL};
+    for (uint64_t v : values) {
+        in_->regs[HR_RCX] = v;
+        EXPECT_TRUE(Check({0xe3, 0x02, 0x6a, 0x01, 0x6a, 0x02})) << "jrcxz rcx " << v;        // jrcxz +2
+        EXPECT_TRUE(Check({0x67, 0xe3, 0x02, 0x6a, 0x01, 0x6a, 0x02})) << "jecxz rcx " << v;  // jecxz +2
+    }
+}
+
+TEST_P(CtlBranchTest, JmpForms)
+{
+    // jmp +2 (short), jmp +2 (near): over a push
+    EXPECT_TRUE(Check({0xeb, 0x02, 0x6a, 0x01, 0x6a, 0x02}));
+    EXPECT_TRUE(Check({0xe9, 0x02, 0x00, 0x00, 0x00, 0x6a, 0x01, 0x6a, 0x02}));
+    // push target; jmp [rsp]; push 1; target: push 2     (target = code + 0x0a)
+    EXPECT_TRUE(Check({0x68, 0x0a, 0x00, 0x00, 0x10, 0xff, 0x24, 0x24, 0x6a, 0x01, 0x6a, 0x02}));
+    // push target; pop rax; jmp rax; push 1; target: push 2   (target = code + 0x0a)
+    EXPECT_TRUE(Check({0x68, 0x0a, 0x00, 0x00, 0x10, 0x58, 0xff, 0xe0, 0x6a, 0x01, 0x6a, 0x02}));
+    // Blocks that jump back and forth: 0: jmp 6; 2: push 1; 4: jmp 8; 6: jmp 2; 8: push 2
+    EXPECT_TRUE(Check({0xeb, 0x04, 0x6a, 0x01, 0xeb, 0x02, 0xeb, 0xfa, 0x6a, 0x02}));
+}
+
+// call f; push 7; jmp end; f: push 5; pop rax; ret; end:
+TEST_P(CtlBranchTest, CallAndRet)
+{
+    EXPECT_TRUE(Check({0xe8, 0x04, 0x00, 0x00, 0x00, 0x6a, 0x07, 0xeb, 0x04, 0x6a, 0x05, 0x58, 0xc3}));
+    // call f; jmp end; f: ret 16  (releases 16 bytes above the return address)
+    EXPECT_TRUE(Check({0xe8, 0x02, 0x00, 0x00, 0x00, 0xeb, 0x03, 0xc2, 0x10, 0x00}));
+    // push f; call [rsp]; jmp end; nop; nop; f: ret     (f = code + 0x0c, end = code + 0x0d)
+    EXPECT_TRUE(Check({0x68, 0x0c, 0x00, 0x00, 0x10, 0xff, 0x14, 0x24, 0xeb, 0x03, 0x90, 0x90, 0xc3}));
+    // push f; pop rbx; call rbx; jmp end; nop; f: ret   (f = code + 0x0b, end = code + 0x0c)
+    EXPECT_TRUE(Check({0x68, 0x0b, 0x00, 0x00, 0x10, 0x5b, 0xff, 0xd3, 0xeb, 0x02, 0x90, 0xc3}));
+    // A return to an address popped from data: push end; ret
+    EXPECT_TRUE(Check({0x68, 0x06, 0x00, 0x00, 0x10, 0xc3}));
+}
+
+// Recursion: f pushes RCX, counts it down and calls itself until RCX is 0, then every level returns.
+TEST_P(CtlBranchTest, RecursiveCalls)
+{
+    in_->regs[HR_RCX] = 20;
+    std::vector<uint8_t> code = {
+        0xe8, 0x02, 0x00, 0x00, 0x00,  // 0x00: call 0x07
+        0xeb, 0x0d,                    // 0x05: jmp 0x14 (the end)
+        0xe3, 0x0a,                    // 0x07: jrcxz 0x13
+        0x51,                          // 0x09: push rcx
+        0xe2, 0x00,                    // 0x0a: loop 0x0c (rcx -= 1; both ways lead on)
+        0xe8, 0xf6, 0xff, 0xff, 0xff,  // 0x0c: call 0x07
+        0x59,                          // 0x11: pop rcx
+        0x90,                          // 0x12: nop
+        0xc3,                          // 0x13: ret
+    };
+    EXPECT_TRUE(Check(code));
+    EXPECT_EQ(native_->status, HARNESS_DONE);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CtlBranchTest, ::testing::Values("interp", "jit"),
+                         [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
+
+}  // namespace

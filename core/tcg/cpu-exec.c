@@ -1,0 +1,212 @@
+/*
+ * The execution loop: find (jump cache, then the global cache) or translate the block at the CPU's key,
+ * chain the previous block's exit to it, run it, and return to the front end when a block exits with a
+ * reason. Guest faults and helpers unwind to here through tcg_cpu_loop_exit.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "core/tcg/cpu-exec.h"
+
+__thread TCGCPU *tcg_current_cpu;
+
+/* A block that cannot be translated in one piece is retried with at most this many fewer insns. */
+#define TCG_RETRY_LIMIT 8
+
+void tcg_cpu_init(TCGCPU *cpu, const TCGTargetOps *target, const TCGBackend *backend)
+{
+    cpu->target = target;
+    cpu->backend = backend ? backend : &tcg_backend_interp;
+    if (!cpu->ctx) {
+        cpu->ctx = g_new0(TCGContext, 1);
+    }
+    tcg_context_init(cpu->ctx);
+    if (target && target->init_globals) {
+        target->init_globals(cpu->ctx);
+    }
+    memset(cpu->jmp_cache, 0, sizeof(cpu->jmp_cache));
+    cpu->exit_request = 0;
+    cpu->exit_reason = TCG_EXIT_NONE;
+    tb_cache_init(cpu->backend);
+}
+
+void tcg_cpu_destroy(TCGCPU *cpu)
+{
+    g_free(cpu->ctx);
+    cpu->ctx = NULL;
+    if (tcg_current_cpu == cpu) {
+        tcg_current_cpu = NULL;
+    }
+}
+
+static inline unsigned tcg_jmp_hash(uint64_t pc)
+{
+    return (unsigned)((pc ^ (pc >> TB_JMP_CACHE_BITS)) & (TB_JMP_CACHE_SIZE - 1));
+}
+
+/* The block for (pc, flags) from this CPU's jump cache or the global cache; NULL on a miss. */
+static TranslationBlock *tcg_find_tb(TCGCPU *cpu, uint64_t pc, uint32_t flags)
+{
+    unsigned h = tcg_jmp_hash(pc);
+    TranslationBlock *tb = cpu->jmp_cache[h];
+    /* Dropped blocks are never freed, so a stale entry is safe to inspect. */
+    if (tb && tb->pc == pc && tb->flags == flags && tb->backend == cpu->backend &&
+        !__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
+        return tb;
+    }
+    tb = tb_lookup(pc, flags);
+    if (tb && tb->backend != cpu->backend) {
+        tb = NULL;   /* another backend's code: translate again, which replaces it */
+    }
+    if (tb) {
+        cpu->jmp_cache[h] = tb;
+    }
+    return tb;
+}
+
+TranslationBlock *tcg_cpu_find_tb(TCGCPU *cpu)
+{
+    uint64_t pc;
+    uint32_t flags;
+    cpu->target->tb_key(cpu, &pc, &flags);
+    return tcg_find_tb(cpu, pc, flags);
+}
+
+static void tcg_log_block(TCGCPU *cpu, const char *title, TranslationBlock *tb)
+{
+    fprintf(cpu->log, "%s 0x%" PRIx64 " [%08x]:\n", title, tb->pc, tb->flags);
+    tcg_dump_ops(cpu->ctx, cpu->log);
+    fputc('\n', cpu->log);
+}
+
+/* Build the IR of one block and compile it. 0, or a negative errno; the IR must fit the buffers. */
+static int tcg_translate_once(TCGCPU *cpu, TranslationBlock *tb)
+{
+    TCGContext *s = cpu->ctx;
+    tcg_func_start(s);
+    tb->size = tb->icount = 0;
+    int err = cpu->target->translate(cpu, s, tb);
+    if (err < 0) {
+        return err;
+    }
+    if (s->overflow) {
+        return -E2BIG;
+    }
+    if (tb->icount == 0) {
+        return -EINVAL;
+    }
+    if (cpu->log && (cpu->log_mask & TCG_LOG_IN_ASM) && cpu->target->dump_code) {
+        cpu->target->dump_code(cpu, tb, cpu->log);
+    }
+    if (cpu->log && (cpu->log_mask & TCG_LOG_OP)) {
+        tcg_log_block(cpu, "OP", tb);
+    }
+    tcg_optimize(s);
+    if (cpu->log && (cpu->log_mask & TCG_LOG_OP_OPT)) {
+        tcg_log_block(cpu, "OP after optimization", tb);
+    }
+    return cpu->backend->compile(s, tb);
+}
+
+/* Translate the block at (pc, flags), retrying shorter when its IR outgrows the buffers. */
+static TranslationBlock *tcg_translate(TCGCPU *cpu, uint64_t pc, uint32_t flags, int *errp)
+{
+    TranslationBlock *tb = g_new0(TranslationBlock, 1);
+    int err = 0;
+    for (int attempt = 0; attempt < TCG_RETRY_LIMIT; attempt++) {
+        memset(tb, 0, sizeof(*tb));
+        tb->pc = pc;
+        tb->flags = flags;
+        tb->max_insns = attempt == 0 ? 0 : 1u << (TCG_RETRY_LIMIT - 1 - attempt);
+        tb->backend = cpu->backend;
+        err = tcg_translate_once(cpu, tb);
+        if (err != -E2BIG) {
+            break;
+        }
+    }
+    if (err < 0) {
+        if (tb->code && cpu->backend->free_code) {
+            cpu->backend->free_code(tb);
+        }
+        g_free(tb);
+        *errp = err;
+        return NULL;
+    }
+    tb->max_insns = 0;
+    uint64_t last = pc + (tb->size ? tb->size - 1 : 0);
+    tb->page[0] = pc & TB_PAGE_MASK;
+    tb->page[1] = (last & TB_PAGE_MASK) != tb->page[0] ? last & TB_PAGE_MASK : ~0ULL;
+    return tb_insert(tb);
+}
+
+/* The loop proper; tcg_cpu_exec wraps it with the landing point of tcg_cpu_loop_exit. */
+static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
+{
+    TranslationBlock *last = NULL;
+    int last_slot = -1;
+    for (;;) {
+        if (cpu->exit_request) {
+            cpu->exit_request = 0;
+            cpu->exit_reason = TCG_EXIT_INTERRUPT;
+            return TCG_EXIT_INTERRUPT;
+        }
+        uint64_t pc;
+        uint32_t flags;
+        cpu->target->tb_key(cpu, &pc, &flags);
+        TranslationBlock *tb = tcg_find_tb(cpu, pc, flags);
+        if (!tb) {
+            int err = 0;
+            tb = tcg_translate(cpu, pc, flags, &err);
+            if (!tb) {
+                /* The target raises guest-visible faults itself; this is an emulator limitation. */
+                fprintf(cpu->log ? cpu->log : stderr, "ember: cannot translate the block at 0x%" PRIx64 ": %s\n", pc,
+                        strerror(-err));
+                cpu->exit_reason = TCG_EXIT_EXCEPTION;
+                return TCG_EXIT_EXCEPTION;
+            }
+            cpu->jmp_cache[tcg_jmp_hash(pc)] = tb;
+        }
+        /* Per-block logging needs every block to pass through here, so it turns chaining off. */
+        bool logging = cpu->log && (cpu->log_mask & (TCG_LOG_EXEC | TCG_LOG_CPU));
+        if (last && last_slot >= 0 && !logging) {
+            tb_chain(last, last_slot, tb);
+        }
+        if (logging) {
+            if (cpu->log_mask & TCG_LOG_CPU && cpu->target->dump_state) {
+                cpu->target->dump_state(cpu, cpu->log);
+            }
+            if (cpu->log_mask & TCG_LOG_EXEC) {
+                fprintf(cpu->log, "Trace 0x%" PRIx64 " [%08x]\n", tb->pc, tb->flags);
+            }
+        }
+        TCGExit e = cpu->backend->exec(cpu, tb);
+        if (e.reason != TCG_EXIT_NONE) {
+            cpu->exit_reason = e.reason;
+            return e.reason;
+        }
+        last = e.last;
+        last_slot = e.slot;
+    }
+}
+
+TCGExitReason tcg_cpu_exec(TCGCPU *cpu)
+{
+    tcg_current_cpu = cpu;
+    /* Saving the signal mask matters: the exception path may start in a signal handler. */
+    if (sigsetjmp(cpu->jmp_env, 1) != 0) {
+        /* A jump with no reason means "restart at the pc in the state" (e.g. after SMC). */
+        if (cpu->exit_reason != TCG_EXIT_NONE) {
+            return (TCGExitReason)cpu->exit_reason;
+        }
+    }
+    return tcg_cpu_run(cpu);
+}
+
+void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason)
+{
+    cpu->exit_reason = reason;
+    siglongjmp(cpu->jmp_env, 1);
+}

@@ -1,0 +1,593 @@
+/*
+ * The optimizer: per basic block constant folding and copy propagation (forward), then dead-code
+ * removal (backward), then compaction of the op list. Folding uses the one evaluator of tcg-eval.h, so
+ * the optimizer can never disagree with the interpreter about what an op computes.
+ *
+ * Correctness rules it keeps (a wrong optimization is worse than a missed one):
+ *  - knowledge about temps is dropped at every basic-block boundary (labels, branches, exits);
+ *  - globals live in the CPU state, which helpers, `st`, `guest_ld128` and fault handlers may read or
+ *    write: knowledge about globals is dropped when one of those may write them, and all globals are
+ *    live wherever one of those may read them (any non-pure call, ld/st, any op that may fault) and at
+ *    every block exit, so a fault always sees the state of the instruction that faulted;
+ *  - an I32 op's result is the zero-extended low half, so an I32 mov is never a plain copy.
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "core/tcg/tcg-eval.h"
+#include "core/tcg/tcg.h"
+
+#define OPT_CONST_SLOTS 512   /* value -> const temp, open addressing, power of two */
+
+typedef struct OptState {
+    TCGContext *s;
+    /* forward pass: what is known about each temp in the current basic block */
+    bool known[TCG_MAX_TEMPS];
+    uint64_t val[TCG_MAX_TEMPS];
+    TCGTemp copy_of[TCG_MAX_TEMPS];     /* -1, or a temp holding the same 64-bit value... */
+    uint32_t copy_ver[TCG_MAX_TEMPS];   /* ...as long as that temp's version is still this */
+    uint32_t ver[TCG_MAX_TEMPS];        /* bumped on every write */
+    /* constants already materialized as TEMP_CONST temps */
+    uint64_t const_val[OPT_CONST_SLOTS];
+    TCGTemp const_temp[OPT_CONST_SLOTS];
+} OptState;
+
+typedef struct LiveSet {
+    uint64_t w[TCG_MAX_TEMPS / 64];
+} LiveSet;
+
+/* --- constants as temps ----------------------------------------------------------------------------- */
+
+static unsigned opt_const_hash(uint64_t v)
+{
+    return (unsigned)((v * 0x9e3779b97f4a7c15ULL) >> 40) & (OPT_CONST_SLOTS - 1);
+}
+
+/* A TEMP_CONST temp holding v, reusing one when possible; -1 when the temps run out. */
+static TCGTemp opt_const_temp(OptState *o, uint64_t v)
+{
+    unsigned h = opt_const_hash(v);
+    for (unsigned i = 0; i < OPT_CONST_SLOTS; i++, h = (h + 1) & (OPT_CONST_SLOTS - 1)) {
+        if (o->const_temp[h] < 0) {
+            TCGContext *s = o->s;
+            if (s->nb_temps >= TCG_MAX_TEMPS - 1) {
+                return -1;
+            }
+            TCGTemp t = s->nb_temps++;
+            s->temps[t] = (TCGTempInfo){.kind = TEMP_CONST, .value = v};
+            o->known[t] = true;
+            o->val[t] = v;
+            o->copy_of[t] = -1;
+            o->const_val[h] = v;
+            o->const_temp[h] = t;
+            return t;
+        }
+        if (o->const_val[h] == v) {
+            return o->const_temp[h];
+        }
+    }
+    return -1;
+}
+
+/* --- forward pass: knowledge ------------------------------------------------------------------------ */
+
+static void opt_forget(OptState *o, TCGTemp t)
+{
+    o->ver[t]++;
+    o->known[t] = o->s->temps[t].kind == TEMP_CONST;
+    o->val[t] = o->s->temps[t].value;
+    o->copy_of[t] = -1;
+}
+
+static void opt_forget_all(OptState *o)
+{
+    for (int t = 0; t < o->s->nb_temps; t++) {
+        opt_forget(o, t);
+    }
+}
+
+static void opt_forget_globals(OptState *o)
+{
+    for (int t = 1; t <= o->s->nb_globals; t++) {
+        opt_forget(o, t);
+    }
+}
+
+static TCGTemp opt_copy_root(const OptState *o, TCGTemp t)
+{
+    TCGTemp r = o->copy_of[t];
+    return r >= 0 && o->ver[r] == o->copy_ver[t] ? r : t;
+}
+
+/* Replace an input by a constant temp or by the temp it copies. */
+static TCGTemp opt_input(OptState *o, TCGTemp t)
+{
+    TCGContext *s = o->s;
+    if (t <= 0 || t >= s->nb_temps || s->temps[t].kind == TEMP_CONST) {
+        return t;
+    }
+    if (o->known[t]) {
+        TCGTemp c = opt_const_temp(o, o->val[t]);
+        return c >= 0 ? c : t;
+    }
+    return opt_copy_root(o, t);
+}
+
+static bool opt_known(const OptState *o, TCGTemp t, uint64_t *v)
+{
+    if (t > 0 && t < o->s->nb_temps && o->known[t]) {
+        *v = o->val[t];
+        return true;
+    }
+    return false;
+}
+
+static void opt_set_const(OptState *o, TCGTemp t, uint64_t v)
+{
+    opt_forget(o, t);
+    o->known[t] = true;
+    o->val[t] = v;
+}
+
+static void opt_set_copy(OptState *o, TCGTemp t, TCGTemp src)
+{
+    opt_forget(o, t);
+    if (src != t && src > 0) {
+        o->copy_of[t] = src;
+        o->copy_ver[t] = o->ver[src];
+    }
+}
+
+static void opt_to_movi(OptState *o, TCGOp *op, uint64_t v)
+{
+    TCGTemp d = op->args[0];
+    memset(op->args, 0, sizeof(op->args));
+    op->args[0] = d;
+    op->opc = INDEX_op_movi;
+    op->type = TCG_I64;
+    op->cargs[0] = v;
+    op->cargs[1] = 0;
+    opt_set_const(o, d, v);
+}
+
+/* d = src at the op's width: a copy at 64 bits, a zero-extension at 32. */
+static void opt_to_mov(OptState *o, TCGOp *op, TCGTemp src)
+{
+    uint64_t v;
+    if (opt_known(o, src, &v)) {
+        opt_to_movi(o, op, op->type == TCG_I32 ? (uint32_t)v : v);
+        return;
+    }
+    TCGTemp d = op->args[0];
+    memset(op->args, 0, sizeof(op->args));
+    op->args[0] = d;
+    op->args[1] = src;
+    op->opc = INDEX_op_mov;
+    if (op->type == TCG_I64) {
+        opt_set_copy(o, d, opt_copy_root(o, src));
+    } else {
+        opt_forget(o, d);
+    }
+}
+
+/*
+ * Algebraic identities on a pure op with one output whose inputs are not all known. Returns true if
+ * it rewrote the op (to mov or movi) and recorded the result.
+ */
+static bool opt_simplify(OptState *o, TCGOp *op)
+{
+    const uint64_t wmask = op->type == TCG_I32 ? 0xffffffffULL : ~0ULL;
+    const unsigned bits = op->type == TCG_I32 ? 32 : 64;
+    TCGTemp a = op->args[1], b = op->args[2];
+    uint64_t bv;
+    bool bk = opt_known(o, b, &bv);
+    if (bk) {
+        bv &= wmask;
+    }
+    switch (op->opc) {
+    case INDEX_op_add:
+    case INDEX_op_sub:
+    case INDEX_op_or:
+    case INDEX_op_xor:
+    case INDEX_op_andc:
+        if (bk && bv == 0) {
+            opt_to_mov(o, op, a);
+            return true;
+        }
+        if (op->opc == INDEX_op_or && bk && bv == wmask) {
+            opt_to_movi(o, op, wmask);
+            return true;
+        }
+        if (op->opc == INDEX_op_andc && bk && bv == wmask) {
+            opt_to_movi(o, op, 0);
+            return true;
+        }
+        if (a == b && op->opc != INDEX_op_add) {
+            if (op->opc == INDEX_op_or) {
+                opt_to_mov(o, op, a);
+            } else {
+                opt_to_movi(o, op, 0);
+            }
+            return true;
+        }
+        return false;
+    case INDEX_op_shl:
+    case INDEX_op_shr:
+    case INDEX_op_sar:
+    case INDEX_op_rotl:
+    case INDEX_op_rotr:
+        if (bk && (bv & (bits - 1)) == 0) {
+            opt_to_mov(o, op, a);
+            return true;
+        }
+        return false;
+    case INDEX_op_and:
+        if (bk && bv == wmask) {
+            opt_to_mov(o, op, a);
+            return true;
+        }
+        if ((bk && bv == 0)) {
+            opt_to_movi(o, op, 0);
+            return true;
+        }
+        if (a == b) {
+            opt_to_mov(o, op, a);
+            return true;
+        }
+        return false;
+    case INDEX_op_mul:
+        if (bk && bv == 1) {
+            opt_to_mov(o, op, a);
+            return true;
+        }
+        if (bk && bv == 0) {
+            opt_to_movi(o, op, 0);
+            return true;
+        }
+        return false;
+    case INDEX_op_movcond: {
+        uint64_t x, y;
+        if (opt_known(o, a, &x) && opt_known(o, b, &y)) {
+            opt_to_mov(o, op, tcg_cond_eval_inline((TCGCond)op->cargs[0], op->type, x, y) ? op->args[3] : op->args[4]);
+            return true;
+        }
+        if (op->args[3] == op->args[4]) {
+            opt_to_mov(o, op, op->args[3]);
+            return true;
+        }
+        return false;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Fold, simplify or record one pure op. */
+static void opt_pure(OptState *o, TCGOp *op)
+{
+    const TCGOpDef *def = &tcg_op_defs[op->opc];
+    uint64_t in[4] = {0, 0, 0, 0}, out[2] = {0, 0};
+    bool all_known = true;
+    for (int i = 0; i < def->nb_iargs; i++) {
+        all_known &= opt_known(o, op->args[def->nb_oargs + i], &in[i]);
+    }
+    /* Constants on the right of commutative ops: one place for the identities (and for immediates). */
+    if ((def->flags & OPF_COMMUTATIVE) && def->nb_oargs == 1 && !all_known) {
+        uint64_t dummy;
+        if (opt_known(o, op->args[1], &dummy) && !opt_known(o, op->args[2], &dummy)) {
+            TCGTemp t = op->args[1];
+            op->args[1] = op->args[2];
+            op->args[2] = t;
+        }
+    }
+    if (all_known && tcg_eval_op((TCGOpcode)op->opc, (TCGType)op->type, in, op->cargs, out)) {
+        if (def->nb_oargs == 1) {
+            opt_to_movi(o, op, out[0]);
+        } else {
+            /* Two results do not fit one movi; keep the op but remember what it computes. */
+            opt_set_const(o, op->args[0], out[0]);
+            opt_set_const(o, op->args[1], out[1]);
+        }
+        return;
+    }
+    if (op->opc == INDEX_op_mov) {
+        opt_to_mov(o, op, op->args[1]);
+        return;
+    }
+    if (def->nb_oargs == 1 && opt_simplify(o, op)) {
+        return;
+    }
+    for (int i = 0; i < def->nb_oargs; i++) {
+        opt_forget(o, op->args[i]);
+    }
+}
+
+/* An op that writes a temp to the value it already holds does nothing. */
+static bool opt_redundant(OptState *o, const TCGOp *op)
+{
+    uint64_t v;
+    TCGTemp d = op->args[0];
+    if (op->opc == INDEX_op_movi) {
+        return opt_known(o, d, &v) && v == (op->type == TCG_I32 ? (uint32_t)op->cargs[0] : op->cargs[0]);
+    }
+    if (op->opc == INDEX_op_mov && op->type == TCG_I64) {
+        return opt_copy_root(o, op->args[1]) == opt_copy_root(o, d);
+    }
+    return false;
+}
+
+static void opt_forward(OptState *o)
+{
+    TCGContext *s = o->s;
+    bool unreachable = false;
+    opt_forget_all(o);
+    for (int n = 0; n < s->nb_ops; n++) {
+        TCGOp *op = &s->ops[n];
+        if (op->dead) {
+            continue;
+        }
+        const TCGOpDef *def = &tcg_op_defs[op->opc];
+        if (op->opc == INDEX_op_set_label) {
+            unreachable = false;
+        } else if (unreachable) {
+            /* Nothing branches here: the ops up to the next label can never run. */
+            op->dead = 1;
+            continue;
+        }
+        if (op->opc == INDEX_op_call) {
+            int nargs = op->helper ? op->helper->nargs : 0;
+            for (int i = 0; i < nargs; i++) {
+                op->call_args[i] = opt_input(o, op->call_args[i]);
+            }
+        } else {
+            for (int i = 0; i < def->nb_iargs; i++) {
+                TCGTemp *a = &op->args[def->nb_oargs + i];
+                *a = opt_input(o, *a);
+            }
+        }
+
+        if (tcg_op_is_pure((TCGOpcode)op->opc)) {
+            if (opt_redundant(o, op)) {
+                op->dead = 1;
+                continue;
+            }
+            opt_pure(o, op);
+            continue;
+        }
+        switch (op->opc) {
+        case INDEX_op_brcond: {
+            uint64_t a, b;
+            if (opt_known(o, op->args[0], &a) && opt_known(o, op->args[1], &b)) {
+                if (tcg_cond_eval_inline((TCGCond)op->cargs[0], (TCGType)op->type, a, b)) {
+                    uint64_t label = op->cargs[1];
+                    memset(op, 0, sizeof(*op));
+                    op->opc = INDEX_op_br;
+                    op->type = TCG_I64;
+                    op->cargs[0] = label;
+                    op->call_ret = -1;
+                    unreachable = true;
+                } else {
+                    op->dead = 1;
+                    continue;   /* falls through: what we know still holds */
+                }
+            }
+            break;
+        }
+        case INDEX_op_br:
+        case INDEX_op_exit_tb:
+        case INDEX_op_goto_ptr:
+            unreachable = true;
+            break;
+        case INDEX_op_call:
+            if (!op->helper || !(op->helper->flags & TCG_CALL_NO_RW_GLOBALS)) {
+                opt_forget_globals(o);
+            }
+            if (op->call_ret >= 0) {
+                opt_forget(o, op->call_ret);
+            }
+            break;
+        case INDEX_op_st:
+        case INDEX_op_guest_ld128:
+            /* writes the CPU state, perhaps where a global lives */
+            opt_forget_globals(o);
+            break;
+        default:
+            break;
+        }
+        for (int i = 0; i < def->nb_oargs; i++) {
+            opt_forget(o, op->args[i]);
+        }
+        if (def->flags & OPF_BB_END) {
+            opt_forget_all(o);
+        }
+    }
+}
+
+/* --- backward pass: liveness ------------------------------------------------------------------------ */
+
+static bool live_has(const LiveSet *l, TCGTemp t) { return (l->w[t / 64] >> (t % 64)) & 1; }
+static void live_add(LiveSet *l, TCGTemp t) { l->w[t / 64] |= 1ULL << (t % 64); }
+static void live_del(LiveSet *l, TCGTemp t) { l->w[t / 64] &= ~(1ULL << (t % 64)); }
+
+static void live_globals(const TCGContext *s, LiveSet *l)
+{
+    for (int t = 1; t <= s->nb_globals; t++) {
+        live_add(l, t);
+    }
+}
+
+static void live_everything(const TCGContext *s, LiveSet *l)
+{
+    for (int t = 1; t < s->nb_temps; t++) {
+        live_add(l, t);
+    }
+}
+
+/* Whether the op may read the CPU state behind the globals' backs (or let a fault handler do so). */
+static bool opt_reads_state(const TCGOp *op, const TCGOpDef *def)
+{
+    if (op->opc == INDEX_op_call) {
+        return !op->helper || !(op->helper->flags & TCG_CALL_PURE);
+    }
+    return (def->flags & OPF_MEM) || op->opc == INDEX_op_ld || op->opc == INDEX_op_st;
+}
+
+static void opt_backward(TCGContext *s, LiveSet *label_live, bool *label_seen)
+{
+    LiveSet live;
+    memset(&live, 0, sizeof(live));
+    live_globals(s, &live);
+    for (int n = s->nb_ops - 1; n >= 0; n--) {
+        TCGOp *op = &s->ops[n];
+        if (op->dead) {
+            continue;
+        }
+        const TCGOpDef *def = &tcg_op_defs[op->opc];
+        switch (op->opc) {
+        case INDEX_op_set_label:
+            if (op->cargs[0] < (uint64_t)s->nb_labels) {
+                label_live[op->cargs[0]] = live;
+                label_seen[op->cargs[0]] = true;
+            }
+            continue;
+        case INDEX_op_br:
+        case INDEX_op_brcond: {
+            uint64_t l = op->opc == INDEX_op_br ? op->cargs[0] : op->cargs[1];
+            LiveSet target;
+            if (l < (uint64_t)s->nb_labels && label_seen[l]) {
+                target = label_live[l];   /* a forward branch: its target's needs are known */
+            } else {
+                memset(&target, 0, sizeof(target));
+                live_everything(s, &target);
+            }
+            if (op->opc == INDEX_op_br) {
+                live = target;
+            } else {
+                for (int i = 0; i < TCG_MAX_TEMPS / 64; i++) {
+                    live.w[i] |= target.w[i];
+                }
+            }
+            break;
+        }
+        case INDEX_op_exit_tb:
+        case INDEX_op_goto_tb:
+        case INDEX_op_goto_ptr:
+            /* leaving the block: only the state matters */
+            memset(&live, 0, sizeof(live));
+            live_globals(s, &live);
+            break;
+        default:
+            break;
+        }
+
+        if (op->opc == INDEX_op_call) {
+            bool pure = op->helper && (op->helper->flags & TCG_CALL_PURE);
+            if (pure && (op->call_ret < 0 || !live_has(&live, op->call_ret))) {
+                op->dead = 1;
+                continue;
+            }
+            if (op->call_ret >= 0) {
+                live_del(&live, op->call_ret);
+            }
+            for (int i = 0; op->helper && i < op->helper->nargs; i++) {
+                live_add(&live, op->call_args[i]);
+            }
+        } else {
+            if (!(def->flags & OPF_SIDE_EFFECTS) && def->nb_oargs > 0) {
+                bool used = false;
+                for (int i = 0; i < def->nb_oargs; i++) {
+                    used |= live_has(&live, op->args[i]);
+                }
+                if (!used) {
+                    op->dead = 1;
+                    continue;
+                }
+            }
+            for (int i = 0; i < def->nb_oargs; i++) {
+                live_del(&live, op->args[i]);
+            }
+            for (int i = 0; i < def->nb_iargs; i++) {
+                live_add(&live, op->args[def->nb_oargs + i]);
+            }
+        }
+        if (opt_reads_state(op, def)) {
+            live_globals(s, &live);
+        }
+    }
+}
+
+/* The optimizer trusts its input; IR it cannot trust is left for the backend to reject. */
+static bool opt_ir_valid(const TCGContext *s)
+{
+    if (s->nb_temps <= 0 || s->nb_temps > TCG_MAX_TEMPS) {
+        return false;
+    }
+    for (int n = 0; n < s->nb_ops; n++) {
+        const TCGOp *op = &s->ops[n];
+        if (op->opc >= TCG_OP_COUNT) {
+            return false;
+        }
+        if (op->opc == INDEX_op_call) {
+            if (!op->helper || op->helper->nargs > TCG_MAX_HELPER_ARGS || op->call_ret >= s->nb_temps) {
+                return false;
+            }
+            for (int i = 0; i < op->helper->nargs; i++) {
+                if (op->call_args[i] < 0 || op->call_args[i] >= s->nb_temps) {
+                    return false;
+                }
+            }
+            continue;
+        }
+        const TCGOpDef *def = &tcg_op_defs[op->opc];
+        for (int i = 0; i < def->nb_oargs + def->nb_iargs; i++) {
+            if (op->args[i] < 0 || op->args[i] >= s->nb_temps) {
+                return false;
+            }
+        }
+        for (int i = 0; i < def->nb_oargs; i++) {
+            if (s->temps[op->args[i]].kind != TEMP_GLOBAL && s->temps[op->args[i]].kind != TEMP_LOCAL) {
+                return false;
+            }
+        }
+        if ((op->opc == INDEX_op_set_label || op->opc == INDEX_op_br) && op->cargs[0] >= (uint64_t)s->nb_labels) {
+            return false;
+        }
+        if (op->opc == INDEX_op_brcond && op->cargs[1] >= (uint64_t)s->nb_labels) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void tcg_optimize(TCGContext *s)
+{
+    if (s->overflow || s->nb_ops == 0 || !opt_ir_valid(s)) {
+        return;
+    }
+    OptState *o = g_malloc(sizeof(OptState));
+    o->s = s;
+    memset(o->ver, 0, sizeof(o->ver));
+    for (int i = 0; i < OPT_CONST_SLOTS; i++) {
+        o->const_temp[i] = -1;
+    }
+    opt_forward(o);
+    g_free(o);
+
+    LiveSet *label_live = g_new(LiveSet, s->nb_labels + 1);
+    bool *label_seen = g_new0(bool, s->nb_labels + 1);
+    opt_backward(s, label_live, label_seen);
+    g_free(label_live);
+    g_free(label_seen);
+
+    int n = 0;
+    for (int i = 0; i < s->nb_ops; i++) {
+        if (!s->ops[i].dead) {
+            if (n != i) {
+                s->ops[n] = s->ops[i];
+            }
+            n++;
+        }
+    }
+    s->nb_ops = n;
+}

@@ -1,0 +1,263 @@
+/*
+ * The translation-block cache: a hash on (pc, flags), the chaining edges between blocks, and the map
+ * from guest pages to the blocks whose code they hold (for self-modifying code).
+ *
+ * One global mutex guards all of it; blocks run without it. A dropped block may still be running in
+ * another thread (or be referenced from a jump cache, which checks `invalid`), so dropped blocks are
+ * never freed: they go to a graveyard. That bounds the leak by how much code the guest rewrites.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "core/tcg/tb.h"
+
+typedef struct TBPage {
+    uint64_t page;        /* the key; first so g_int64_hash can read it */
+    GPtrArray *tbs;       /* blocks with code on this page */
+} TBPage;
+
+static pthread_mutex_t tb_lock = PTHREAD_MUTEX_INITIALIZER;
+static const TCGBackend *tb_backend;
+static const TBPageHooks *tb_hooks;
+static GHashTable *tb_table;      /* TranslationBlock * (keyed by pc, flags) -> itself */
+static GHashTable *tb_pages;      /* &TBPage.page -> TBPage * */
+static GPtrArray *tb_graveyard;   /* dropped blocks, kept alive for threads that may still run them */
+
+static guint tb_hash(gconstpointer p)
+{
+    const TranslationBlock *tb = p;
+    uint64_t h = (tb->pc ^ tb->flags) * 0x9e3779b97f4a7c15ULL;
+    return (guint)(h >> 32);
+}
+
+static gboolean tb_equal(gconstpointer a, gconstpointer b)
+{
+    const TranslationBlock *x = a, *y = b;
+    return x->pc == y->pc && x->flags == y->flags;
+}
+
+static void tb_page_free(gpointer p)
+{
+    TBPage *pg = p;
+    g_ptr_array_free(pg->tbs, TRUE);
+    g_free(pg);
+}
+
+/* Called with the lock held. */
+static void tb_init_locked(void)
+{
+    if (!tb_table) {
+        tb_table = g_hash_table_new(tb_hash, tb_equal);
+        tb_pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, tb_page_free);
+        tb_graveyard = g_ptr_array_new();
+    }
+}
+
+void tb_cache_init(const TCGBackend *backend)
+{
+    pthread_mutex_lock(&tb_lock);
+    tb_init_locked();
+    if (backend) {
+        tb_backend = backend;
+    }
+    pthread_mutex_unlock(&tb_lock);
+}
+
+void tb_set_page_hooks(const TBPageHooks *hooks)
+{
+    pthread_mutex_lock(&tb_lock);
+    tb_hooks = hooks;
+    pthread_mutex_unlock(&tb_lock);
+}
+
+static void tb_protect(uint64_t page, bool protect)
+{
+    if (tb_hooks && tb_hooks->protect) {
+        tb_hooks->protect(page, protect);
+    }
+}
+
+TranslationBlock *tb_lookup(uint64_t pc, uint32_t flags)
+{
+    TranslationBlock key = {.pc = pc, .flags = flags};
+    pthread_mutex_lock(&tb_lock);
+    tb_init_locked();
+    TranslationBlock *tb = g_hash_table_lookup(tb_table, &key);
+    pthread_mutex_unlock(&tb_lock);
+    return tb;
+}
+
+static const TCGBackend *tb_backend_of(const TranslationBlock *tb)
+{
+    return tb->backend ? tb->backend : tb_backend;
+}
+
+static void tb_discard(TranslationBlock *tb)
+{
+    const TCGBackend *b = tb_backend_of(tb);
+    if (tb->code && b && b->free_code) {
+        b->free_code(tb);
+    }
+    g_free(tb);
+}
+
+static void tb_drop(TranslationBlock *tb, uint64_t skip_page);
+
+static uint64_t tb_page_of(const TranslationBlock *tb, int i)
+{
+    return tb->page[i] & TB_PAGE_MASK;
+}
+
+TranslationBlock *tb_insert(TranslationBlock *tb)
+{
+    pthread_mutex_lock(&tb_lock);
+    tb_init_locked();
+    TranslationBlock *old = g_hash_table_lookup(tb_table, tb);
+    if (old && tb_backend_of(old) == tb_backend_of(tb)) {
+        /* Another thread translated the same block first; never published, so freeing is safe. */
+        pthread_mutex_unlock(&tb_lock);
+        tb_discard(tb);
+        return old;
+    }
+    if (old) {
+        /* Compiled by another backend (a test switching backends): the new one replaces it. */
+        tb_drop(old, ~0ULL);
+    }
+    g_hash_table_insert(tb_table, tb, tb);
+    for (int i = 0; i < 2; i++) {
+        if (i == 1 && (tb->page[1] == ~0ULL || tb_page_of(tb, 1) == tb_page_of(tb, 0))) {
+            break;
+        }
+        uint64_t page = tb_page_of(tb, i);
+        TBPage *pg = g_hash_table_lookup(tb_pages, &page);
+        if (!pg) {
+            pg = g_new0(TBPage, 1);
+            pg->page = page;
+            pg->tbs = g_ptr_array_new();
+            g_hash_table_insert(tb_pages, &pg->page, pg);
+            tb_protect(page, true);
+        }
+        g_ptr_array_add(pg->tbs, tb);
+    }
+    pthread_mutex_unlock(&tb_lock);
+    return tb;
+}
+
+void tb_chain(TranslationBlock *from, int slot, TranslationBlock *to)
+{
+    if (slot < 0 || slot > 1 || !from || !to) {
+        return;
+    }
+    pthread_mutex_lock(&tb_lock);
+    /* Checked under the lock, so an invalidation cannot slip between the check and the edge. */
+    const TCGBackend *b = tb_backend_of(from);
+    if (!from->invalid && !to->invalid && !atomic_load(&from->jmp_dest[slot]) && b && b == tb_backend_of(to)) {
+        TBIncoming *e = g_new(TBIncoming, 1);
+        e->from = from;
+        e->slot = slot;
+        e->next = to->incoming;
+        to->incoming = e;
+        b->chain(from, slot, to);
+    }
+    pthread_mutex_unlock(&tb_lock);
+}
+
+/* Cut every edge into tb. Called with the lock held. */
+static void tb_unchain_incoming(TranslationBlock *tb)
+{
+    TBIncoming *e = tb->incoming;
+    tb->incoming = NULL;
+    while (e) {
+        TBIncoming *n = e->next;
+        if (atomic_load(&e->from->jmp_dest[e->slot]) == tb) {
+            tb_backend_of(e->from)->unchain(e->from, e->slot);
+        }
+        g_free(e);
+        e = n;
+    }
+}
+
+/*
+ * Drop one block: out of the hash, its incoming edges cut, off every page list but `skip_page` (which
+ * the caller is emptying). Called with the lock held.
+ */
+static void tb_drop(TranslationBlock *tb, uint64_t skip_page)
+{
+    __atomic_store_n(&tb->invalid, true, __ATOMIC_RELEASE);
+    if (g_hash_table_lookup(tb_table, tb) == tb) {
+        g_hash_table_remove(tb_table, tb);
+    }
+    tb_unchain_incoming(tb);
+    for (int i = 0; i < 2; i++) {
+        if (i == 1 && tb->page[1] == ~0ULL) {
+            break;
+        }
+        uint64_t page = tb_page_of(tb, i);
+        if (page == skip_page) {
+            continue;
+        }
+        TBPage *pg = g_hash_table_lookup(tb_pages, &page);
+        if (pg && g_ptr_array_remove_fast(pg->tbs, tb) && pg->tbs->len == 0) {
+            g_hash_table_remove(tb_pages, &page);
+            tb_protect(page, false);
+        }
+    }
+    g_ptr_array_add(tb_graveyard, tb);
+}
+
+bool tb_invalidate_page(uint64_t page)
+{
+    page &= TB_PAGE_MASK;
+    pthread_mutex_lock(&tb_lock);
+    tb_init_locked();
+    TBPage *pg = g_hash_table_lookup(tb_pages, &page);
+    if (!pg) {
+        pthread_mutex_unlock(&tb_lock);
+        return false;
+    }
+    for (guint i = 0; i < pg->tbs->len; i++) {
+        tb_drop(g_ptr_array_index(pg->tbs, i), page);
+    }
+    g_hash_table_remove(tb_pages, &page);
+    tb_protect(page, false);
+    pthread_mutex_unlock(&tb_lock);
+    return true;
+}
+
+bool tb_page_has_code(uint64_t page)
+{
+    page &= TB_PAGE_MASK;
+    pthread_mutex_lock(&tb_lock);
+    tb_init_locked();
+    bool has = g_hash_table_contains(tb_pages, &page);
+    pthread_mutex_unlock(&tb_lock);
+    return has;
+}
+
+void tb_flush_all(void)
+{
+    pthread_mutex_lock(&tb_lock);
+    tb_init_locked();
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, tb_pages);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        TBPage *pg = value;
+        for (guint i = 0; i < pg->tbs->len; i++) {
+            TranslationBlock *tb = g_ptr_array_index(pg->tbs, i);
+            if (!tb->invalid) {
+                /* Pages are all going away below; only the hash and the edges need undoing. */
+                __atomic_store_n(&tb->invalid, true, __ATOMIC_RELEASE);
+                tb_unchain_incoming(tb);
+                g_ptr_array_add(tb_graveyard, tb);
+            }
+        }
+        tb_protect(pg->page, false);
+    }
+    g_hash_table_remove_all(tb_pages);
+    g_hash_table_remove_all(tb_table);
+    pthread_mutex_unlock(&tb_lock);
+}

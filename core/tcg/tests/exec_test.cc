@@ -1,0 +1,406 @@
+// The execution loop, the block cache, chaining, invalidation and the exception path, on the fake target.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/tcg/tests/fake-target.h"
+
+namespace {
+
+// pc = next; goto_tb slot (chainable).
+void gen_goto(TCGContext *s, uint64_t next, int slot)
+{
+    tcg_gen_movi(s, TCG_I64, fake_pc, next);
+    tcg_gen_goto_tb(s, slot);
+    tcg_gen_exit_tb(s, TCG_EXIT_NONE);
+}
+
+// A counting loop: block A adds 1 to r0 and jumps to itself until r0 == r1, then to B, which halts.
+void setup_loop()
+{
+    fake_set_block(0x1000, [](TCGContext *s) {
+        int done = tcg_label_new(s);
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[0], fake_r[1], done);
+        gen_goto(s, 0x1000, 0);
+        tcg_gen_set_label(s, done);
+        gen_goto(s, 0x2000, 1);
+    });
+    fake_set_block(0x2000, [](TCGContext *s) {
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2004);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+}
+
+TEST(Exec, CountingLoopChainsBlocks)
+{
+    fake_reset();
+    setup_loop();
+    FakeCPU *cpu = fake_cpu_new();
+    cpu->tcg.pc = 0x1000;
+    cpu->r[1] = 100000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 100000u);
+    EXPECT_EQ(cpu->tcg.pc, 0x2004u);
+    EXPECT_EQ(fake_translations, 2);
+    TranslationBlock *a = tb_lookup(0x1000, 0), *b = tb_lookup(0x2000, 0);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(a->jmp_dest[0], a);   // A chained to itself...
+    EXPECT_EQ(a->jmp_dest[1], b);   // ...and to B
+    EXPECT_EQ(a->icount, 1u);
+    EXPECT_EQ(a->page[0], 0x1000u);
+    EXPECT_EQ(a->page[1], ~0ULL);
+    // Run again: no new translation, same result.
+    cpu->tcg.pc = 0x1000;
+    cpu->r[0] = 0;
+    cpu->r[1] = 5;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 5u);
+    EXPECT_EQ(fake_translations, 2);
+    fake_cpu_free(cpu);
+}
+
+TEST(Exec, GotoPtrUsesTheJumpCache)
+{
+    fake_reset();
+    // 0x1000: r0 += 1; pc = r2 (indirect) -> 0x3000: r0 += 10; pc = 0x2000 -> halt
+    fake_set_block(0x1000, [](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_mov(s, TCG_I64, fake_pc, fake_r[2]);
+        tcg_gen_goto_ptr(s);
+    });
+    fake_set_block(0x3000, [](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 10));
+        gen_goto(s, 0x2000, 0);
+    });
+    fake_set_block(0x2000, [](TCGContext *s) { tcg_gen_exit_tb(s, TCG_EXIT_HALT); });
+    FakeCPU *cpu = fake_cpu_new();
+    for (int round = 0; round < 3; round++) {
+        cpu->tcg.pc = 0x1000;
+        cpu->r[0] = 0;
+        cpu->r[2] = 0x3000;
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+        EXPECT_EQ(cpu->r[0], 11u);
+    }
+    EXPECT_EQ(fake_translations, 3);
+    fake_cpu_free(cpu);
+}
+
+TEST(Exec, ExitRequestStopsAChainedLoop)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        gen_goto(s, 0x1000, 0);   // forever
+    });
+    FakeCPU *cpu = fake_cpu_new();
+    cpu->tcg.pc = 0x1000;
+    std::thread stopper([cpu] {
+        while (__atomic_load_n(&cpu->r[0], __ATOMIC_RELAXED) < 1000) {
+        }
+        tcg_cpu_request_exit(&cpu->tcg);
+    });
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_INTERRUPT);
+    stopper.join();
+    EXPECT_GE(cpu->r[0], 1000u);
+    EXPECT_EQ(cpu->tcg.exit_request, 0);   // consumed
+    EXPECT_EQ(cpu->tcg.pc, 0x1000u);
+    fake_cpu_free(cpu);
+}
+
+// A helper that leaves through the exception path after changing the state.
+void helper_raise(void *env)
+{
+    FakeCPU *cpu = static_cast<FakeCPU *>(env);
+    cpu->r[3] = 0xe;
+    tcg_cpu_loop_exit(&cpu->tcg, TCG_EXIT_EXCEPTION);
+}
+const TCGHelperInfo info_raise = {"raise", (void *)helper_raise, TCG_CALL_NO_RETURN, TCG_ARG_VOID, 1, {TCG_ARG_PTR}};
+
+TEST(Exec, LoopExitFromAHelperReturnsToExec)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        tcg_gen_movi(s, TCG_I64, fake_r[0], 7);
+        tcg_gen_insn_start(s, 0x1002);
+        const TCGTemp args[] = {TCG_TEMP_ENV};
+        tcg_gen_call(s, &info_raise, -1, 1, args);
+        tcg_gen_movi(s, TCG_I64, fake_r[0], 8);   // never reached
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+    FakeCPU *cpu = fake_cpu_new();
+    for (int i = 0; i < 3; i++) {   // the landing point is re-armed every time
+        cpu->tcg.pc = 0x1000;
+        cpu->r[0] = cpu->r[3] = 0;
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_EXCEPTION);
+        EXPECT_EQ(cpu->r[0], 7u);
+        EXPECT_EQ(cpu->r[3], 0xeu);
+        EXPECT_EQ(cpu->tcg.insn_pc, 0x1002u);
+        EXPECT_EQ(cpu->tcg.exit_reason, TCG_EXIT_EXCEPTION);
+        EXPECT_EQ(tcg_current_cpu, &cpu->tcg);
+    }
+    fake_cpu_free(cpu);
+}
+
+// A helper that moves the pc and asks the loop to restart there (what an SMC handler does).
+void helper_restart(void *env)
+{
+    FakeCPU *cpu = static_cast<FakeCPU *>(env);
+    cpu->tcg.pc = 0x2000;
+    tcg_cpu_loop_exit(&cpu->tcg, TCG_EXIT_NONE);
+}
+const TCGHelperInfo info_restart = {"restart", (void *)helper_restart, TCG_CALL_NO_RETURN, TCG_ARG_VOID, 1,
+                                    {TCG_ARG_PTR}};
+
+TEST(Exec, LoopExitWithoutReasonRestartsTheLoop)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        const TCGTemp args[] = {TCG_TEMP_ENV};
+        tcg_gen_call(s, &info_restart, -1, 1, args);
+        tcg_gen_exit_tb(s, TCG_EXIT_SYSCALL);   // never reached
+    });
+    fake_set_block(0x2000, [](TCGContext *s) {
+        tcg_gen_movi(s, TCG_I64, fake_r[2], 0x2000);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+    FakeCPU *cpu = fake_cpu_new();
+    cpu->tcg.pc = 0x1000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[2], 0x2000u);
+    fake_cpu_free(cpu);
+}
+
+TEST(Cache, BackendsNeverShareBlocks)
+{
+    fake_reset();
+    setup_loop();
+    static TCGBackend other = tcg_backend_interp;   // same code, another identity (outlives its blocks)
+    other.name = "interp-copy";
+    FakeCPU *a = fake_cpu_new(&tcg_backend_interp), *b = fake_cpu_new(&other);
+    for (int round = 0; round < 2; round++) {
+        for (FakeCPU *cpu : {a, b}) {
+            cpu->tcg.pc = 0x1000;
+            cpu->r[0] = 0;
+            cpu->r[1] = 10;
+            EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+            EXPECT_EQ(cpu->r[0], 10u);
+            TranslationBlock *tb = tb_lookup(0x1000, 0);
+            ASSERT_NE(tb, nullptr);
+            EXPECT_EQ(tb->backend, cpu->tcg.backend);
+            EXPECT_TRUE(tb->jmp_dest[0] == nullptr || tb->jmp_dest[0]->backend == cpu->tcg.backend);
+        }
+    }
+    EXPECT_EQ(fake_translations, 8);   // each switch retranslates both blocks
+    fake_cpu_free(a);
+    fake_cpu_free(b);
+}
+
+// Protect-hook bookkeeping for the invalidation tests.
+std::set<uint64_t> protected_pages;
+int protect_calls;
+void record_protect(uint64_t page, bool on)
+{
+    protect_calls++;
+    if (on) {
+        EXPECT_TRUE(protected_pages.insert(page).second) << "page protected twice";
+    } else {
+        EXPECT_EQ(protected_pages.erase(page), 1u) << "unprotecting an unprotected page";
+    }
+}
+const TBPageHooks hooks = {record_protect};
+
+TEST(Cache, InvalidatePageDropsBlocksAndUnchains)
+{
+    fake_reset();
+    protected_pages.clear();
+    tb_set_page_hooks(&hooks);
+    setup_loop();
+    FakeCPU *cpu = fake_cpu_new();
+    cpu->tcg.pc = 0x1000;
+    cpu->r[1] = 3;
+    ASSERT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(protected_pages, (std::set<uint64_t>{0x1000, 0x2000}));
+    EXPECT_TRUE(tb_page_has_code(0x2fff));
+    TranslationBlock *a = tb_lookup(0x1000, 0), *b = tb_lookup(0x2000, 0);
+    ASSERT_EQ(a->jmp_dest[1], b);
+
+    // The guest rewrites B's page: B is gone, A no longer jumps to it, the page is writable again.
+    EXPECT_TRUE(tb_invalidate_page(0x2010));
+    EXPECT_TRUE(b->invalid);
+    EXPECT_EQ(tb_lookup(0x2000, 0), nullptr);
+    EXPECT_EQ(a->jmp_dest[1], nullptr);
+    EXPECT_EQ(a->jmp_dest[0], a);
+    EXPECT_FALSE(tb_page_has_code(0x2000));
+    EXPECT_EQ(protected_pages, (std::set<uint64_t>{0x1000}));
+    EXPECT_FALSE(tb_invalidate_page(0x2000));
+
+    // New code at 0x2000 is picked up (not the stale block from the jump cache).
+    fake_set_block(0x2000, [](TCGContext *s) {
+        tcg_gen_movi(s, TCG_I64, fake_r[4], 0x44);
+        tcg_gen_exit_tb(s, TCG_EXIT_SYSCALL);
+    });
+    cpu->tcg.pc = 0x1000;
+    cpu->r[0] = 0;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_SYSCALL);
+    EXPECT_EQ(cpu->r[4], 0x44u);
+    EXPECT_EQ(fake_translations, 3);
+
+    // A chain into an invalid block is refused.
+    tb_chain(a, 1, b);
+    EXPECT_NE(a->jmp_dest[1], b);
+
+    tb_flush_all();
+    EXPECT_TRUE(protected_pages.empty());
+    EXPECT_EQ(tb_lookup(0x1000, 0), nullptr);
+    EXPECT_TRUE(a->invalid);
+    tb_set_page_hooks(nullptr);
+    fake_cpu_free(cpu);
+}
+
+TEST(Cache, BlockSpanningTwoPages)
+{
+    fake_reset();
+    protected_pages.clear();
+    tb_set_page_hooks(&hooks);
+    fake_set_block(0x1ffe, [](TCGContext *s) { tcg_gen_exit_tb(s, TCG_EXIT_HALT); }, 4);
+    FakeCPU *cpu = fake_cpu_new();
+    cpu->tcg.pc = 0x1ffe;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    TranslationBlock *tb = tb_lookup(0x1ffe, 0);
+    ASSERT_NE(tb, nullptr);
+    EXPECT_EQ(tb->page[0], 0x1000u);
+    EXPECT_EQ(tb->page[1], 0x2000u);
+    EXPECT_EQ(protected_pages, (std::set<uint64_t>{0x1000, 0x2000}));
+    // Writing the second page drops it and unprotects both pages (nothing else lives there).
+    EXPECT_TRUE(tb_invalidate_page(0x2000));
+    EXPECT_TRUE(protected_pages.empty());
+    EXPECT_FALSE(tb_page_has_code(0x1000));
+    tb_set_page_hooks(nullptr);
+    fake_cpu_free(cpu);
+}
+
+TEST(Exec, UntranslatableCodeIsAnExitNotACrash)
+{
+    fake_reset();
+    FakeCPU *cpu = fake_cpu_new();
+    char *buf = nullptr;
+    size_t len = 0;
+    cpu->tcg.log = open_memstream(&buf, &len);
+    cpu->tcg.pc = 0xdead000;   // no block registered: translate fails
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_EXCEPTION);
+    // A block whose IR overflows is retried shorter; the fake target ignores max_insns, so it fails.
+    fake_set_block(0x5000, [](TCGContext *s) {
+        for (int i = 0; i < TCG_MAX_OPS + 1; i++) {
+            tcg_gen_mov(s, TCG_I64, fake_r[0], fake_r[1]);
+        }
+    });
+    cpu->tcg.pc = 0x5000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_EXCEPTION);
+    fclose(cpu->tcg.log);
+    std::string log(buf, len);
+    free(buf);
+    EXPECT_NE(log.find("0xdead000"), std::string::npos) << log;
+    EXPECT_NE(log.find("0x5000"), std::string::npos) << log;
+    fake_cpu_free(cpu);
+}
+
+// A target with long blocks: 2000 one-byte "instructions" of r0 += 1, more than the op buffer holds;
+// it honours max_insns, so the retry after the overflow succeeds with a shorter block.
+int long_translate(TCGCPU *, TCGContext *s, TranslationBlock *tb)
+{
+    uint32_t n = 0;
+    for (; n < 2000 && (!tb->max_insns || n < tb->max_insns); n++) {
+        tcg_gen_insn_start(s, tb->pc + n);
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_add(s, TCG_I64, fake_r[1], fake_r[1], tcg_const(s, 2));
+    }
+    tcg_gen_movi(s, TCG_I64, fake_pc, tb->pc + n);
+    tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    tb->icount = n;
+    tb->size = n;
+    return 0;
+}
+
+TEST(Exec, OverflowingBlockIsRetranslatedShorter)
+{
+    fake_reset();
+    TCGTargetOps ops = fake_target_ops;
+    ops.translate = long_translate;
+    FakeCPU *cpu = fake_cpu_new();
+    cpu->tcg.target = &ops;
+    cpu->tcg.pc = 0x10000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    TranslationBlock *tb = tb_lookup(0x10000, 0);
+    ASSERT_NE(tb, nullptr);
+    EXPECT_EQ(tb->icount, 64u);
+    EXPECT_EQ(tb->max_insns, 0u);
+    EXPECT_EQ(cpu->r[0], 64u);
+    EXPECT_EQ(cpu->r[1], 128u);
+    EXPECT_EQ(cpu->tcg.pc, 0x10000u + 64);
+    fake_cpu_free(cpu);
+}
+
+TEST(Exec, LoggingTracesEveryBlock)
+{
+    fake_reset();
+    setup_loop();
+    FakeCPU *cpu = fake_cpu_new();
+    char *buf = nullptr;
+    size_t len = 0;
+    cpu->tcg.log = open_memstream(&buf, &len);
+    cpu->tcg.log_mask = TCG_LOG_EXEC | TCG_LOG_OP | TCG_LOG_OP_OPT | TCG_LOG_CPU;
+    cpu->tcg.pc = 0x1000;
+    cpu->r[1] = 3;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    fclose(cpu->tcg.log);
+    std::string log(buf, len);
+    free(buf);
+    size_t traces = 0;
+    for (size_t p = 0; (p = log.find("Trace 0x1000", p)) != std::string::npos; p++) {
+        traces++;
+    }
+    EXPECT_EQ(traces, 3u) << log;
+    EXPECT_NE(log.find("Trace 0x2000"), std::string::npos) << log;
+    EXPECT_NE(log.find("OP after optimization"), std::string::npos) << log;
+    EXPECT_NE(log.find("goto_tb 0"), std::string::npos) << log;
+    EXPECT_NE(log.find("pc=1000 r0=2"), std::string::npos) << log;
+    fake_cpu_free(cpu);
+}
+
+TEST(Exec, ThreadsShareTheCache)
+{
+    fake_reset();
+    setup_loop();
+    std::vector<std::thread> threads;
+    std::vector<uint64_t> results(4);
+    for (int t = 0; t < 4; t++) {
+        threads.emplace_back([t, &results] {
+            FakeCPU *cpu = fake_cpu_new();
+            cpu->tcg.pc = 0x1000;
+            cpu->r[1] = 20000 + t;
+            EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+            results[t] = cpu->r[0];
+            fake_cpu_free(cpu);
+        });
+    }
+    // Meanwhile, keep invalidating the loop's page: running blocks must survive it.
+    for (int i = 0; i < 200; i++) {
+        tb_invalidate_page(0x1000);
+        std::this_thread::yield();
+    }
+    for (auto &th : threads) {
+        th.join();
+    }
+    for (int t = 0; t < 4; t++) {
+        EXPECT_EQ(results[t], 20000u + t);
+    }
+}
+
+}  // namespace

@@ -1,0 +1,129 @@
+#include "core/tcg/tests/fake-target.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+TCGTemp fake_r[8];
+TCGTemp fake_pc;
+int fake_translations;
+
+namespace {
+
+struct FakeBlock {
+    FakeBody body;
+    uint32_t size;
+};
+
+std::map<uint64_t, FakeBlock> &blocks()
+{
+    static std::map<uint64_t, FakeBlock> m;
+    return m;
+}
+
+void fake_tb_key(TCGCPU *cpu, uint64_t *pc, uint32_t *flags)
+{
+    *pc = cpu->pc;
+    *flags = 0;
+}
+
+int fake_translate(TCGCPU *, TCGContext *s, TranslationBlock *tb)
+{
+    auto it = blocks().find(tb->pc);
+    if (it == blocks().end()) {
+        return -ENOENT;
+    }
+    fake_translations++;
+    tcg_gen_insn_start(s, tb->pc);
+    it->second.body(s);
+    tb->size = it->second.size;
+    tb->icount = 1;
+    return 0;
+}
+
+void fake_init_globals(TCGContext *s)
+{
+    static const char *const names[8] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"};
+    fake_pc = tcg_global(s, offsetof(TCGCPU, pc), "pc");
+    for (int i = 0; i < 8; i++) {
+        fake_r[i] = tcg_global(s, FAKE_OFF(r) + 8 * i, names[i]);
+    }
+}
+
+void fake_dump_state(TCGCPU *cpu, FILE *out)
+{
+    FakeCPU *f = reinterpret_cast<FakeCPU *>(cpu);
+    fprintf(out, "pc=%llx r0=%llx\n", (unsigned long long)cpu->pc, (unsigned long long)f->r[0]);
+}
+
+}  // namespace
+
+const TCGTargetOps fake_target_ops = {
+    fake_tb_key, fake_translate, fake_init_globals, fake_dump_state, nullptr,
+};
+
+void fake_set_block(uint64_t pc, FakeBody body, uint32_t size)
+{
+    blocks()[pc] = FakeBlock{std::move(body), size};
+}
+
+void fake_reset()
+{
+    blocks().clear();
+    tb_flush_all();
+    fake_translations = 0;
+}
+
+FakeCPU *fake_cpu_new(const TCGBackend *backend)
+{
+    FakeCPU *cpu = static_cast<FakeCPU *>(calloc(1, sizeof(FakeCPU)));
+    tcg_cpu_init(&cpu->tcg, &fake_target_ops, backend);
+    return cpu;
+}
+
+void fake_cpu_free(FakeCPU *cpu)
+{
+    tcg_cpu_destroy(&cpu->tcg);
+    EXPECT_EQ(cpu->tcg.ctx, nullptr);
+    free(cpu);
+}
+
+std::string fake_dump(const TCGContext *s)
+{
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    tcg_dump_ops(s, f);
+    fclose(f);
+    std::string out(buf, len);
+    free(buf);
+    return out;
+}
+
+TCGExit fake_run_ir(FakeCPU *cpu, const FakeBody &body, bool optimize, std::string *dump)
+{
+    TCGContext *s = cpu->tcg.ctx;
+    tcg_func_start(s);
+    tcg_gen_insn_start(s, 0x1000);
+    body(s);
+    EXPECT_FALSE(s->overflow);
+    if (optimize) {
+        tcg_optimize(s);
+    }
+    if (dump) {
+        *dump = fake_dump(s);
+    }
+    TranslationBlock tb = {};
+    int err = cpu->tcg.backend->compile(s, &tb);
+    EXPECT_EQ(err, 0) << fake_dump(s);
+    if (err) {
+        return TCGExit{nullptr, -1, TCG_EXIT_EXCEPTION};
+    }
+    TCGExit e = cpu->tcg.backend->exec(&cpu->tcg, &tb);
+    cpu->tcg.backend->free_code(&tb);
+    return e;
+}

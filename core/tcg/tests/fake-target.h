@@ -1,0 +1,44 @@
+// A tiny fake target for the core's unit tests: a CPU state of TCGCPU plus eight 64-bit registers
+// (globals r0..r7), whose "guest code" is a map from pc to a C++ function that emits the block's IR.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+extern "C" {
+#include "core/tcg/cpu-exec.h"
+#include "core/tcg/tb.h"
+#include "core/tcg/tcg-gen.h"
+}
+
+struct FakeCPU {
+    TCGCPU tcg;
+    uint64_t r[8];
+    uint64_t scratch[4];   // CPU-state memory for ld/st and 128-bit guest loads/stores
+};
+
+#define FAKE_OFF(field) ((uint32_t)offsetof(FakeCPU, field))
+
+extern TCGTemp fake_r[8];
+extern TCGTemp fake_pc;
+extern const TCGTargetOps fake_target_ops;
+extern int fake_translations;   // blocks translated since fake_reset
+
+using FakeBody = std::function<void(TCGContext *s)>;
+
+// The IR of the block at pc (after its insn_start); replaces an earlier one.
+void fake_set_block(uint64_t pc, FakeBody body, uint32_t size = 4);
+// Forget every block body and drop the global block cache.
+void fake_reset();
+
+FakeCPU *fake_cpu_new(const TCGBackend *backend = &tcg_backend_interp);
+void fake_cpu_free(FakeCPU *cpu);
+
+// Build IR with body in the CPU's context, optionally optimize it, compile and run it once outside the
+// cache. Returns the exit; *dump (if given) gets the op list that ran.
+TCGExit fake_run_ir(FakeCPU *cpu, const FakeBody &body, bool optimize, std::string *dump = nullptr);
+
+// The op list of a context as text.
+std::string fake_dump(const TCGContext *s);

@@ -1,0 +1,399 @@
+// The optimizer: known folds and removals, and a differential test that runs random IR programs with
+// and without optimization and requires identical results (registers, CPU-state memory, guest memory,
+// exit reason).
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstring>
+#include <random>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+#include "core/tcg/tests/fake-target.h"
+
+namespace {
+
+int count_ops(const TCGContext *s, TCGOpcode opc)
+{
+    int n = 0;
+    for (int i = 0; i < s->nb_ops; i++) {
+        n += s->ops[i].opc == opc;
+    }
+    return n;
+}
+
+TEST(Optimize, FoldsConstantsAndRemovesDeadCode)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    TCGContext *s = cpu->tcg.ctx;
+    cpu->r[0] = 100;
+    std::string dump;
+    fake_run_ir(
+        cpu,
+        [&](TCGContext *s) {
+            TCGTemp t = tcg_temp_new(s), u = tcg_temp_new(s), dead = tcg_temp_new(s);
+            tcg_gen_movi(s, TCG_I64, t, 3);
+            tcg_gen_add(s, TCG_I64, u, t, tcg_const(s, 4));        // u = 7
+            tcg_gen_mul(s, TCG_I64, dead, fake_r[0], fake_r[1]);    // never used
+            tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], u);      // r0 += 7
+            tcg_gen_shl(s, TCG_I32, fake_r[2], u, tcg_const(s, 33)); // 7 << (33 % 32) = 14
+            tcg_gen_st(s, MO_64, u, TCG_TEMP_ENV, FAKE_OFF(scratch)); // a store always stays
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, &dump);
+    EXPECT_EQ(cpu->r[0], 107u);
+    EXPECT_EQ(cpu->r[2], 14u);
+    EXPECT_EQ(cpu->scratch[0], 7u);
+    EXPECT_NE(dump.find("add_i64 r0, r0, $0x7"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("movi_i64 r2, $0xe"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("st "), std::string::npos) << dump;
+    EXPECT_EQ(count_ops(s, INDEX_op_mul), 0) << dump;
+    EXPECT_EQ(s->nb_ops, 5) << dump;   // insn_start, add, movi r2, st, exit_tb and nothing else
+    fake_cpu_free(cpu);
+}
+
+TEST(Optimize, KeepsGlobalWritesThatAStateReaderCanSee)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    TCGContext *s = cpu->tcg.ctx;
+    std::string dump;
+    fake_run_ir(
+        cpu,
+        [&](TCGContext *s) {
+            tcg_gen_movi(s, TCG_I64, fake_r[0], 1);   // overwritten below with no reader: removable
+            tcg_gen_movi(s, TCG_I64, fake_r[0], 2);   // read by the ld (state memory): must stay
+            tcg_gen_ld(s, TCG_I64, MO_64, fake_r[1], TCG_TEMP_ENV, FAKE_OFF(r));
+            tcg_gen_movi(s, TCG_I64, fake_r[0], 3);
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, &dump);
+    EXPECT_EQ(cpu->r[1], 2u) << dump;
+    EXPECT_EQ(cpu->r[0], 3u);
+    EXPECT_EQ(count_ops(s, INDEX_op_movi), 2) << dump;
+    fake_cpu_free(cpu);
+}
+
+TEST(Optimize, FoldsBranchesOnConstants)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    TCGContext *s = cpu->tcg.ctx;
+    std::string dump;
+    fake_run_ir(
+        cpu,
+        [&](TCGContext *s) {
+            int skip = tcg_label_new(s), never = tcg_label_new(s);
+            TCGTemp five = tcg_const(s, 5);
+            tcg_gen_brcond(s, TCG_I64, TCG_COND_LTU, five, tcg_const(s, 3), never);   // never taken
+            tcg_gen_brcond(s, TCG_I32, TCG_COND_EQ, five, tcg_const(s, 0x100000005ULL), skip);   // always
+            tcg_gen_movi(s, TCG_I64, fake_r[0], 0xbad);
+            tcg_gen_set_label(s, skip);
+            tcg_gen_movi(s, TCG_I64, fake_r[1], 0x600d);
+            tcg_gen_set_label(s, never);
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, &dump);
+    EXPECT_EQ(count_ops(s, INDEX_op_brcond), 0) << dump;
+    EXPECT_EQ(count_ops(s, INDEX_op_br), 1) << dump;
+    EXPECT_EQ(dump.find("0xbad"), std::string::npos) << dump;
+    EXPECT_EQ(cpu->r[1], 0x600du);
+    fake_cpu_free(cpu);
+}
+
+// --- differential testing ------------------------------------------------------------------------------
+
+uint64_t helper_mix(void *env)
+{
+    FakeCPU *cpu = static_cast<FakeCPU *>(env);
+    cpu->r[7] = cpu->r[7] * 31 + cpu->r[0] + 1;
+    cpu->r[3] ^= 0x5555;
+    return cpu->r[7] >> 3;
+}
+uint64_t helper_pure(uint64_t a, uint64_t b) { return a * 7 + (b >> 2); }
+uint32_t helper_norw(uint32_t a, uint64_t b) { return a + (uint32_t)(b >> 32); }
+const TCGHelperInfo info_mix = {"mix", (void *)helper_mix, 0, TCG_ARG_I64, 1, {TCG_ARG_PTR}};
+const TCGHelperInfo info_pure = {"pure", (void *)helper_pure, TCG_CALL_PURE | TCG_CALL_NO_RW_GLOBALS, TCG_ARG_I64,
+                                 2, {TCG_ARG_I64, TCG_ARG_I64}};
+const TCGHelperInfo info_norw = {"norw", (void *)helper_norw, TCG_CALL_NO_RW_GLOBALS, TCG_ARG_I32, 2,
+                                 {TCG_ARG_I32, TCG_ARG_I64}};
+
+const uint64_t kEdge[] = {0, 1, 2, 31, 32, 63, 64, 0xff, 0x8000, 0x7fffffff, 0x80000000, 0xffffffff,
+                          0x100000000ULL, 0x8000000000000000ULL, ~0ULL, 0x123456789abcdef0ULL};
+
+struct Gen {
+    std::mt19937_64 rng;
+    uint8_t *gmem;
+    std::vector<TCGTemp> locals;
+    std::vector<int> pending;   // labels branched to but not placed yet
+    int exit_label = -1;
+
+    uint64_t value() { return rng() % 3 ? kEdge[rng() % 16] : rng(); }
+    TCGTemp dest()
+    {
+        return rng() % 3 == 0 ? fake_r[rng() % 8] : locals[rng() % locals.size()];
+    }
+    TCGTemp src(TCGContext *s)
+    {
+        switch (rng() % 4) {
+        case 0: return fake_r[rng() % 8];
+        case 1: return tcg_const(s, value());
+        default: return locals[rng() % locals.size()];
+        }
+    }
+
+    void pure_op(TCGContext *s)
+    {
+        static const TCGOpcode ops[] = {
+            INDEX_op_mov, INDEX_op_movi, INDEX_op_add, INDEX_op_sub, INDEX_op_mul, INDEX_op_and, INDEX_op_or,
+            INDEX_op_xor, INDEX_op_andc, INDEX_op_shl, INDEX_op_shr, INDEX_op_sar, INDEX_op_rotl, INDEX_op_rotr,
+            INDEX_op_neg, INDEX_op_not, INDEX_op_mulu2, INDEX_op_muls2, INDEX_op_ext8s, INDEX_op_ext8u,
+            INDEX_op_ext16s, INDEX_op_ext16u, INDEX_op_ext32s, INDEX_op_ext32u, INDEX_op_extract,
+            INDEX_op_sextract, INDEX_op_deposit, INDEX_op_bswap, INDEX_op_clz, INDEX_op_ctz, INDEX_op_ctpop,
+            INDEX_op_setcond, INDEX_op_movcond,
+        };
+        TCGOpcode opc = ops[rng() % (sizeof(ops) / sizeof(ops[0]))];
+        TCGType t = (TCGType)(rng() & 1);
+        const TCGOpDef &d = tcg_op_defs[opc];
+        // Choose inputs before emitting: tcg_const must not run between tcg_emit and filling the op.
+        TCGTemp args[6];
+        for (int i = 0; i < d.nb_oargs; i++) {
+            args[i] = dest();
+        }
+        if (d.nb_oargs == 2 && args[0] == args[1]) {
+            args[1] = locals[0] == args[0] ? locals[1] : locals[0];
+        }
+        for (int i = 0; i < d.nb_iargs; i++) {
+            args[d.nb_oargs + i] = rng() % 8 == 0 && i > 0 ? args[d.nb_oargs] : src(s);   // sometimes a op a
+        }
+        unsigned w = t == TCG_I32 ? 32 : 64;
+        uint64_t c0 = 0, c1 = 0;
+        if (opc == INDEX_op_extract || opc == INDEX_op_sextract || opc == INDEX_op_deposit) {
+            c1 = 1 + rng() % w;
+            c0 = rng() % (w - c1 + 1);
+        } else if (opc == INDEX_op_setcond || opc == INDEX_op_movcond) {
+            c0 = rng() % 14;
+        } else if (opc == INDEX_op_movi) {
+            c0 = value();
+        }
+        TCGOp *op = tcg_emit(s, opc, t);
+        for (int i = 0; i < d.nb_oargs + d.nb_iargs; i++) {
+            op->args[i] = args[i];
+        }
+        op->cargs[0] = c0;
+        op->cargs[1] = c1;
+    }
+
+    void mem_op(TCGContext *s)
+    {
+        static const TCGMemOp mos[] = {MO_8, MO_16, MO_32, MO_64, MO_S8, MO_S16, MO_S32};
+        TCGMemOp mo = mos[rng() % 7];
+        TCGType t = (TCGType)(rng() & 1);
+        // a CPU-state slot: one of the registers (aliasing the globals) or the scratch area
+        uint32_t off = rng() & 1 ? FAKE_OFF(r) + 8 * (rng() % 8) : FAKE_OFF(scratch) + 8 * (rng() % 4);
+        TCGTemp addr = tcg_temp_new(s);
+        switch (rng() % 6) {
+        case 0: tcg_gen_ld(s, t, mo, dest(), TCG_TEMP_ENV, off); break;
+        case 1: tcg_gen_st(s, mo, src(s), TCG_TEMP_ENV, off); break;
+        case 2:
+        case 3:
+        case 4: {
+            // a guest address inside gmem computed from data
+            TCGTemp v = src(s);
+            tcg_gen_and(s, TCG_I64, addr, v, tcg_const(s, 0x1f8));
+            tcg_gen_add(s, TCG_I64, addr, addr, tcg_const(s, (uint64_t)(uintptr_t)gmem));
+            if (rng() & 1) {
+                tcg_gen_guest_ld(s, t, mo, dest(), addr);
+            } else {
+                tcg_gen_guest_st(s, mo, src(s), addr);
+            }
+            break;
+        }
+        default: {
+            tcg_gen_movi(s, TCG_I64, addr, (uint64_t)(uintptr_t)gmem + 16 * (rng() % 30));
+            if (rng() & 1) {
+                tcg_gen_guest_ld128(s, FAKE_OFF(r) + 8 * (rng() % 7), addr);   // overwrites two registers
+            } else {
+                tcg_gen_guest_st128(s, FAKE_OFF(r) + 8 * (rng() % 7), addr);
+            }
+            break;
+        }
+        }
+    }
+
+    void call_op(TCGContext *s)
+    {
+        switch (rng() % 3) {
+        case 0: {
+            const TCGTemp a[] = {TCG_TEMP_ENV};
+            tcg_gen_call(s, &info_mix, rng() & 1 ? dest() : tcg_temp_new(s), 1, a);
+            break;
+        }
+        case 1: {
+            const TCGTemp a[] = {src(s), src(s)};
+            tcg_gen_call(s, &info_pure, dest(), 2, a);
+            break;
+        }
+        default: {
+            const TCGTemp a[] = {src(s), src(s)};
+            tcg_gen_call(s, &info_norw, dest(), 2, a);
+            break;
+        }
+        }
+    }
+
+    void branch_op(TCGContext *s)
+    {
+        switch (rng() % 4) {
+        case 0:
+            if (!pending.empty()) {
+                size_t i = rng() % pending.size();
+                tcg_gen_set_label(s, pending[i]);
+                pending.erase(pending.begin() + i);
+            }
+            break;
+        case 1: {
+            int l = tcg_label_new(s);
+            TCGTemp a = src(s), b = src(s);
+            tcg_gen_brcond(s, (TCGType)(rng() & 1), (TCGCond)(rng() % 14), a, b, l);
+            pending.push_back(l);
+            break;
+        }
+        case 2: {
+            TCGTemp a = src(s), b = src(s);
+            tcg_gen_brcond(s, (TCGType)(rng() & 1), (TCGCond)(rng() % 14), a, b, exit_label);
+            break;
+        }
+        default:
+            tcg_gen_insn_start(s, rng() & 0xffff);
+            break;
+        }
+    }
+
+    void program(TCGContext *s, int len)
+    {
+        locals.clear();
+        pending.clear();
+        exit_label = tcg_label_new(s);
+        for (int i = 0; i < 6; i++) {
+            TCGTemp t = tcg_temp_new(s);
+            locals.push_back(t);
+            // Locals start defined, from the state (so the optimizer cannot know them).
+            tcg_gen_xor(s, TCG_I64, t, fake_r[i], fake_r[(i + 3) % 8]);
+        }
+        for (int i = 0; i < len; i++) {
+            unsigned k = rng() % 20;
+            if (k < 12) {
+                pure_op(s);
+            } else if (k < 15) {
+                mem_op(s);
+            } else if (k < 17) {
+                call_op(s);
+            } else {
+                branch_op(s);
+            }
+        }
+        for (int l : pending) {
+            tcg_gen_set_label(s, l);
+        }
+        // Locals feed the state at the end, so their values are observable.
+        for (size_t i = 0; i < locals.size(); i++) {
+            tcg_gen_st(s, MO_64, locals[i], TCG_TEMP_ENV, FAKE_OFF(scratch) + 8 * (i % 4));
+            if (i >= 4) {
+                tcg_gen_xor(s, TCG_I64, fake_r[i], fake_r[i], locals[i]);
+            }
+        }
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        tcg_gen_set_label(s, exit_label);
+        tcg_gen_movi(s, TCG_I64, fake_r[6], 0xe817);
+        tcg_gen_exit_tb(s, TCG_EXIT_SYSCALL);
+    }
+};
+
+TEST(Optimize, RandomProgramsBehaveTheSame)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    alignas(16) static uint8_t gmem[2][1024];
+    int removed = 0, total = 0, syscall_exits = 0;
+    for (int seed = 0; seed < 3000; seed++) {
+        uint64_t r0[8], scratch0[4];
+        std::mt19937_64 init(seed * 7919 + 1);
+        for (auto &r : r0) r = init() % 3 ? init() : kEdge[init() % 16];
+        for (auto &r : scratch0) r = init();
+        for (int i = 0; i < 1024; i++) gmem[0][i] = gmem[1][i] = (uint8_t)init();
+
+        uint64_t regs[2][8], scr[2][4], insn_pc[2];
+        TCGExitReason why[2];
+        std::string dumps[2];
+        int nops[2];
+        for (int opt = 0; opt < 2; opt++) {
+            memcpy(cpu->r, r0, sizeof(r0));
+            memcpy(cpu->scratch, scratch0, sizeof(scratch0));
+            Gen g{std::mt19937_64(seed), gmem[opt], {}, {}, -1};
+            why[opt] = fake_run_ir(cpu, [&](TCGContext *s) { g.program(s, 60); }, opt == 1, &dumps[opt]).reason;
+            nops[opt] = cpu->tcg.ctx->nb_ops;
+            memcpy(regs[opt], cpu->r, sizeof(cpu->r));
+            memcpy(scr[opt], cpu->scratch, sizeof(cpu->scratch));
+            insn_pc[opt] = cpu->tcg.insn_pc;
+        }
+        std::string ctx = "seed " + std::to_string(seed) + "\n--- unoptimized:\n" + dumps[0] + "--- optimized:\n" + dumps[1];
+        ASSERT_EQ(why[0], why[1]) << ctx;
+        for (int i = 0; i < 8; i++) {
+            ASSERT_EQ(regs[0][i], regs[1][i]) << "r" << i << " " << ctx;
+        }
+        for (int i = 0; i < 4; i++) {
+            ASSERT_EQ(scr[0][i], scr[1][i]) << "scratch" << i << " " << ctx;
+        }
+        ASSERT_EQ(memcmp(gmem[0], gmem[1], 1024), 0) << ctx;
+        ASSERT_EQ(insn_pc[0], insn_pc[1]) << ctx;
+        removed += nops[0] - nops[1];
+        total += nops[0];
+        syscall_exits += why[0] == TCG_EXIT_SYSCALL;
+    }
+    // The optimizer does something, and both exits were exercised.
+    EXPECT_GT(removed, total / 20) << removed << " of " << total;
+    EXPECT_GT(syscall_exits, 100);
+    EXPECT_LT(syscall_exits, 2900);
+    fake_cpu_free(cpu);
+}
+
+// A guest fault must see every global written before the faulting access, even one the block
+// overwrites afterwards.
+void on_segv(int, siginfo_t *, void *)
+{
+    tcg_cpu_loop_exit(tcg_current_cpu, TCG_EXIT_EXCEPTION);
+}
+
+TEST(Optimize, FaultsSeeUpToDateGlobals)
+{
+    fake_reset();
+    void *page = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(page, MAP_FAILED);
+    struct sigaction sa = {}, old = {};
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGSEGV, &sa, &old);
+    fake_set_block(0x1000, [page](TCGContext *s) {
+        TCGTemp t = tcg_temp_new(s);
+        tcg_gen_movi(s, TCG_I64, fake_r[0], 1);
+        tcg_gen_movi(s, TCG_I64, fake_r[1], 0x11);
+        tcg_gen_insn_start(s, 0x1004);
+        tcg_gen_guest_ld(s, TCG_I64, MO_64, t, tcg_const(s, (uint64_t)(uintptr_t)page));
+        tcg_gen_movi(s, TCG_I64, fake_r[0], 2);
+        tcg_gen_mov(s, TCG_I64, fake_r[1], t);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+    FakeCPU *cpu = fake_cpu_new();
+    for (int i = 0; i < 2; i++) {
+        cpu->tcg.pc = 0x1000;
+        cpu->r[0] = cpu->r[1] = 0;
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_EXCEPTION);
+        EXPECT_EQ(cpu->r[0], 1u);
+        EXPECT_EQ(cpu->r[1], 0x11u);
+        EXPECT_EQ(cpu->tcg.insn_pc, 0x1004u);
+    }
+    sigaction(SIGSEGV, &old, nullptr);
+    munmap(page, 4096);
+    fake_cpu_free(cpu);
+}
+
+}  // namespace

@@ -1,0 +1,124 @@
+/*
+ * Code that changes after it ran: the translator must notice writes to guest code it has already
+ * translated. argv[1] selects the case:
+ *   rwx        an RWX page: write "mov $N, %eax; ret", call it, patch N, call again (many times);
+ *   wx         the W^X pattern of JITs: RW to write, mprotect RX to run, back to RW to patch;
+ *   same-block code that patches an instruction later in its own block before reaching it;
+ *   alias      one memfd mapped twice, RW and RX: writes through the RW view change the RX code.
+ * Each case prints the values the generated code returned.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+typedef int (*fn_t)(void);
+
+/* b8 imm32: mov $imm, %eax; c3: ret */
+static void emit_ret_const(uint8_t *p, int32_t v)
+{
+    p[0] = 0xb8;
+    memcpy(p + 1, &v, 4);
+    p[5] = 0xc3;
+}
+
+static int case_rwx(void)
+{
+    uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        return 1;
+    fn_t f = (fn_t)page;
+    long sum = 0;
+    for (int i = 0; i < 200; i++) {
+        emit_ret_const(page, i * 3 + 1);
+        sum += f();
+        sum += f(); /* twice: the second call may come from a cached translation */
+    }
+    printf("rwx: 200 patches, sum %ld\n", sum);
+    /* Patch a function at another offset in the same page while the first stays valid. */
+    emit_ret_const(page + 64, 500);
+    printf("rwx: first %d, second %d\n", f(), ((fn_t)(page + 64))());
+    emit_ret_const(page + 64, 600);
+    printf("rwx: first %d, second %d\n", f(), ((fn_t)(page + 64))());
+    return 0;
+}
+
+static int case_wx(void)
+{
+    uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        return 1;
+    fn_t f = (fn_t)page;
+    for (int round = 0; round < 5; round++) {
+        emit_ret_const(page, 1000 + round);
+        if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0)
+            return 1;
+        printf("wx round %d: %d\n", round, f());
+        if (mprotect(page, 4096, PROT_READ | PROT_WRITE) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ *   movl $0xNN, patch+1(%rip)   ; c7 05 rel32 imm32   (overwrites the imm32 of the next mov)
+ *   patch: mov $0, %eax         ; b8 00 00 00 00
+ *   ret
+ */
+static int case_same_block(void)
+{
+    uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        return 1;
+    for (int v = 1; v <= 3; v++) {
+        uint8_t *p = page;
+        int32_t imm = 0x100 * v, rel = 0; /* rel32 from the end of the movl (10 bytes) to patch+1 */
+        p[0] = 0xc7;
+        p[1] = 0x05;
+        rel = 1; /* patch starts right after the 10-byte movl; its imm32 is one byte further */
+        memcpy(p + 2, &rel, 4);
+        memcpy(p + 6, &imm, 4);
+        emit_ret_const(p + 10, 0);
+        printf("same-block %d: returned %#x\n", v, ((fn_t)page)());
+    }
+    return 0;
+}
+
+static int case_alias(void)
+{
+    int fd = memfd_create("smc-alias", 0);
+    if (fd < 0 || ftruncate(fd, 4096) != 0)
+        return 1;
+    uint8_t *rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint8_t *rx = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    if (rw == MAP_FAILED || rx == MAP_FAILED)
+        return 1;
+    fn_t f = (fn_t)rx;
+    for (int i = 0; i < 5; i++) {
+        emit_ret_const(rw, 7000 + i);
+        printf("alias %d: %d\n", i, f());
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *c = argc > 1 ? argv[1] : "";
+    int r = 2;
+    if (strcmp(c, "rwx") == 0)
+        r = case_rwx();
+    else if (strcmp(c, "wx") == 0)
+        r = case_wx();
+    else if (strcmp(c, "same-block") == 0)
+        r = case_same_block();
+    else if (strcmp(c, "alias") == 0)
+        r = case_alias();
+    else
+        fprintf(stderr, "usage: smc rwx|wx|same-block|alias\n");
+    if (r == 1)
+        perror("smc");
+    return r;
+}
