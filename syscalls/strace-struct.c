@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -236,6 +237,31 @@ static void fmt_utsname(StraceBuf *b, StraceCall *c, int i, long ret)
     strace_puts(b, ", ...}");
 }
 
+/* strace writes limits in KiB units when they are whole ones. */
+static void put_limit(StraceBuf *b, uint64_t v, bool is64)
+{
+    if (v == ~0ULL)
+        strace_puts(b, is64 ? "RLIM64_INFINITY" : "RLIM_INFINITY");
+    else if (v >= 1024 && v % 1024 == 0)
+        strace_printf(b, "%" PRIu64 "*1024", v / 1024);
+    else
+        strace_printf(b, "%" PRIu64, v);
+}
+
+static void fmt_rlimit(StraceBuf *b, StraceCall *c, int i, long ret)
+{
+    (void)ret;
+    uint64_t lim[2];
+    if (!peek_struct(b, ARG(c, i), lim, sizeof lim))
+        return;
+    bool is64 = c->nr == SYS_prlimit64;
+    strace_puts(b, "{rlim_cur=");
+    put_limit(b, lim[0], is64);
+    strace_puts(b, ", rlim_max=");
+    put_limit(b, lim[1], is64);
+    strace_puts(b, "}");
+}
+
 /* Long argument lists are cut: the line has to stay readable and bounded. */
 #define ARGV_SHOWN 32
 #define ENVP_COUNTED 65536
@@ -281,7 +307,7 @@ StraceFormatter strace_struct_formatter(SyscallKind kind)
         [SK_SOCKADDR] = fmt_sockaddr, [SK_FDPAIR_OUT] = fmt_fdpair, [SK_STAT_OUT] = fmt_stat,
         [SK_STATX_OUT] = fmt_statx, [SK_TIMESPEC] = fmt_timespec, [SK_TIMESPEC_OUT] = fmt_timespec,
         [SK_TIMEVAL] = fmt_timeval, [SK_TIMEVAL_OUT] = fmt_timeval, [SK_UTSNAME_OUT] = fmt_utsname,
-        [SK_ARGV] = fmt_argv, [SK_ENVP] = fmt_envp,
+        [SK_ARGV] = fmt_argv, [SK_ENVP] = fmt_envp, [SK_RLIMIT] = fmt_rlimit, [SK_RLIMIT_OUT] = fmt_rlimit,
     };
     return kind < SK_COUNT ? formatters[kind] : NULL;
 }

@@ -156,6 +156,38 @@ static bool x87_is_state_only(ZydisMnemonic m)
     }
 }
 
+/*
+ * Which memory operands must be aligned (#GP otherwise). Checked in C before the stub runs, so the host
+ * never faults inside a stub: legacy SSE 16-byte operands except the unaligned forms, and the VEX aligned
+ * moves.
+ */
+static bool needs_alignment(const ZydisDecodedInstruction *zi, unsigned bytes)
+{
+    switch (zi->mnemonic) {
+    case ZYDIS_MNEMONIC_VMOVAPS:
+    case ZYDIS_MNEMONIC_VMOVAPD:
+    case ZYDIS_MNEMONIC_VMOVDQA:
+    case ZYDIS_MNEMONIC_VMOVNTPS:
+    case ZYDIS_MNEMONIC_VMOVNTPD:
+    case ZYDIS_MNEMONIC_VMOVNTDQ:
+    case ZYDIS_MNEMONIC_VMOVNTDQA:
+        return true;
+    case ZYDIS_MNEMONIC_MOVUPS:
+    case ZYDIS_MNEMONIC_MOVUPD:
+    case ZYDIS_MNEMONIC_MOVDQU:
+    case ZYDIS_MNEMONIC_LDDQU:
+    case ZYDIS_MNEMONIC_PCMPESTRI:
+    case ZYDIS_MNEMONIC_PCMPESTRM:
+    case ZYDIS_MNEMONIC_PCMPISTRI:
+    case ZYDIS_MNEMONIC_PCMPISTRM:
+    case ZYDIS_MNEMONIC_MASKMOVDQU:
+        return false;
+    default:
+        return zi->encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY && bytes == 16 &&
+               zi->meta.isa_ext != ZYDIS_ISA_EXT_X87;
+    }
+}
+
 static bool plan_register(StubPlan *p, const ZydisDecodedOperand *op, int i, int *next_gpr)
 {
     ZydisRegister r = op->reg.value;
@@ -225,13 +257,16 @@ static bool plan_register(StubPlan *p, const ZydisDecodedOperand *op, int i, int
     return false;
 }
 
-static bool plan_memory(StubPlan *p, const ZydisDecodedOperand *op, int i)
+static bool plan_memory(StubPlan *p, const X86Insn *insn_of_plan, const ZydisDecodedOperand *op, int i)
 {
     if (op->mem.type != ZYDIS_MEMOP_TYPE_MEM || p->mem_operand >= 0) {
         return false;   /* AGEN, MIB, VSIB (gathers run in C) or two memory operands */
     }
     p->mem_operand = i;
     p->mem_bytes = op->size / 8;
+    if (needs_alignment(&insn_of_plan->zi, p->mem_bytes)) {
+        p->flags |= HOSTEXEC_ALIGNED;
+    }
     if (op->actions & (ZYDIS_OPERAND_ACTION_READ | ZYDIS_OPERAND_ACTION_CONDREAD)) {
         p->flags |= HOSTEXEC_MEM_READ;
     }
@@ -296,7 +331,7 @@ static bool plan_insn(StubPlan *p, const X86Insn *insn)
             ok = plan_register(p, op, i, &next_gpr);
             break;
         case ZYDIS_OPERAND_TYPE_MEMORY:
-            ok = plan_memory(p, op, i);
+            ok = plan_memory(p, insn, op, i);
             break;
         case ZYDIS_OPERAND_TYPE_IMMEDIATE:
             ok = true;

@@ -221,6 +221,9 @@ static uint64_t run_any(CPUX86State *env, const HostStub *st, void *mem, uint64_
 
 uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
 {
+    if ((st->flags & HOSTEXEC_ALIGNED) && ((uintptr_t)mem & (st->mem_bytes - 1))) {
+        x86_raise_exception(env, EXCP_GP, 0, 0);
+    }
     probe_memory(st, mem);
     /* A waiting x87 (or MMX) instruction delivers a pending unmasked x87 exception before it runs. */
     if ((st->flags & HOSTEXEC_X87) && !(st->flags & HOSTEXEC_X87_CONTROL) &&

@@ -34,6 +34,7 @@ enum {
     HOSTEXEC_HIDDEN_MEM = 1 << 7,  /* the memory operand is implicit ([rdi]: MASKMOVDQU, MASKMOVQ) */
     HOSTEXEC_X87_CONTROL = 1 << 8, /* an x87 control instruction that does not wait (FNSTENV, FNINIT...) */
     HOSTEXEC_X87_ARITH = 1 << 9,   /* an x87 instruction that can raise arithmetic exceptions */
+    HOSTEXEC_ALIGNED = 1 << 10,    /* the memory operand must be aligned to its size (#GP otherwise) */
 };
 
 typedef uint64_t (*HostStubFn)(CPUX86State *env, void *mem, uint64_t flags_in);

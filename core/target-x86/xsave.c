@@ -112,6 +112,10 @@ static uint64_t xinuse(const CPUX86State *env)
         memcmp(fx->st, zero, sizeof(fx->st)) != 0) {
         in_use |= X86_XSTATE_X87;
     }
+    /* SSE's initial configuration is all XMM registers zero and MXCSR at its reset value. */
+    if (env->fx.mxcsr != 0x1f80) {
+        in_use |= X86_XSTATE_SSE;
+    }
     for (int i = 0; i < 16; i++) {
         if (env->ymm[i].q[0] | env->ymm[i].q[1]) {
             in_use |= X86_XSTATE_SSE;
@@ -160,10 +164,9 @@ static void xsavec_image(CPUX86State *env, uint8_t *img, uint64_t rfbm)
     if (bv & X86_XSTATE_X87) {
         fx_write_x87(env, img);
     }
-    if (rfbm & (X86_XSTATE_SSE | X86_XSTATE_AVX)) {
-        fx_write_mxcsr(env, img);
-    }
+    /* In the compacted form MXCSR belongs to the SSE component alone. */
     if (bv & X86_XSTATE_SSE) {
+        fx_write_mxcsr(env, img);
         fx_write_xmm(env, img);
     }
     if (bv & X86_XSTATE_AVX) {

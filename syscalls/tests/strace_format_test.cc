@@ -89,6 +89,10 @@ TEST(StraceFormat, MemoryCalls)
     EXPECT_EQ(trace(SYS_mprotect, { 0x400000, 8192, PROT_NONE }, 0),
               "12345 mprotect(0x400000, 8192, PROT_NONE) = 0\n");
     EXPECT_EQ(trace(SYS_brk, { 0 }, 0x555555559000L), "12345 brk(NULL) = 0x555555559000\n");
+    EXPECT_EQ(trace(SYS_mmap, { 0x7f0000000000L, 8192, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED | MAP_DENYWRITE,
+                                3, 0x26000 }, 0x7f0000000000L),
+              "12345 mmap(0x7f0000000000, 8192, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE, 3, 0x26000) "
+              "= 0x7f0000000000\n");
 }
 
 TEST(StraceFormat, Signals)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -49,7 +50,7 @@ static const char kBegin[] = "/ember-strace-begin", kEnd[] = "/ember-strace-end"
 static const char kTraced[] =
     "trace=chdir,openat,read,pread64,lseek,fstat,newfstatat,close,write,writev,unlink,pipe2,dup3,fcntl,mmap,"
     "mprotect,munmap,rt_sigprocmask,rt_sigaction,kill,uname,clock_gettime,nanosleep,getcwd,readlink,access,"
-    "futex,socket,connect,getrandom,wait4,sendto,kill,clock_nanosleep";
+    "futex,socket,connect,getrandom,wait4,sendto,kill,clock_nanosleep,prlimit64";
 
 static void child(const char *log_path, const char *tmp_path)
 {
@@ -106,6 +107,9 @@ static void child(const char *log_path, const char *tmp_path)
     static struct sockaddr_un un = { AF_UNIX, "/nonexistent.sock" };
     traced(SYS_connect, s, (long)&un, sizeof un);
     traced(SYS_getrandom, (long)buf, 8, GRND_NONBLOCK);
+    static uint64_t limits[2];
+    traced(SYS_prlimit64, 0, RLIMIT_STACK, 0, (long)limits);
+    traced(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)limits);
 
     long s4 = traced(SYS_socket, AF_INET, SOCK_DGRAM, 0);
     static struct sockaddr_in in4 = { AF_INET, htons(9), { htonl(0x7f000001) }, { 0 } };

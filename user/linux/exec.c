@@ -10,11 +10,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "user/linux/exec.h"
 #include "user/linux/sys-families.h"
 #include "user/linux/syscall.h"
 #include "user/linux/thread.h"
-
-#define SHEBANG_MAX 256
 
 static bool file_is_x86_64_elf(const char *head, ssize_t n)
 {
@@ -23,13 +22,12 @@ static bool file_is_x86_64_elf(const char *head, ssize_t n)
            eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_machine == EM_X86_64;
 }
 
-/* Split a "#!interpreter [arg]" line the way the kernel does: one optional argument, the rest of the line. */
-static bool parse_shebang(char *head, ssize_t n, char **interp, char **arg)
+bool linux_shebang_parse(char *head, ssize_t n, char **interp, char **arg)
 {
     if (n < 3 || head[0] != '#' || head[1] != '!') {
         return false;
     }
-    head[n < SHEBANG_MAX ? n : SHEBANG_MAX - 1] = '\0';
+    head[n < LINUX_SHEBANG_MAX ? n : LINUX_SHEBANG_MAX - 1] = '\0';
     char *line = head + 2;
     char *nl = strchr(line, '\n');
     if (nl) {
@@ -64,7 +62,7 @@ static long sys_execve(CPUX86State *env, const long a[6])
     if (fd < 0) {
         return -errno;
     }
-    char head[SHEBANG_MAX];
+    char head[LINUX_SHEBANG_MAX];
     ssize_t n = read(fd, head, sizeof(head) - 1);
     close(fd);
     if (n < 0) {
@@ -88,7 +86,7 @@ static long sys_execve(CPUX86State *env, const long a[6])
         g_ptr_array_add(args, argv && argv[0] ? argv[0] : (char *)path);
         g_ptr_array_add(args, "--");
         g_ptr_array_add(args, (gpointer)path);
-    } else if (parse_shebang(head, n, &interp, &interp_arg)) {
+    } else if (linux_shebang_parse(head, n, &interp, &interp_arg)) {
         /* The kernel runs "interp [arg] path args...": do the same under ember. */
         g_ptr_array_add(args, "--");
         g_ptr_array_add(args, interp);

@@ -24,6 +24,10 @@ typedef struct GuestRegion {
     GuestRegionKind kind;
     int prot;
     bool shared;
+    /* Private memory that has ever been writable is charged to the process (the kernel's VM_ACCOUNT) and
+       keeps the charge after losing the write right, which keeps it from merging with never-written
+       neighbours: RELRO shows as a VMA of its own. */
+    bool accounted;
     uint64_t offset, dev, ino;
     char *name;
 } GuestRegion;
@@ -92,7 +96,8 @@ static void reg_remove_range(uint64_t start, uint64_t end)
 /* Would the kernel merge these two neighbouring VMAs? */
 static bool reg_mergeable(const GuestRegion *a, const GuestRegion *b)
 {
-    if (a->end != b->start || a->kind != b->kind || a->prot != b->prot || a->shared != b->shared)
+    if (a->end != b->start || a->kind != b->kind || a->prot != b->prot || a->shared != b->shared ||
+        a->accounted != b->accounted)
         return false;
     if (a->kind != GUEST_REGION_FILE)
         return true;
@@ -137,6 +142,7 @@ void guest_mem_record(uint64_t start, uint64_t len, const GuestRegionInfo *info)
         .kind = info->kind,
         .prot = info->prot,
         .shared = info->shared,
+        .accounted = !info->shared && (info->prot & PROT_WRITE),
         .offset = info->kind == GUEST_REGION_FILE ? info->offset : 0,
         .dev = info->dev,
         .ino = info->ino,
@@ -183,7 +189,9 @@ void guest_mem_set_prot(uint64_t start, uint64_t len, int prot)
     reg_split_at(end);
     guint first = reg_search(start), last = first;
     for (guint i = first; i < regions->len && reg_at(i)->start < end; i++) {
-        reg_at(i)->prot = prot;
+        GuestRegion *r = reg_at(i);
+        r->prot = prot;
+        r->accounted |= !r->shared && (prot & PROT_WRITE);
         last = i;
     }
     reg_merge_around(first, last + 1);

@@ -17,6 +17,7 @@
 #include "core/target-x86/cpuid.h"
 #include "core/target-x86/translate.h"
 #include "user/linux/elf-load.h"
+#include "user/linux/exec.h"
 #include "user/linux/guest-mem.h"
 #include "user/linux/options.h"
 #include "user/linux/stack.h"
@@ -36,6 +37,35 @@ static FILE *open_log(const char *path)
         fprintf(stderr, "ember-x86_64: cannot open log file %s: %s\n", path, strerror(errno));
     }
     return f;
+}
+
+/* A #! script runs its interpreter with the script's path, as the kernel would arrange. */
+static void run_shebang_interpreter(LinuxOptions *o, gchar **program)
+{
+    char head[LINUX_SHEBANG_MAX];
+    int fd = open(*program, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return;   /* the loader reports the problem */
+    }
+    ssize_t n = read(fd, head, sizeof(head) - 1);
+    close(fd);
+    char *interp, *arg;
+    if (n <= 0 || !linux_shebang_parse(head, n, &interp, &arg)) {
+        return;
+    }
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, g_strdup(interp));
+    if (arg) {
+        g_ptr_array_add(argv, g_strdup(arg));
+    }
+    g_ptr_array_add(argv, *program);
+    for (int i = 1; i < o->guest_argc; i++) {
+        g_ptr_array_add(argv, o->guest_argv[i]);
+    }
+    o->guest_argc = (int)argv->len;
+    g_ptr_array_add(argv, NULL);
+    o->guest_argv = (char **)g_ptr_array_free(argv, FALSE);
+    *program = g_strdup(interp);
 }
 
 int main(int argc, char **argv)
@@ -71,8 +101,16 @@ int main(int argc, char **argv)
 
     static LinuxElfImage image;
     char err[512];
-    if (linux_elf_load(opts.guest_argv[0], opts.sysroot, &image, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ember-x86_64: %s\n", err);
+    /* A bare name is looked up in PATH, as a shell would (the guest's argv[0] stays as given). */
+    gchar *program = strchr(opts.guest_argv[0], '/') ? g_strdup(opts.guest_argv[0])
+                                                     : g_find_program_in_path(opts.guest_argv[0]);
+    if (!program) {
+        fprintf(stderr, "ember-x86_64: %s: not found in PATH\n", opts.guest_argv[0]);
+        return 1;
+    }
+    run_shebang_interpreter(&opts, &program);
+    if (linux_elf_load(program, opts.sysroot, &image, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);   /* the loader's message names ember-x86_64 and the file */
         return 1;
     }
 
@@ -113,7 +151,7 @@ int main(int argc, char **argv)
     uint64_t sp;
     if (linux_stack_setup(&image, guest_argv, guest_env, opts.stack_size, leaf1[3], &sp, err,
                           sizeof(err)) < 0) {
-        fprintf(stderr, "ember-x86_64: %s\n", err);
+        fprintf(stderr, "%s\n", err);
         return 1;
     }
     t->env.regs[R_ESP] = sp;

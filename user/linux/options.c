@@ -196,10 +196,12 @@ int linux_options_parse(LinuxOptions *o, int argc, char **argv)
         return -1;
     }
     int i = 1;
+    bool dashdash = false;
     while (i < argc && argv[i][0] == '-') {
         const char *name = argv[i] + 1;
         if (name[0] == '-') {
             if (name[1] == '\0') {      /* "--" ends the options */
+                dashdash = true;
                 i++;
                 break;
             }
@@ -227,7 +229,7 @@ int linux_options_parse(LinuxOptions *o, int argc, char **argv)
         }
         i++;
     }
-    o->option_argc = i - 1;
+    o->option_argc = i - 1 - (dashdash ? 1 : 0);   /* the options themselves, without "--" */
     o->option_argv = argv + 1;
     if (i >= argc) {
         fprintf(stderr, "ember-x86_64: no program to run (usage: ember-x86_64 [options] program [args...])\n");

@@ -151,6 +151,14 @@ TEST_P(CtlBranchTest, CallAndRet)
     EXPECT_TRUE(Check({0x68, 0x06, 0x00, 0x00, 0x10, 0xc3}));
 }
 
+// A jump to an unmapped address faults there (SIGSEGV, RIP and address = the target).
+TEST_P(CtlBranchTest, JumpToUnmappedMemory)
+{
+    EXPECT_TRUE(Check({0x68, 0x00, 0x50, 0x34, 0x12, 0xc3}));   // push 0x12345000; ret
+    EXPECT_EQ(native_->signo, SIGSEGV);
+    EXPECT_EQ(emulated_->rip, 0x12345000u);
+}
+
 // Recursion: f pushes RCX, counts it down and calls itself until RCX is 0, then every level returns.
 TEST_P(CtlBranchTest, RecursiveCalls)
 {

@@ -247,7 +247,7 @@ TEST_P(CtlStringTest, FaultInTheMiddleOfARun)
     }
 }
 
-// MOVSD and CMPSD share their mnemonics with SSE2; the string forms must still be the string ones.
+// MOVSD and CMPSD share their mnemonics with SSE2: one row each, dispatching on the encoding.
 TEST_P(CtlStringTest, MovsdCmpsdStringForms)
 {
     for (int i = 0; i < 64; i++) harness_data(in_.get())[i] = static_cast<uint8_t>(i);
@@ -258,6 +258,16 @@ TEST_P(CtlStringTest, MovsdCmpsdStringForms)
     EXPECT_TRUE(Check({0xf3, 0xa5}));    // rep movsd
     EXPECT_TRUE(Check({0xa7}));          // cmpsd (string)
     EXPECT_TRUE(Check({0xf3, 0xa7}));    // repe cmpsd
+    // ... and the SSE2 forms still reach the vector family.
+    in_->ymm[0].f[0] = 1.5;
+    in_->ymm[0].q[1] = 0x1122334455667788ULL;
+    in_->ymm[1].f[0] = -2.25;
+    in_->ymm[1].q[1] = 0x99aabbccddeeff00ULL;
+    EXPECT_TRUE(Check({0xf2, 0x0f, 0x10, 0xc1}));          // movsd xmm0, xmm1
+    EXPECT_TRUE(Check({0xf2, 0x0f, 0x10, 0x06}));          // movsd xmm0, [rsi]
+    EXPECT_TRUE(Check({0xf2, 0x0f, 0x11, 0x0f}));          // movsd [rdi], xmm1
+    EXPECT_TRUE(Check({0xf2, 0x0f, 0xc2, 0xc1, 0x01}));    // cmpltsd xmm0, xmm1
+    EXPECT_TRUE(Check({0xf2, 0x0f, 0xc2, 0x06, 0x04}));    // cmpneqsd xmm0, [rsi]
 }
 
 // A string instruction inside a block: the flags and registers flow on to the following instructions.

@@ -323,6 +323,31 @@ TEST_P(VecSseTest, FaultingMemoryOperand)
     EXPECT_EQ(emulated_->state.ymm[0].q[0], 42u);
 }
 
+// Aligned forms #GP (SIGSEGV) on a misaligned operand; the unaligned ones do not.
+TEST_P(VecSseTest, Alignment)
+{
+    in_->regs[HR_RBX] = kDataBase + 4;
+    const std::vector<OneInsn> cases = {
+        {ZYDIS_MNEMONIC_MOVAPS, {R(X1), M(16)}},  {ZYDIS_MNEMONIC_ADDPD, {R(X1), M(16)}},
+        {ZYDIS_MNEMONIC_MOVUPS, {R(X1), M(16)}},  {ZYDIS_MNEMONIC_ADDSD, {R(X1), M(8)}},
+        {ZYDIS_MNEMONIC_PCMPISTRI, {R(X1), M(16), I(0)}}, {ZYDIS_MNEMONIC_MOVNTDQ, {M(16), R(X1)}},
+    };
+    for (const OneInsn &c : cases) {
+        EXPECT_TRUE(Check(Insn(c.m, c.ops))) << ZydisMnemonicGetString(c.m);
+    }
+    EXPECT_TRUE(Check(Insn(ZYDIS_MNEMONIC_MOVAPS, {R(X1), M(16)})));
+    EXPECT_EQ(emulated_->signo, SIGSEGV);
+}
+
+// SSE2's MOVSD and CMPSD share their mnemonics with the string instructions.
+TEST_P(VecSseTest, MovsdCmpsd)
+{
+    EXPECT_EQ(Random(Insn(ZYDIS_MNEMONIC_MOVSD, {R(X1), M(8)}), 20, 1), 0);
+    EXPECT_EQ(Random(Insn(ZYDIS_MNEMONIC_MOVSD, {M(8, 8), R(X1)}), 20, 2), 0);
+    EXPECT_EQ(Random(Insn(ZYDIS_MNEMONIC_MOVSD, {R(X1), R(X2)}), 20, 3), 0);
+    EXPECT_EQ(Random(Insn(ZYDIS_MNEMONIC_CMPSD, {R(X1), R(X2), I(5)}), 20, 4), 0);
+}
+
 // MASKMOVDQU stores through the implicit [rdi].
 TEST_P(VecSseTest, Maskmovdqu)
 {

@@ -308,16 +308,12 @@ TEST_P(VecStateTest, XsaveImages)
             EXPECT_EQ(0, memcmp(NativeData(0), EmuData(0), 6)) << ZydisMnemonicGetString(f.m) << rfbm;
             EXPECT_EQ(0, memcmp(NativeData(24), EmuData(24), 416 - 24)) << ZydisMnemonicGetString(f.m) << rfbm;
             EXPECT_EQ(0, memcmp(NativeData(512), EmuData(512), size - 512)) << ZydisMnemonicGetString(f.m) << rfbm;
-            for (uint32_t k = 512; k < size; k += 8) {
-                uint64_t a, b;
-                memcpy(&a, NativeData(k), 8);
-                memcpy(&b, EmuData(k), 8);
-                if (a != b) ADD_FAILURE() << "offset " << k << std::hex << " native " << a << " emulated " << b;
-            }
+
         }
     }
-    // XRSTOR puts back what XSAVE saved.
+    // XRSTOR puts back what XSAVE saved (XSAVE leaves the header's reserved bytes alone: zero them).
     BusyState(77);
+    memset(harness_data(in_.get()) + (kDataBase - HARNESS_DATA_ADDR) + 512, 0, 64);
     in_->regs[HR_RAX] = max->xcr0_mask;
     in_->regs[HR_RDX] = 0;
     HarnessCode code = {};
