@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,6 +74,50 @@ static void fmt_sigaction(StraceBuf *b, StraceCall *c, int i, long ret)
     if (sa.flags & KERNEL_SA_RESTORER)
         strace_printf(b, ", sa_restorer=%#" PRIx64, sa.restorer);
     strace_puts(b, "}");
+}
+
+/* stack_t on x86-64: ss_sp, ss_flags (int, then padding), ss_size. */
+struct guest_stack {
+    uint64_t sp;
+    int32_t flags, pad;
+    uint64_t size;
+};
+
+static const StraceName ss_flags[] = {
+    N(SS_ONSTACK), N(SS_DISABLE), { 1u << 31, "SS_AUTODISARM" }, END,
+};
+
+static void fmt_stack(StraceBuf *b, StraceCall *c, int i, long ret)
+{
+    (void)ret;
+    struct guest_stack st;
+    if (!peek_struct(b, ARG(c, i), &st, sizeof st))
+        return;
+    strace_puts(b, "{ss_sp=");
+    strace_put_ptr(b, st.sp);
+    strace_puts(b, ", ss_flags=");
+    strace_put_flags(b, (uint32_t)st.flags, ss_flags, "0");
+    strace_printf(b, ", ss_size=%" PRIu64 "}", st.size);
+}
+
+/* The first version of struct clone_args (the fields every kernel since 5.3 reads). */
+struct guest_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+static void fmt_clone_args(StraceBuf *b, StraceCall *c, int i, long ret)
+{
+    (void)ret;
+    struct guest_clone_args ca;
+    if (!peek_struct(b, ARG(c, i), &ca, sizeof ca))
+        return;
+    StraceCall flags = { .shown = 1, .args = { (long)ca.flags }, .kind = { SK_CLONE_FLAGS } };
+    strace_puts(b, "{flags=");
+    strace_flag_formatter(SK_CLONE_FLAGS)(b, &flags, 0, 0);
+    strace_printf(b, ", child_tid=%#" PRIx64 ", parent_tid=%#" PRIx64 ", exit_signal=", ca.child_tid, ca.parent_tid);
+    strace_put_signal(b, (int)ca.exit_signal);
+    strace_printf(b, ", stack=%#" PRIx64 ", stack_size=%#" PRIx64 ", tls=%#" PRIx64 "}", ca.stack, ca.stack_size,
+                  ca.tls);
 }
 
 static const StraceName resolve_flags[] = {
@@ -308,6 +353,7 @@ StraceFormatter strace_struct_formatter(SyscallKind kind)
         [SK_STATX_OUT] = fmt_statx, [SK_TIMESPEC] = fmt_timespec, [SK_TIMESPEC_OUT] = fmt_timespec,
         [SK_TIMEVAL] = fmt_timeval, [SK_TIMEVAL_OUT] = fmt_timeval, [SK_UTSNAME_OUT] = fmt_utsname,
         [SK_ARGV] = fmt_argv, [SK_ENVP] = fmt_envp, [SK_RLIMIT] = fmt_rlimit, [SK_RLIMIT_OUT] = fmt_rlimit,
+        [SK_STACK] = fmt_stack, [SK_STACK_OUT] = fmt_stack, [SK_CLONE_ARGS] = fmt_clone_args,
     };
     return kind < SK_COUNT ? formatters[kind] : NULL;
 }

@@ -41,7 +41,8 @@ directory)
     target=$work/a-directory
     ;;
 not_elf)
-    printf '#!not really\nthis is text, not ELF\n' >"$work/text-file"
+    # Plain text (no "#!": a script line would legitimately send ember to the named interpreter).
+    printf 'this is text, not ELF\nsecond line\n' >"$work/text-file"
     chmod 755 "$work/text-file"
     target=$work/text-file
     ;;

@@ -111,10 +111,20 @@ static int tcg_translate_once(TCGCPU *cpu, TranslationBlock *tb)
     return cpu->backend->compile(s, tb);
 }
 
+/*
+ * The block being translated by this thread. A translator may leave through the exception path (a
+ * guest fault while reading code); the allocation then stays here for the next translation instead
+ * of leaking.
+ */
+static __thread TranslationBlock *tcg_spare_tb;
+
 /* Translate the block at (pc, flags), retrying shorter when its IR outgrows the buffers. */
 static TranslationBlock *tcg_translate(TCGCPU *cpu, uint64_t pc, uint32_t flags, int *errp)
 {
-    TranslationBlock *tb = g_new0(TranslationBlock, 1);
+    if (!tcg_spare_tb) {
+        tcg_spare_tb = g_new0(TranslationBlock, 1);
+    }
+    TranslationBlock *tb = tcg_spare_tb;
     int err = 0;
     for (int attempt = 0; attempt < TCG_RETRY_LIMIT; attempt++) {
         memset(tb, 0, sizeof(*tb));
@@ -131,10 +141,10 @@ static TranslationBlock *tcg_translate(TCGCPU *cpu, uint64_t pc, uint32_t flags,
         if (tb->code && cpu->backend->free_code) {
             cpu->backend->free_code(tb);
         }
-        g_free(tb);
         *errp = err;
         return NULL;
     }
+    tcg_spare_tb = NULL;
     tb->max_insns = 0;
     uint64_t last = pc + (tb->size ? tb->size - 1 : 0);
     tb->page[0] = pc & TB_PAGE_MASK;

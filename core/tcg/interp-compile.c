@@ -14,6 +14,12 @@
 #include "core/tcg/tb.h"
 #include "core/tcg/tcg-eval.h"
 
+#if defined(__x86_64__) && !defined(_WIN32)
+bool interp_direct_calls = true;
+#else
+bool interp_direct_calls = false;
+#endif
+
 /* --- libffi descriptors, one per helper, kept for the life of the process --------------------------- */
 
 typedef struct InterpCif {
@@ -114,6 +120,7 @@ static int interp_lower_call(InterpBuild *b, const TCGOp *op, InterpInsn *in)
         return -EINVAL;
     }
     c->func = (void (*)(void))h->func;
+    c->direct = interp_direct_calls;
     c->nargs = h->nargs;
     c->ret_i32 = h->ret == TCG_ARG_I32;
     c->ret_loc = INTERP_NO_LOC;

@@ -41,6 +41,9 @@ static inline __attribute__((always_inline)) void interp_host_st(void *p, uint64
     }
 }
 
+/* Every helper argument and result is integer class: the x86-64 direct-call form (see interp.h). */
+typedef uint64_t (*InterpHelper6)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+
 static void interp_call(const InterpCall *c, uint8_t *env, const uint8_t *kpool)
 {
     void *args[TCG_MAX_HELPER_ARGS];
@@ -49,8 +52,20 @@ static void interp_call(const InterpCall *c, uint8_t *env, const uint8_t *kpool)
         /* libffi reads each argument through a pointer; a 32-bit argument is the slot's low half. */
         args[i] = (void *)((l & 1 ? kpool : env) + (l >> 1));
     }
-    ffi_arg ret = 0;
-    ffi_call(c->cif, c->func, &ret, args);
+    uint64_t ret = 0;
+    if (c->direct) {
+        /* Arguments beyond the helper's own count land in registers it never reads. A 32-bit argument's
+           upper half is unspecified by the ABI, so passing the whole slot is fine. */
+        uint64_t a[TCG_MAX_HELPER_ARGS] = {0};
+        for (uint32_t i = 0; i < c->nargs; i++) {
+            memcpy(&a[i], args[i], 8);
+        }
+        ret = ((InterpHelper6)c->func)(a[0], a[1], a[2], a[3], a[4], a[5]);
+    } else {
+        ffi_arg r = 0;
+        ffi_call(c->cif, c->func, &r, args);
+        ret = r;
+    }
     if (c->ret_loc != INTERP_NO_LOC) {
         uint64_t v = c->ret_i32 ? (uint32_t)ret : (uint64_t)ret;
         memcpy(env + (c->ret_loc >> 1), &v, 8);

@@ -33,13 +33,37 @@ TEST(EmberStrace, EchoPrintsItsWrite)
         EXPECT_TRUE(isdigit((unsigned char)line[0])) << line;
 }
 
-TEST(EmberStrace, UnknownSyscallOnce)
+TEST(EmberStrace, QuietWithoutStrace)
 {
-    // a program that makes syscall 999 twice would need a guest binary of our own; the dispatcher test
-    // covers it (dispatch_test). Here: without -strace, nothing is printed for an ordinary program.
     const char *dir = getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp";
     std::string err = std::string(dir) + "/quiet.txt";
     std::string cmd = "user/linux/ember-x86_64 /bin/true 2>" + err;
     ASSERT_EQ(system(cmd.c_str()), 0);
     EXPECT_EQ(slurp(err), "");
+}
+
+// The guest sees what it sees natively: -ENOSYS for an unknown call, itself through /proc/self. The
+// unknown number is reported once, its calls traced each time.
+TEST(EmberStrace, GuestMatchesNativeRun)
+{
+    const char *dir = getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp";
+    std::string native = std::string(dir) + "/native.txt", emulated = std::string(dir) + "/emulated.txt",
+                err = std::string(dir) + "/trace.txt";
+    char prog[4096];
+    ASSERT_NE(realpath("syscalls/tests/guest-prog", prog), nullptr);
+    ASSERT_EQ(system((std::string(prog) + " >" + native).c_str()), 0);
+    ASSERT_EQ(system(("user/linux/ember-x86_64 -strace " + std::string(prog) + " >" + emulated + " 2>" + err).c_str()), 0)
+        << slurp(err);
+    EXPECT_EQ(slurp(emulated), slurp(native));
+    EXPECT_NE(slurp(native).find("syscall 999: -1 ENOSYS\n"), std::string::npos) << slurp(native);
+
+    std::string trace = slurp(err);
+    size_t first = trace.find("Unknown syscall 999\n");
+    EXPECT_NE(first, std::string::npos) << trace;
+    EXPECT_EQ(trace.find("Unknown syscall 999\n", first + 1), std::string::npos) << "printed twice";
+    size_t call = trace.find(" syscall_999(0x1, 0x2, 0x3, ");
+    ASSERT_NE(call, std::string::npos) << trace;
+    EXPECT_NE(trace.find(" syscall_999(0x1, 0x2, 0x3, ", call + 1), std::string::npos) << trace;
+    EXPECT_NE(trace.find(" readlink(\"/proc/self/exe\", \"" + std::string(prog).substr(0, 32) + "\""),
+              std::string::npos) << trace;
 }

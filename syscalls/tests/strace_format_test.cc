@@ -146,6 +146,18 @@ TEST(StraceFormat, Structures)
               std::string("12345 execve(\"/bin/ls\", [\"ls\", \"-l\"], ") + envp_text + ") = 0\n");
 }
 
+TEST(StraceFormat, ThreadsAndAltStacks)
+{
+    uint64_t ca[11] = { CLONE_VM | CLONE_THREAD, 0, 0x1000, 0x2000, 0, 0x7f0000000000, 0x10000, 0x3000 };
+    EXPECT_EQ(trace(SYS_clone3, { (long)ca, 88 }, 99),
+              "12345 clone3({flags=CLONE_VM|CLONE_THREAD, child_tid=0x1000, parent_tid=0x2000, exit_signal=0, "
+              "stack=0x7f0000000000, stack_size=0x10000, tls=0x3000}, 88) = 99\n");
+    struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = { 0x5000, 0, 0, 8192 }, old = { 0, 0, 0, 0 };
+    EXPECT_EQ(trace(SYS_sigaltstack, { (long)&ss, (long)&old }, 0, [&] { old.flags = SS_DISABLE; }),
+              "12345 sigaltstack({ss_sp=0x5000, ss_flags=0, ss_size=8192}, {ss_sp=NULL, ss_flags=SS_DISABLE, "
+              "ss_size=0}) = 0\n");
+}
+
 TEST(StraceFormat, HugeArgumentsStayBounded)
 {
     static std::string word(100, 'w');

@@ -50,7 +50,7 @@ static const char kBegin[] = "/ember-strace-begin", kEnd[] = "/ember-strace-end"
 static const char kTraced[] =
     "trace=chdir,openat,read,pread64,lseek,fstat,newfstatat,close,write,writev,unlink,pipe2,dup3,fcntl,mmap,"
     "mprotect,munmap,rt_sigprocmask,rt_sigaction,kill,uname,clock_gettime,nanosleep,getcwd,readlink,access,"
-    "futex,socket,connect,getrandom,wait4,sendto,kill,clock_nanosleep,prlimit64";
+    "futex,socket,connect,getrandom,wait4,sendto,kill,clock_nanosleep,prlimit64,sigaltstack";
 
 static void child(const char *log_path, const char *tmp_path)
 {
@@ -107,6 +107,9 @@ static void child(const char *log_path, const char *tmp_path)
     static struct sockaddr_un un = { AF_UNIX, "/nonexistent.sock" };
     traced(SYS_connect, s, (long)&un, sizeof un);
     traced(SYS_getrandom, (long)buf, 8, GRND_NONBLOCK);
+    static stack_t alt = { buf, 0, sizeof buf }, old_alt;
+    traced(SYS_sigaltstack, (long)&alt, (long)&old_alt);
+    traced(SYS_sigaltstack, 0, (long)&old_alt);
     static uint64_t limits[2];
     traced(SYS_prlimit64, 0, RLIMIT_STACK, 0, (long)limits);
     traced(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)limits);

@@ -80,7 +80,13 @@ static const char *sig_name(int sig)
         snprintf(buf, sizeof buf, "RTMIN+%d", sig - SIGRTMIN);
         return buf;
     }
-    return sig ? sigabbrev_np(sig) : "-";
+    const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+    if (!abbrev) {
+        static char bad[16];
+        snprintf(bad, sizeof bad, "%s%d", sig ? "bad:" : "-", sig);
+        return sig ? bad : "-";
+    }
+    return abbrev;
 }
 
 static const char *code_name(int code)

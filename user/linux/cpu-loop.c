@@ -26,6 +26,9 @@ static void cpu_loop_syscall(LinuxThread *t)
 {
     CPUX86State *env = &t->env;
     uint64_t nr = env->regs[R_EAX];
+    /* SYSCALL itself leaves the return address in RCX and RFLAGS in R11, and the kernel keeps them. */
+    env->regs[R_ECX] = env->tcg.pc;
+    env->regs[R_R11] = x86_get_eflags(env);
     linux_do_syscall(env);
     if ((int64_t)env->regs[R_EAX] == -EINTR && syscall_restartable(nr) && (t->pending & ~t->sigmask) &&
         linux_signal_should_restart(t)) {

@@ -42,17 +42,26 @@ static void *map_at(uint64_t addr, uint64_t len, int prot, int flags, int fd, ui
     return mmap((void *)(uintptr_t)addr, len, prot, flags, fd, (off_t)off);
 }
 
-/* Claim [addr, addr+len) if it is wholly free; the address, or 0. */
-static uint64_t claim_exact(uint64_t addr, uint64_t len)
+/* Claim [addr, addr+len) if it is wholly free; the address, or 0 with *errnum set (EEXIST: something is there). */
+static uint64_t claim_exact_err(uint64_t addr, uint64_t len, int *errnum)
 {
     void *p = map_at(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-    if (p == MAP_FAILED)
+    if (p == MAP_FAILED) {
+        *errnum = errno;
         return 0;
+    }
     if ((uintptr_t)p != addr) {   /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
         munmap(p, len);
+        *errnum = EEXIST;
         return 0;
     }
     return addr;
+}
+
+static uint64_t claim_exact(uint64_t addr, uint64_t len)
+{
+    int errnum;
+    return claim_exact_err(addr, len, &errnum);
 }
 
 /* Claim len bytes aligned to align wherever the kernel has room (its top-down mmap area). */
@@ -158,17 +167,26 @@ static int map_image(const ElfFile *f, uint64_t pref, uint64_t alt, Mapped *m, c
     uint64_t len = hi - lo, base = 0;
     memset(m, 0, sizeof(*m));
     if (f->ehdr.e_type == ET_EXEC) {
-        base = claim_exact(lo, len);
-        if (!base) {
+        int errnum = 0;
+        base = claim_exact_err(lo, len, &errnum);
+        if (!base && errnum == EEXIST)
             return linux_elf_error(err, n, f, ENOMEM,
                                    "segments at 0x%" PRIx64 "-0x%" PRIx64 " overlap memory already in use", lo, hi);
-        }
+        if (!base && errnum == EPERM)
+            return linux_elf_error(err, n, f, EPERM,
+                                   "segments at 0x%" PRIx64 " lie below the lowest address the kernel allows "
+                                   "(vm.mmap_min_addr)", lo);
+        if (!base)
+            return linux_elf_error(err, n, f, errnum, "cannot map segments at 0x%" PRIx64 "-0x%" PRIx64 ": %s", lo,
+                                   hi, strerror(errnum));
     } else {
+        /* At a preferred base, the brk room after the image must be free too: claim both, keep the image. */
         uint64_t tries[2] = { pref, alt };
         for (int i = 0; i < 2 && !base; i++) {
             uint64_t at = (tries[i] + align - 1) & ~(align - 1);
-            if (tries[i] && at < GUEST_ADDR_LIMIT && len <= GUEST_ADDR_LIMIT - at)
-                base = claim_exact(at, len);
+            uint64_t want = len + LINUX_ELF_BRK_ROOM;
+            if (tries[i] && at < GUEST_ADDR_LIMIT && want <= GUEST_ADDR_LIMIT - at && (base = claim_exact(at, want)))
+                munmap((void *)(uintptr_t)(base + len), LINUX_ELF_BRK_ROOM);
         }
         if (!base)
             base = claim_anywhere(len, align);
@@ -301,6 +319,7 @@ int linux_elf_load(const char *path, const char *sysroot, LinuxElfImage *img, ch
         img->interp_base = interp_map.base;
         img->interp_entry = img->entry = interp.ehdr.e_entry + interp_map.bias;
     }
+    g_strlcpy(img->exec_name, path, sizeof(img->exec_name));
     if (!realpath(path, img->exe_path))
         snprintf(img->exe_path, sizeof(img->exe_path), "%s", path);
     current_image = *img;

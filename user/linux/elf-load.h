@@ -14,6 +14,8 @@
 #define LINUX_ELF_PIE_BASE 0x555555554000ULL
 /* ... and when it is not (ember itself may be there): far from ember, its heap and the mmap area. */
 #define LINUX_ELF_PIE_BASE_ALT 0x100000000000ULL
+/* Free space wanted after a PIE at those bases, for its brk to grow into. */
+#define LINUX_ELF_BRK_ROOM (1ULL << 30)
 
 typedef struct LinuxElfImage {
     uint64_t entry;          /* where the guest starts: the interpreter's entry, else the program's */
@@ -29,6 +31,7 @@ typedef struct LinuxElfImage {
     bool exec_stack;         /* PT_GNU_STACK asks for an executable stack */
     bool is_pie;             /* the program is ET_DYN */
     char exe_path[PATH_MAX]; /* absolute, resolved path of the program (/proc/self/exe) */
+    char exec_name[PATH_MAX];   /* the path as given to the loader (AT_EXECFN, like execve's filename) */
     char interp_path[PATH_MAX]; /* the interpreter as opened (sysroot applied), "" when none */
 } LinuxElfImage;
 

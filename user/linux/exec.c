@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -107,7 +109,26 @@ static long sys_execve(CPUX86State *env, const long a[6])
     return r < 0 ? -errno : 0;
 }
 
+/* execveat: the same, once (dirfd, path, AT_EMPTY_PATH) is made into one path. */
+static long sys_execveat(CPUX86State *env, const long a[6])
+{
+    int dirfd = (int)a[0];
+    const char *path = (const char *)a[1];
+    int flags = (int)a[4];
+    char buf[PATH_MAX];
+    if (path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
+        snprintf(buf, sizeof(buf), "/proc/self/fd/%d", dirfd);
+    } else if (path[0] != '/' && dirfd != AT_FDCWD) {
+        snprintf(buf, sizeof(buf), "/proc/self/fd/%d/%s", dirfd, path);
+    } else {
+        snprintf(buf, sizeof(buf), "%s", path);
+    }
+    const long args[6] = {(long)buf, a[2], a[3], 0, 0, 0};
+    return sys_execve(env, args);
+}
+
 void linux_sys_proc_register(void)
 {
     linux_syscall_register(SYS_execve, sys_execve);
+    linux_syscall_register(SYS_execveat, sys_execveat);
 }

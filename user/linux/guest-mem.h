@@ -117,8 +117,11 @@ long guest_mem_munmap(uint64_t addr, uint64_t len);
 long guest_mem_mprotect(uint64_t addr, uint64_t len, int prot);
 long guest_mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr);
 long guest_mem_madvise(uint64_t addr, uint64_t len, int advice);
+long guest_mem_shmat(int shmid, uint64_t addr, int flags);
+long guest_mem_shmdt(uint64_t addr);
 
-/* Register the memory syscalls (mmap, munmap, mprotect, mremap, brk, madvise) and install the page hooks. */
+/* Register the memory syscalls (mmap, munmap, mprotect, mremap, brk, madvise, shmat, shmdt) and install
+   the page hooks. */
 void linux_sys_mem_register(void);
 
 #endif

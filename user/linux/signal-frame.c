@@ -100,6 +100,12 @@ bool linux_signal_frame_setup(LinuxThread *t, int sig, const siginfo_t *info, ui
     uint8_t *fpstate = (uint8_t *)(uintptr_t)fp;
     memset(fpstate, 0, XSAVE_SIZE_AVX + 4);
     x86_xsave_image(env, fpstate, XSTATE_X87_SSE_AVX);
+    /* Like Linux, mark x87 and SSE as present even in their initial state: a handler may edit the
+       legacy area (uc_mcontext.fpregs) and expects sigreturn to load what it wrote. */
+    uint64_t xstate_bv;
+    memcpy(&xstate_bv, fpstate + 512, 8);
+    xstate_bv |= 0x3;
+    memcpy(fpstate + 512, &xstate_bv, 8);
     FpxSwBytes sw = {.magic1 = GUEST_FP_XSTATE_MAGIC1,
                      .extended_size = XSAVE_SIZE_AVX + 4,
                      .xfeatures = XSTATE_X87_SSE_AVX,

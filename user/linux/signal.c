@@ -19,6 +19,9 @@
 #include "user/linux/guest-mem.h"
 #include "user/linux/thread.h"
 
+/* The kernel's first real-time signal (glibc keeps 32 and 33 for itself and calls 34 SIGRTMIN). */
+#define SIGRTMIN_KERNEL 32
+
 #define GUEST_SIG_DFL 0
 #define GUEST_SIG_IGN 1
 #define GUEST_SA_RESTORER 0x04000000ULL
@@ -55,15 +58,61 @@ void linux_die_by_signal(int sig)
     _exit(128 + sig);
 }
 
+/* The queue is touched by the host handler on this same thread: other code edits it with signals held. */
+static void queue_lock(sigset_t *saved)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, saved);
+}
+
+static void queue_unlock(const sigset_t *saved)
+{
+    pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
 void linux_signal_queue(LinuxThread *t, const siginfo_t *info)
 {
     int sig = info->si_signo;
     if (sig < 1 || sig >= LINUX_NSIG) {
         return;
     }
-    t->pending_info[sig] = *info;
+    /* Standard signals do not queue: a second one while the first is pending is lost, as in Linux. */
+    bool coalesce = sig < SIGRTMIN_KERNEL && (t->pending & sig_bit(sig));
+    if (!coalesce && t->queued < LINUX_SIGQUEUE_MAX) {
+        t->queue[t->queued++] = *info;
+    }
     __atomic_or_fetch(&t->pending, sig_bit(sig), __ATOMIC_SEQ_CST);
     tcg_cpu_request_exit(&t->env.tcg);
+}
+
+int linux_signal_dequeue(LinuxThread *t, uint64_t set, siginfo_t *info)
+{
+    sigset_t saved;
+    queue_lock(&saved);
+    uint64_t ready = t->pending & set;
+    int sig = ready ? __builtin_ctzll(ready) + 1 : 0;
+    if (sig) {
+        unsigned i, left = 0;
+        for (i = 0; i < t->queued && t->queue[i].si_signo != sig; i++) {
+        }
+        if (i < t->queued) {
+            *info = t->queue[i];
+            memmove(&t->queue[i], &t->queue[i + 1], (t->queued - i - 1) * sizeof(siginfo_t));
+            t->queued--;
+        } else {
+            memset(info, 0, sizeof(*info));
+            info->si_signo = sig;
+        }
+        for (i = 0; i < t->queued; i++) {
+            left += t->queue[i].si_signo == sig;
+        }
+        if (!left) {
+            __atomic_and_fetch(&t->pending, ~sig_bit(sig), __ATOMIC_SEQ_CST);
+        }
+    }
+    queue_unlock(&saved);
+    return sig;
 }
 
 /* A signal the guest handles arrived on this host thread. */
@@ -255,14 +304,14 @@ static void signal_deliver_one(LinuxThread *t, int sig, const siginfo_t *info, b
 static void signal_deliver_ready(LinuxThread *t)
 {
     for (;;) {
-        uint64_t ready = __atomic_load_n(&t->pending, __ATOMIC_SEQ_CST) & ~t->sigmask;
-        if (!ready) {
+        if (!(__atomic_load_n(&t->pending, __ATOMIC_SEQ_CST) & ~t->sigmask)) {
             return;
         }
-        int sig = __builtin_ctzll(ready) + 1;
-        siginfo_t info = t->pending_info[sig];
-        __atomic_and_fetch(&t->pending, ~sig_bit(sig), __ATOMIC_SEQ_CST);
-        signal_deliver_one(t, sig, &info, false);
+        siginfo_t info;
+        int sig = linux_signal_dequeue(t, ~t->sigmask, &info);
+        if (sig) {
+            signal_deliver_one(t, sig, &info, false);
+        }
     }
 }
 

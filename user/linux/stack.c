@@ -104,7 +104,7 @@ static size_t build_auxv(uint64_t *av, const LinuxElfImage *img, const LinuxStac
 int linux_stack_build(const LinuxElfImage *img, const LinuxStackParams *params, LinuxStack *out)
 {
     uint64_t size = GUEST_PAGE_ALIGN(params->stack_size ? params->stack_size : LINUX_STACK_DEFAULT_SIZE);
-    const char *execfn = params->execfn ? params->execfn : img->exe_path;
+    const char *execfn = params->execfn ? params->execfn : img->exec_name[0] ? img->exec_name : img->exe_path;
     size_t argc = count_strings(params->argv), envc = count_strings(params->envp);
 
     /* Everything written on the stack, bounded like execve's quarter of the stack limit. */

@@ -18,7 +18,7 @@
 typedef struct LinuxStackParams {
     char *const *argv;       /* NULL-terminated; argv[0] already overridden by -0 */
     char *const *envp;       /* NULL-terminated, after -E/-U */
-    const char *execfn;      /* AT_EXECFN: the program as named on the command line (NULL: the exe path) */
+    const char *execfn;      /* AT_EXECFN; NULL: the program as named to the loader (img->exec_name) */
     uint64_t stack_size;     /* -s; 0 for the default 8 MiB */
     uint32_t hwcap;          /* AT_HWCAP: CPUID.1:EDX of the guest model */
     uint32_t hwcap2;         /* AT_HWCAP2: 0, or HWCAP2_FSGSBASE (bit 1) when the guest may use it */
@@ -38,7 +38,7 @@ typedef struct LinuxStack {
 int linux_stack_build(const LinuxElfImage *img, const LinuxStackParams *params, LinuxStack *out);
 
 /*
- * The same with the usual parameters (AT_EXECFN = argv's program as loaded, AT_HWCAP2 = 0): the initial rsp
+ * The same with the usual parameters (AT_EXECFN = the path given to the loader, AT_HWCAP2 = 0): the initial rsp
  * in *sp; on failure -errno and a one-line message ("ember-x86_64: cannot set up the stack: ...").
  */
 int linux_stack_setup(const LinuxElfImage *img, char **argv, char **envp, uint64_t stack_size, uint32_t hwcap,

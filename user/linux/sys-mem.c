@@ -12,8 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "user/linux/guest-mem.h"
@@ -98,7 +101,8 @@ static void record_mapping(uint64_t addr, uint64_t len, int prot, int flags, int
     if (flags & MAP_ANONYMOUS) {
         /* Shared anonymous memory is a deleted /dev/zero file to the kernel. */
         GuestRegionInfo info = { .kind = shared ? GUEST_REGION_FILE : GUEST_REGION_ANON, .prot = prot,
-                                 .shared = shared, .name = "/dev/zero (deleted)" };
+                                 .shared = shared, .dev = shared ? makedev(0, 1) : 0,
+                                 .name = "/dev/zero (deleted)" };
         guest_mem_record(addr, len, &info);
     } else {
         guest_mem_record_fd(addr, len, prot, shared, fd, offset);
@@ -303,6 +307,70 @@ out:
     return ret;
 }
 
+/* ---- System V shared memory ---- */
+
+long guest_mem_shmat(int shmid, uint64_t addr, int flags)
+{
+    struct shmid_ds ds;
+    if (shmctl(shmid, IPC_STAT, &ds) != 0)
+        return -errno;
+    uint64_t len = GUEST_PAGE_ALIGN(ds.shm_segsz);
+    if (addr && (flags & SHM_RND))
+        addr &= GUEST_PAGE_MASK;   /* SHMLBA is the page size on x86-64 */
+    /* SHM_REMAP replaces what is there, like MAP_FIXED; without it the host refuses any overlap. */
+    bool remap = addr && (flags & SHM_REMAP);
+    pthread_mutex_lock(&sys_mem_lock);
+    Ranges claims;
+    long ret = remap ? claim_non_guest(addr, len, &claims) : 0;
+    if (ret == 0) {
+        void *p = shmat(shmid, (void *)(uintptr_t)addr, flags);
+        if (p == (void *)-1) {
+            ret = -errno;
+            if (remap)
+                ranges_unmap(&claims, claims.n);
+        } else {
+            ret = (long)(uintptr_t)p;
+            /* As the kernel shows it: the segment's key in a deleted file of the shm mount, inode = id. */
+            char name[40];
+            snprintf(name, sizeof(name), "/SYSV%08x (deleted)", (unsigned)ds.shm_perm.__key);
+            GuestRegionInfo info = {
+                .kind = GUEST_REGION_FILE,
+                .prot = PROT_READ | (flags & SHM_RDONLY ? 0 : PROT_WRITE) | (flags & SHM_EXEC ? PROT_EXEC : 0),
+                .shared = true,
+                .dev = makedev(0, 1),
+                .ino = (uint64_t)shmid,
+                .name = name,
+            };
+            guest_mem_record((uintptr_t)p, len, &info);
+        }
+    }
+    pthread_mutex_unlock(&sys_mem_lock);
+    if (ret >= 0 && remap)
+        guest_mem_invalidate_range(addr, len);
+    return ret;
+}
+
+long guest_mem_shmdt(uint64_t addr)
+{
+    pthread_mutex_lock(&sys_mem_lock);
+    /* The segment's extent: the record at addr and the ones that continue it (mprotect may split it). */
+    char name[64], next_name[64];
+    GuestRegionInfo info, next;
+    uint64_t start = 0, end = 0, next_end;
+    bool found = guest_mem_lookup(addr, &start, &end, &info, name, sizeof(name)) && start == addr &&
+                 info.kind == GUEST_REGION_FILE && strncmp(name, "/SYSV", 5) == 0;
+    while (found && guest_mem_lookup(end, NULL, &next_end, &next, next_name, sizeof(next_name)) &&
+           strcmp(next_name, name) == 0 && next.ino == info.ino && next.offset == info.offset + (end - addr))
+        end = next_end;
+    long ret = shmdt((void *)(uintptr_t)addr) == 0 ? 0 : -errno;
+    if (ret == 0 && found)
+        guest_mem_forget(addr, end - addr);
+    pthread_mutex_unlock(&sys_mem_lock);
+    if (ret == 0 && found)
+        guest_mem_invalidate_range(addr, end - addr);
+    return ret;
+}
+
 /* ---- the syscall handlers ---- */
 
 static long sys_mmap(CPUX86State *env, const long a[6])
@@ -335,6 +403,18 @@ static long sys_madvise(CPUX86State *env, const long a[6])
     return guest_mem_madvise((uint64_t)a[0], (uint64_t)a[1], (int)a[2]);
 }
 
+static long sys_shmat(CPUX86State *env, const long a[6])
+{
+    (void)env;
+    return guest_mem_shmat((int)a[0], (uint64_t)a[1], (int)a[2]);
+}
+
+static long sys_shmdt(CPUX86State *env, const long a[6])
+{
+    (void)env;
+    return guest_mem_shmdt((uint64_t)a[0]);
+}
+
 static long sys_brk(CPUX86State *env, const long a[6])
 {
     (void)env;
@@ -349,5 +429,7 @@ void linux_sys_mem_register(void)
     linux_syscall_register(SYS_mremap, sys_mremap);
     linux_syscall_register(SYS_madvise, sys_madvise);
     linux_syscall_register(SYS_brk, sys_brk);
+    linux_syscall_register(SYS_shmat, sys_shmat);
+    linux_syscall_register(SYS_shmdt, sys_shmdt);
     guest_mem_install_hooks();
 }

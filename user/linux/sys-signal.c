@@ -102,6 +102,35 @@ static long sys_rt_sigsuspend(CPUX86State *env, const long a[6])
     return -EINTR;
 }
 
+/* sigwaitinfo / sigtimedwait: first what our handler already took, then the host's wait. */
+static long sys_rt_sigtimedwait(CPUX86State *env, const long a[6])
+{
+    LinuxThread *t = self(env);
+    if (a[3] != 8) {
+        return -EINVAL;
+    }
+    uint64_t set;
+    memcpy(&set, (const void *)a[0], 8);
+    set &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+    for (;;) {
+        siginfo_t info;
+        int sig = linux_signal_dequeue(t, set, &info);
+        if (sig) {
+            if (a[1]) {
+                memcpy((void *)a[1], &info, sizeof(info));
+            }
+            return sig;
+        }
+        long r = syscall(SYS_rt_sigtimedwait, &set, a[1], a[2], 8);
+        if (r >= 0 || errno != EINTR) {
+            return r < 0 ? -errno : r;
+        }
+        if (t->pending & ~t->sigmask & ~set) {
+            return -EINTR;   /* another signal came: its handler runs first */
+        }
+    }
+}
+
 static long sys_sigaltstack(CPUX86State *env, const long a[6])
 {
     LinuxThread *t = self(env);
@@ -147,5 +176,6 @@ void linux_sys_signal_register(void)
     linux_syscall_register(SYS_rt_sigpending, sys_rt_sigpending);
     linux_syscall_register(SYS_rt_sigsuspend, sys_rt_sigsuspend);
     linux_syscall_register(SYS_sigaltstack, sys_sigaltstack);
+    linux_syscall_register(SYS_rt_sigtimedwait, sys_rt_sigtimedwait);
     linux_syscall_register(SYS_rt_sigreturn, sys_rt_sigreturn);
 }

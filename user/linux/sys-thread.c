@@ -9,6 +9,7 @@
 #include <linux/sched.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -157,6 +158,16 @@ static long sys_exit(CPUX86State *env, const long a[6])
     return 0;
 }
 
+static long sys_exit_group(CPUX86State *env, const long a[6])
+{
+    (void)env;
+    if (linux_process.log && linux_process.log != stderr) {
+        fflush(linux_process.log);
+    }
+    syscall(SYS_exit_group, (int)a[0]);
+    return 0;
+}
+
 static long sys_set_tid_address(CPUX86State *env, const long a[6])
 {
     LinuxThread *t = (LinuxThread *)env;
@@ -191,6 +202,7 @@ void linux_sys_thread_register(void)
     linux_syscall_register(SYS_fork, sys_fork);
     linux_syscall_register(SYS_vfork, sys_fork);
     linux_syscall_register(SYS_exit, sys_exit);
+    linux_syscall_register(SYS_exit_group, sys_exit_group);
     linux_syscall_register(SYS_set_tid_address, sys_set_tid_address);
     linux_syscall_register(SYS_arch_prctl, sys_arch_prctl);
 }

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -18,6 +19,7 @@
 /* Written once at start-up (before any guest thread), read by every thread after. */
 static LinuxSyscallFn linux_handlers[SYSCALL_NR_LIMIT];
 static int linux_strace_fd = -1;
+static bool linux_strace_fd_ours;           /* our duplicate: closed when tracing stops */
 
 void linux_syscall_register(int nr, LinuxSyscallFn fn)
 {
@@ -39,9 +41,20 @@ void linux_syscalls_init(void)
     linux_sys_proc_register();
 }
 
+/* -strace keeps a copy of its fd far above the guest's usual ones: a guest that closes or redirects its
+   stderr (`echo` closes fd 2 before exiting) must not silence or redirect the trace. */
+#define STRACE_FD_MIN 900
+
 void linux_strace_enable(int fd)
 {
-    __atomic_store_n(&linux_strace_fd, fd, __ATOMIC_RELAXED);
+    int old = __atomic_exchange_n(&linux_strace_fd, -1, __ATOMIC_RELAXED);
+    if (old >= 0 && linux_strace_fd_ours)
+        close(old);
+    if (fd < 0)
+        return;
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, STRACE_FD_MIN);
+    linux_strace_fd_ours = copy >= 0;
+    __atomic_store_n(&linux_strace_fd, copy >= 0 ? copy : fd, __ATOMIC_RELAXED);
 }
 
 bool linux_strace_enabled(void)

@@ -15,13 +15,16 @@
 #include "user/linux/options.h"
 
 #define LINUX_NSIG 65   /* signals 1..64 */
+#define LINUX_SIGQUEUE_MAX 128
 
 typedef struct LinuxThread {
     CPUX86State env;               /* first: the loop hands us &env->tcg */
     pid_t tid;
     uint64_t sigmask;              /* the guest's blocked set (bit sig-1) */
     uint64_t pending;              /* signals taken by the host handler, not yet delivered (bit sig-1) */
-    siginfo_t pending_info[LINUX_NSIG];
+    /* Their siginfo, oldest first: a standard signal is queued once, a real-time one each time it comes. */
+    siginfo_t queue[LINUX_SIGQUEUE_MAX];
+    unsigned queued;
     stack_t altstack;              /* sigaltstack, guest addresses */
     bool has_saved_mask;           /* sigsuspend: the mask the next handler's sigreturn restores */
     uint64_t saved_mask;
@@ -70,6 +73,8 @@ void linux_signal_deliver_pending(LinuxThread *t);
 void linux_signal_from_exception(LinuxThread *t);
 /* Queue a signal for this thread, as if the host had delivered it. */
 void linux_signal_queue(LinuxThread *t, const siginfo_t *info);
+/* Take the oldest queued signal of the lowest number in `set` (bit sig-1); 0 when there is none. */
+int linux_signal_dequeue(LinuxThread *t, uint64_t set, siginfo_t *info);
 /* Apply a new guest mask (also on the host thread). */
 void linux_signal_set_mask(LinuxThread *t, uint64_t mask);
 /* Was the syscall interrupted by a signal whose handler asks for SA_RESTART? */

@@ -211,6 +211,18 @@ TEST_P(VecAvxTest, TestFlags)
     EXPECT_EQ(Random(Insn(ZYDIS_MNEMONIC_VUCOMISS, {R(X0), R(X1)}), 60, 3), 0);
 }
 
+TEST_P(VecAvxTest, Vldmxcsr)
+{
+    uint32_t v = 0x3f80 | 0x20;
+    memcpy(harness_data(in_.get()) + (kDataBase - HARNESS_DATA_ADDR), &v, 4);
+    HarnessCode code = {};
+    Append(&code, ZYDIS_MNEMONIC_VLDMXCSR, {M(4)});
+    Append(&code, ZYDIS_MNEMONIC_VADDPS, {R(Y0), R(Y1), R(Y2)});
+    Append(&code, ZYDIS_MNEMONIC_VSTMXCSR, {M(4, 8)});
+    ASSERT_FALSE(code.failed);
+    EXPECT_TRUE(Check(std::vector<uint8_t>(code.bytes, code.bytes + code.len)));
+}
+
 TEST_P(VecAvxTest, Vzero)
 {
     EXPECT_EQ(Random(Insn(ZYDIS_MNEMONIC_VZEROUPPER, {}), 5, 1), 0);

@@ -252,6 +252,16 @@ TEST_P(VecX87Test, EnvironmentImages)
                             {ZYDIS_MNEMONIC_FNCLEX, {}}})));
 }
 
+// FNSTENV records the last x87 instruction's pc, opcode and data address (FIP, FOP, FDP).
+TEST_P(VecX87Test, InstructionPointers)
+{
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLD, {M(8)}}, {ZYDIS_MNEMONIC_FNSTENV, {M(28, 64)}}})));
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLD, {M(8)}}, {ZYDIS_MNEMONIC_FLDPI, {}},
+                            {ZYDIS_MNEMONIC_FNSTCW, {M(2, 40)}}, {ZYDIS_MNEMONIC_FNSTENV, {M(28, 64)}}})));
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FILD, {M(4, 8)}}, {ZYDIS_MNEMONIC_FNSAVE, {M(108, 64)}},
+                            {ZYDIS_MNEMONIC_FNSTENV, {M(28, 256)}}})));
+}
+
 // An unmasked x87 exception is pending after the faulting instruction and delivered (#MF, SIGFPE) by
 // the next waiting one.
 TEST_P(VecX87Test, UnmaskedExceptionAtNextWait)

@@ -347,6 +347,32 @@ TEST(Exec, OverflowingBlockIsRetranslatedShorter)
     fake_cpu_free(cpu);
 }
 
+// A translator that raises a guest fault (code it cannot read) leaves through the exception path.
+int faulting_translate(TCGCPU *cpu, TCGContext *, TranslationBlock *)
+{
+    tcg_cpu_loop_exit(cpu, TCG_EXIT_EXCEPTION);
+}
+
+TEST(Exec, TranslatorMayRaiseAFault)
+{
+    fake_reset();
+    setup_loop();
+    TCGTargetOps ops = fake_target_ops;
+    ops.translate = faulting_translate;
+    FakeCPU *cpu = fake_cpu_new();
+    for (int i = 0; i < 3; i++) {
+        cpu->tcg.target = &ops;
+        cpu->tcg.pc = 0x1000;
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_EXCEPTION);
+        EXPECT_EQ(tb_lookup(0x1000, 0), nullptr);
+    }
+    cpu->tcg.target = &fake_target_ops;
+    cpu->r[1] = 4;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 4u);
+    fake_cpu_free(cpu);
+}
+
 TEST(Exec, LoggingTracesEveryBlock)
 {
     fake_reset();

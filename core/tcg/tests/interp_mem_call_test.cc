@@ -5,6 +5,10 @@
 
 #include "core/tcg/tests/fake-target.h"
 
+extern "C" {
+#include "core/tcg/interp.h"
+}
+
 namespace {
 
 TEST(InterpMem, StateLoadsAndStoresEveryMemOp)
@@ -171,6 +175,9 @@ uint64_t h5(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e) { return
 int void_calls;
 void hvoid(void *env) { reinterpret_cast<FakeCPU *>(env)->r[5] = 0x55; void_calls++; }
 
+// Declared as returning i32 but leaves garbage in the upper half of the register: must be cut off.
+uint64_t hwide(uint64_t a) { return 0xdeadbeef00000000ULL | (uint32_t)(a + 5); }
+const TCGHelperInfo info_hwide = {"hwide", (void *)hwide, 0, TCG_ARG_I32, 1, {TCG_ARG_I32}};
 const TCGHelperInfo info_h0 = {"h0", (void *)h0, 0, TCG_ARG_I64, 0, {}};
 const TCGHelperInfo info_h1 = {"h1", (void *)h1, 0, TCG_ARG_I32, 1, {TCG_ARG_I32}};
 const TCGHelperInfo info_h2 = {"h2", (void *)h2, 0, TCG_ARG_I64, 2, {TCG_ARG_PTR, TCG_ARG_I64}};
@@ -180,7 +187,15 @@ const TCGHelperInfo info_h5 = {"h5", (void *)h5, 0, TCG_ARG_I64, 5,
                                {TCG_ARG_I64, TCG_ARG_I64, TCG_ARG_I64, TCG_ARG_I64, TCG_ARG_I64}};
 const TCGHelperInfo info_hvoid = {"hvoid", (void *)hvoid, 0, TCG_ARG_VOID, 1, {TCG_ARG_PTR}};
 
-TEST(InterpCall, ZeroToFiveArgumentsThroughLibffi)
+// Both call paths: direct (x86-64 hosts) and libffi (everywhere).
+class InterpCall : public ::testing::TestWithParam<bool> {
+  protected:
+    void SetUp() override { saved_ = interp_direct_calls; interp_direct_calls = GetParam(); }
+    void TearDown() override { interp_direct_calls = saved_; }
+    bool saved_ = false;
+};
+
+TEST_P(InterpCall, ZeroToFiveArguments)
 {
     FakeCPU *cpu = fake_cpu_new();
     const uint64_t a = 0xaaaabbbbccccddddULL, b = 0x1111222233334444ULL, c = 0x99, d = 0xfeedfacecafebeefULL;
@@ -210,6 +225,8 @@ TEST(InterpCall, ZeroToFiveArgumentsThroughLibffi)
                 tcg_gen_call(s, &info_h5, fake_r[6], 5, a5);
                 const TCGTemp av[] = {TCG_TEMP_ENV};
                 tcg_gen_call(s, &info_hvoid, -1, 1, av);
+                const TCGTemp aw[] = {tcg_const(s, 0x100000001ULL)};
+                tcg_gen_call(s, &info_hwide, fake_r[1], 1, aw);
                 tcg_gen_exit_tb(s, TCG_EXIT_HALT);
             },
             opt);
@@ -221,9 +238,12 @@ TEST(InterpCall, ZeroToFiveArgumentsThroughLibffi)
         EXPECT_EQ(cpu->r[6], h5(a, b, c, d, 1000));
         EXPECT_EQ(cpu->r[5], 0x55u);
         EXPECT_EQ(void_calls, 1);
+        EXPECT_EQ(cpu->r[1], 6u);
     }
     fake_cpu_free(cpu);
 }
+
+INSTANTIATE_TEST_SUITE_P(DirectAndLibffi, InterpCall, ::testing::Values(true, false));
 
 TEST(InterpCompile, RejectsWritesToConstantsAndUnknownLabels)
 {

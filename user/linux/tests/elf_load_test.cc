@@ -10,6 +10,10 @@
 
 #include "user/linux/tests/test-util.h"
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 extern "C" {
 #include "user/linux/elf-load.h"
 #include "user/linux/guest-mem.h"
@@ -178,6 +182,7 @@ TEST_F(ElfLoadTest, MapsSegmentsAsThePhdrsSay)
     char real[PATH_MAX];
     ASSERT_TRUE(realpath(path.c_str(), real));
     EXPECT_STREQ(img_.exe_path, real);
+    EXPECT_EQ(std::string(img_.exec_name), path);
 
     auto file = e.Bytes();
     const uint8_t *text = (const uint8_t *)(uintptr_t)0x10000000;
@@ -246,6 +251,22 @@ TEST_F(ElfLoadTest, RefusesToLoadOverEmbersOwnMemory)
     EXPECT_EQ(guest_mem_prot_at(own), -1);
 }
 
+TEST_F(ElfLoadTest, RefusesAddressesBelowMmapMinAddr)
+{
+    MiniElf e;
+    e.entry = 0x1000;
+    e.AddLoad(0, 0x1000, 0x1000, 0x1000, PF_R | PF_X);
+    std::string path = ember_test::WriteFile(dir_ + "/low", e.Bytes());
+    int r = Load(path);
+    if (r == 0) {
+        // A privileged process may map there (CAP_SYS_RAWIO): then it must be mapped right.
+        EXPECT_EQ(memcmp((const void *)(uintptr_t)0x1000, e.Bytes().data(), 0x1000), 0);
+    } else {
+        EXPECT_EQ(r, -EPERM);
+        EXPECT_NE(Err().find("vm.mmap_min_addr"), std::string::npos) << Err();
+    }
+}
+
 TEST_F(ElfLoadTest, PieGoesToAFreeBase)
 {
     MiniElf e;
@@ -268,6 +289,23 @@ TEST_F(ElfLoadTest, PieGoesToAFreeBase)
     ASSERT_EQ(linux_elf_load(path.c_str(), nullptr, &second, err_, sizeof(err_)), 0) << err_;
     EXPECT_NE(second.load_bias, first);
     EXPECT_EQ(memcmp((const void *)(uintptr_t)second.load_bias, e.Bytes().data(), 0x1800), 0);
+}
+
+TEST_F(ElfLoadTest, PieLeavesRoomForBrk)
+{
+    // Something of ember's a little after the preferred base: the heap could not grow there.
+    void *wall = mmap((void *)(uintptr_t)(LINUX_ELF_PIE_BASE + 0x100000), 0x1000, PROT_READ,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (wall != (void *)(uintptr_t)(LINUX_ELF_PIE_BASE + 0x100000))
+        GTEST_SKIP() << "the preferred base is not free in this process";
+    MiniElf e;
+    e.type = ET_DYN;
+    e.AddLoad(0, 0, 0x1800, 0x1800, PF_R | PF_X);
+    std::string path = ember_test::WriteFile(dir_ + "/pie", e.Bytes());
+    ASSERT_EQ(Load(path), 0) << Err();
+    EXPECT_NE(img_.load_bias, LINUX_ELF_PIE_BASE);
+    EXPECT_EQ(img_.load_bias, LINUX_ELF_PIE_BASE_ALT);
+    munmap(wall, 0x1000);
 }
 
 TEST_F(ElfLoadTest, InterpreterFromTheSysroot)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/shm.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -125,6 +126,17 @@ TEST_F(GuestMemTest, RecordSplitsAndMergesLikeVmas)
     EXPECT_EQ(Lines(Maps()), 3) << Maps();
     guest_mem_forget(a, 7 * P);
     EXPECT_EQ(Maps(), "");
+
+    // RELRO: private file memory that was writable keeps a VMA of its own after turning read-only.
+    file.offset = 0;
+    guest_mem_record(a, P, &file);
+    file.offset = P;
+    file.prot = PROT_READ | PROT_WRITE;
+    guest_mem_record(a + P, 2 * P, &file);
+    guest_mem_set_prot(a + P, P, PROT_READ);
+    EXPECT_EQ(Lines(Maps()), 3) << Maps();
+    guest_mem_set_prot(a + 2 * P, P, PROT_READ);
+    EXPECT_EQ(Lines(Maps()), 2) << "the two once-writable parts merge again" << Maps();
 }
 
 TEST_F(GuestMemTest, WalkFindsGuestPiecesAndGaps)
@@ -235,7 +247,8 @@ TEST_F(GuestMemTest, FileMappingsShowTheFile)
 TEST_F(GuestMemTest, MapFixedNeverReplacesEmbersMemory)
 {
     EmberMemory ember(4);
-    long r = guest_mem_mmap(ember.addr() + P, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    const int fixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    long r = guest_mem_mmap(ember.addr() + P, P, PROT_READ | PROT_WRITE, fixed, -1, 0);
     EXPECT_EQ(r, -ENOMEM);
     EXPECT_TRUE(ember.Intact());
     EXPECT_FALSE(guest_mem_any_guest(ember.addr(), ember.len));
@@ -326,14 +339,43 @@ TEST_F(GuestMemTest, BrkGrowsAndShrinks)
     EXPECT_FALSE(ember_test::AnyMapped(base + P, P));
     EXPECT_EQ(*(const uint8_t *)(uintptr_t)(base + 99), 0x5a);
     // Something of ember's in the way: brk stays where it is, as Linux's does.
-    void *wall = mmap((void *)(uintptr_t)(base + 8 * P), P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                      -1, 0);
+    void *wall = mmap((void *)(uintptr_t)(base + 8 * P), P, PROT_READ,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     ASSERT_EQ((uintptr_t)wall, base + 8 * P);
     EXPECT_EQ(guest_mem_brk(base + 20 * P), base + 100);
     EXPECT_EQ(guest_mem_brk(base + 8 * P), base + 8 * P);
     munmap(wall, P);
     EXPECT_EQ(guest_mem_brk(base), base);
     EXPECT_FALSE(guest_mem_any_guest(base, 8 * P));
+}
+
+TEST_F(GuestMemTest, SysvSharedMemory)
+{
+    int id = shmget(IPC_PRIVATE, 3 * P - 100, IPC_CREAT | 0600);
+    ASSERT_GE(id, 0);
+    long r = guest_mem_shmat(id, 0, 0);
+    shmctl(id, IPC_RMID, nullptr);
+    ASSERT_GT(r, 0);
+    uint64_t a = (uint64_t)r;
+    memset((void *)(uintptr_t)a, 1, 3 * P - 100);
+    char expect[128];
+    snprintf(expect, sizeof(expect), "%08lx-%08lx rw-s 00000000 00:01 %d", (unsigned long)a, (unsigned long)a + 3 * P,
+             id);
+    std::string maps = Maps();
+    EXPECT_NE(maps.find(expect), std::string::npos) << maps;
+    EXPECT_NE(maps.find("/SYSV00000000 (deleted)\n"), std::string::npos) << maps;
+    EXPECT_EQ(guest_mem_mprotect(a + P, P, PROT_READ), 0);   // split: shmdt still finds all of it
+    EXPECT_EQ(guest_mem_shmdt(a), 0);
+    EXPECT_FALSE(guest_mem_any_guest(a, 3 * P));
+    EXPECT_FALSE(ember_test::AnyMapped(a, 3 * P));
+    EXPECT_EQ(guest_mem_shmdt(a), -EINVAL);
+    // SHM_REMAP never lands on ember's memory.
+    id = shmget(IPC_PRIVATE, P, IPC_CREAT | 0600);
+    ASSERT_GE(id, 0);
+    EmberMemory ember(1);
+    EXPECT_EQ(guest_mem_shmat(id, ember.addr(), SHM_REMAP), -ENOMEM);
+    EXPECT_TRUE(ember.Intact());
+    shmctl(id, IPC_RMID, nullptr);
 }
 
 // ---- self-modifying code ----

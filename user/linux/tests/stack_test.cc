@@ -212,11 +212,16 @@ TEST_F(GuestStackTest, RandomBytesDiffer)
     ASSERT_EQ(linux_stack_build(&img, &params, &a), 0);
     ASSERT_EQ(linux_stack_build(&img, &params, &b), 0);
     EXPECT_NE(memcmp((const void *)(uintptr_t)a.random, (const void *)(uintptr_t)b.random, 16), 0);
-    // Without execfn, AT_EXECFN is the program's path.
+    // Without execfn, AT_EXECFN is the program's path as given to the loader, else its resolved path.
     ParsedStack ours;
     ParseAndCheck(b.sp, b.top, &ours);
     EXPECT_STREQ(Str(ours.aux[AT_EXECFN]), "/usr/bin/example");
     EXPECT_TRUE(ours.envp.empty());
+    strcpy(img.exec_name, "./example");
+    ASSERT_EQ(linux_stack_build(&img, &params, &b), 0);
+    ParsedStack named;
+    ParseAndCheck(b.sp, b.top, &named);
+    EXPECT_STREQ(Str(named.aux[AT_EXECFN]), "./example");
 }
 
 TEST_F(GuestStackTest, SizeAndTooBigArguments)
