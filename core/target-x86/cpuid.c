@@ -201,6 +201,12 @@ bool x86_model_has_feature(const struct X86CPUModel *model, X86Feature f)
     return (unsigned)f < X86_FEAT_COUNT && model->has[f];
 }
 
+uint64_t x86_guest_xcr0(const CPUX86State *env)
+{
+    const X86CPUModel *m = env->model ? env->model : x86_cpu_model_find(NULL);
+    return env->xcr0 & m->xcr0_mask;
+}
+
 uint32_t x86_xsave_size(uint64_t xcr0)
 {
     return (xcr0 & X86_XSTATE_AVX) ? X86_XSAVE_AVX_OFFSET + X86_XSAVE_AVX_SIZE : X86_XSAVE_AVX_OFFSET;

@@ -48,6 +48,9 @@ void x86_cpuid(const X86CPUModel *model, uint32_t leaf, uint32_t subleaf, uint32
 /* Does the host CPU (and its OS, for AVX state) support feature f? */
 bool x86_host_has_feature(X86Feature f);
 
+/* XCR0 as the guest sees it: env->xcr0 cut down to what env's model supports. */
+uint64_t x86_guest_xcr0(const CPUX86State *env);
+
 /* The size of the XSAVE image for the state components in `xcr0`. */
 uint32_t x86_xsave_size(uint64_t xcr0);
 

@@ -48,6 +48,9 @@ static int vec_isa_features(ZydisISASet set, X86Feature out[2])
     case ZYDIS_ISA_SET_AES:
         out[0] = X86_FEAT_AES;
         return 1;
+    case ZYDIS_ISA_SET_SHA:
+        out[0] = X86_FEAT_SHA;
+        return 1;
     case ZYDIS_ISA_SET_PCLMULQDQ:
         out[0] = X86_FEAT_PCLMUL;
         return 1;

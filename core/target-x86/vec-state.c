@@ -30,8 +30,9 @@ void helper_xgetbv(CPUX86State *env)
         /* XCR0 is the only register; XGETBV with ECX=1 needs XGETBV1, which we do not advertise. */
         x86_raise_exception(env, EXCP_GP, 0, 0);
     }
-    env->regs[R_EAX] = (uint32_t)env->xcr0;
-    env->regs[R_EDX] = (uint32_t)(env->xcr0 >> 32);
+    uint64_t xcr0 = x86_guest_xcr0(env);
+    env->regs[R_EAX] = (uint32_t)xcr0;
+    env->regs[R_EDX] = (uint32_t)(xcr0 >> 32);
 }
 
 void helper_cpuid(CPUX86State *env)

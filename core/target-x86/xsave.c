@@ -181,7 +181,7 @@ int x86_xrstor_image(CPUX86State *env, const void *src, uint64_t rfbm)
     uint64_t hdr[8];
     memcpy(hdr, img + X86_XSAVE_HEADER_OFFSET, sizeof(hdr));
     uint64_t bv = hdr[0], comp = hdr[1];
-    uint64_t xcr0 = env->xcr0;
+    uint64_t xcr0 = x86_guest_xcr0(env);
     bool compact = (comp & XSAVE_COMPACT) != 0;
 
     /* Every check before any change: a refused image leaves the state alone. */
@@ -266,7 +266,8 @@ void helper_xsave_op(CPUX86State *env, uint64_t addr, uint32_t op)
 {
     uint8_t *mem = (uint8_t *)(uintptr_t)addr;
     bool rexw = (op & X86_XOP_REXW) != 0;
-    uint64_t rfbm = (((uint64_t)(uint32_t)env->regs[R_EDX] << 32) | (uint32_t)env->regs[R_EAX]) & env->xcr0;
+    uint64_t xcr0 = x86_guest_xcr0(env);
+    uint64_t rfbm = (((uint64_t)(uint32_t)env->regs[R_EDX] << 32) | (uint32_t)env->regs[R_EAX]) & xcr0;
     unsigned align = (op & 0xff) <= X86_XOP_FXRSTOR ? 16 : 64;
     if (addr & (align - 1)) {
         x86_raise_exception(env, EXCP_GP, 0, 0);
@@ -296,7 +297,7 @@ void helper_xsave_op(CPUX86State *env, uint64_t addr, uint32_t op)
     case X86_XOP_XSAVEOPT:
     case X86_XOP_XSAVEC: {
         /* Touch the whole area first, so a fault leaves nothing half-written behind. */
-        uint32_t size = x86_xsave_size(env->xcr0);
+        uint32_t size = x86_xsave_size(xcr0);
         volatile uint8_t *v = mem;
         for (uint32_t i = 0; i < size; i += 64) {
             v[i] = v[i];
@@ -313,7 +314,7 @@ void helper_xsave_op(CPUX86State *env, uint64_t addr, uint32_t op)
     }
     case X86_XOP_XRSTOR: {
         uint8_t img[X86_XSAVE_AVX_OFFSET + X86_XSAVE_AVX_SIZE] = {0};
-        memcpy(img, mem, x86_xsave_size(env->xcr0));
+        memcpy(img, mem, x86_xsave_size(xcr0));
         if (!rexw) {
             fx_from_32bit_format(img);
         }

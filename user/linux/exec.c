@@ -2,6 +2,7 @@
  * execve: an x86-64 ELF program (or a #! script whose interpreter is one) runs under ember again with the
  * same options; anything else goes to the host kernel as it is.
  */
+#define _GNU_SOURCE   /* AT_EMPTY_PATH */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>

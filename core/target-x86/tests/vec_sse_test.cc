@@ -215,6 +215,11 @@ TEST_P(VecSseTest, Families)
         {ZYDIS_MNEMONIC_AESIMC, {R(X1), R(X2)}},
         {ZYDIS_MNEMONIC_AESKEYGENASSIST, {R(X1), R(X2), I(0x1b)}},
         {ZYDIS_MNEMONIC_PCLMULQDQ, {R(X1), R(X2), I(0x11)}},
+        // SHA (SHA256RNDS2 reads XMM0 implicitly)
+        {ZYDIS_MNEMONIC_SHA1RNDS4, {R(X1), R(X2), I(2)}},
+        {ZYDIS_MNEMONIC_SHA1NEXTE, {R(X1), M(16)}},
+        {ZYDIS_MNEMONIC_SHA256RNDS2, {R(X1), R(X2)}},
+        {ZYDIS_MNEMONIC_SHA256MSG2, {R(X1), R(X2)}},
     };
     uint64_t seed = 100;
     for (const OneInsn &c : cases) {
