@@ -29,6 +29,31 @@
 #define MXCSR_MASKS 0x1f80
 #define MXCSR_FLAGS 0x3f
 
+/*
+ * The error code we report with #MF/#XM: the si_code Linux gives the SIGFPE, from the unmasked exception
+ * flags that are set (invalid first, then divide, overflow, underflow or denormal, inexact). The hardware
+ * pushes no error code for these vectors; the user-mode front end passes this one on.
+ */
+static int fpe_si_code(uint32_t unmasked_flags)
+{
+    if (unmasked_flags & 0x01) {
+        return 7;   /* FPE_FLTINV */
+    }
+    if (unmasked_flags & 0x04) {
+        return 3;   /* FPE_FLTDIV */
+    }
+    if (unmasked_flags & 0x08) {
+        return 4;   /* FPE_FLTOVF */
+    }
+    if (unmasked_flags & 0x12) {
+        return 5;   /* FPE_FLTUND */
+    }
+    if (unmasked_flags & 0x20) {
+        return 6;   /* FPE_FLTRES */
+    }
+    return 0;
+}
+
 static void probe_memory(const HostStub *st, void *mem)
 {
     if (st->mem_bytes == 0 || (st->flags & HOSTEXEC_NO_PROBE)) {
@@ -228,7 +253,7 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
     /* A waiting x87 (or MMX) instruction delivers a pending unmasked x87 exception before it runs. */
     if ((st->flags & HOSTEXEC_X87) && !(st->flags & HOSTEXEC_X87_CONTROL) &&
         (env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK)) {
-        x86_raise_exception(env, EXCP_MF, 0, 0);
+        x86_raise_exception(env, EXCP_MF, fpe_si_code(env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK), 0);
     }
     uint32_t mxcsr = env->fx.mxcsr;
     if ((mxcsr & MXCSR_MASKS) == MXCSR_MASKS) {
@@ -247,7 +272,7 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
     if (raised & ~(mxcsr >> 7) & MXCSR_FLAGS) {
         memcpy(env->ymm, ymm, sizeof(ymm));
         memcpy(env->regs, regs, sizeof(regs));
-        x86_raise_exception(env, EXCP_XM, 0, 0);
+        x86_raise_exception(env, EXCP_XM, fpe_si_code(env->fx.mxcsr & ~(env->fx.mxcsr >> 7) & MXCSR_FLAGS), 0);
     }
     return r;
 }

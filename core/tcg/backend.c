@@ -1,12 +1,12 @@
 /*
- * Backends by name. The JIT lives in its own files and may not be linked into every binary, so it is
- * found through a weak reference: a binary without it simply has no "jit".
+ * Backends by name. The JIT (jit*.c, x86-64 hosts) is part of this library; the reference below is what
+ * links it into every binary that can name it.
  */
 #include <string.h>
 
 #include "core/tcg/backend.h"
 
-extern const TCGBackend tcg_backend_jit __attribute__((weak));
+extern const TCGBackend tcg_backend_jit;
 
 const TCGBackend *tcg_backend_find(const char *name)
 {

@@ -114,12 +114,12 @@ int main(int argc, char **argv)
 
     /* fd: a descriptor we open appears, pointing at the file by its absolute path. */
     int fd = open("procself-test-file", O_CREAT | O_RDWR, 0600);
-    char fdpath[64], target[PATH_MAX], want[PATH_MAX];
+    char fdpath[64], target[PATH_MAX], file_path[PATH_MAX];
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
     n = readlink(fdpath, target, sizeof target - 1);
     target[n > 0 ? n : 0] = 0;
     check("/proc/self/fd/N names the opened file",
-          n > 0 && realpath("procself-test-file", want) && strcmp(target, want) == 0);
+          n > 0 && realpath("procself-test-file", file_path) && strcmp(target, file_path) == 0);
     close(fd);
     unlink("procself-test-file");
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -325,6 +326,10 @@ int linux_elf_load(const char *path, const char *sysroot, LinuxElfImage *img, ch
     current_image = *img;
     have_current = true;
     guest_mem_brk_init(img->brk_start);
+    /* As execve does: the process is now called after the program (/proc/self/comm, stat, ps). */
+    char *base = g_path_get_basename(path);
+    prctl(PR_SET_NAME, base, 0, 0, 0);
+    g_free(base);
 out:
     linux_elf_close(&prog);
     linux_elf_close(&interp);

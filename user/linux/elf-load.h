@@ -38,7 +38,8 @@ typedef struct LinuxElfImage {
 /*
  * Load `path` (and its PT_INTERP, looked up under `sysroot` first when sysroot is not NULL). 0, or a
  * negative errno with a one-line message in err, e.g. "ember-x86_64: /tmp/x: not an ELF file". On
- * failure nothing stays mapped. On success the guest's brk starts at img->brk_start.
+ * failure nothing stays mapped. On success the guest's brk starts at img->brk_start and the calling thread
+ * is named after the program (PR_SET_NAME), as execve names the process.
  */
 int linux_elf_load(const char *path, const char *sysroot, LinuxElfImage *img, char *err, size_t err_size);
 

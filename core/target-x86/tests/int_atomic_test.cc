@@ -26,7 +26,7 @@ extern "C" {
 namespace {
 
 // rdi = the counters, rcx = iterations.
-const uint8_t kLoopFull[] = {
+const uint8_t kLoop[] = {
     0xf0, 0x48, 0xff, 0x07,                    //  0: lock inc qword [rdi]
     0xf0, 0x83, 0x47, 0x08, 0x03,              //  4: lock add dword [rdi+8], 3
     0xb8, 0x01, 0x00, 0x00, 0x00,              //  9: mov eax, 1
@@ -43,7 +43,6 @@ const uint8_t kLoopFull[] = {
     0x0f, 0x05,                                // 58: syscall
 };
 
-const uint8_t kLoop[] = {0xf0,0x48,0xff,0x07, 0x66,0xf0,0x83,0x47,0x30,0x01, 0x48,0xff,0xc9, 0x75,0xf1, 0x0f,0x05};
 class IntAtomicTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(IntAtomicTest, LockedUpdatesAreNotLost)

@@ -66,6 +66,32 @@ const TCGTargetOps fake_target_ops = {
     fake_tb_key, fake_translate, fake_init_globals, fake_dump_state, nullptr,
 };
 
+const TCGBackend *fake_backend()
+{
+    const char *name = getenv("EMBER_TEST_BACKEND");
+    const TCGBackend *b = tcg_backend_find(name && *name ? name : "interp");
+    return b ? b : &tcg_backend_interp;
+}
+
+namespace {
+
+// Skip the whole binary when the backend it was asked to test is not there.
+class BackendEnvironment : public ::testing::Environment {
+  public:
+    void SetUp() override
+    {
+        const char *name = getenv("EMBER_TEST_BACKEND");
+        if (name && *name && !tcg_backend_find(name)) {
+            GTEST_SKIP() << "backend " << name << " is not linked in";
+        }
+    }
+};
+
+const ::testing::Environment *const backend_environment =
+    ::testing::AddGlobalTestEnvironment(new BackendEnvironment);
+
+}  // namespace
+
 void fake_set_block(uint64_t pc, FakeBody body, uint32_t size)
 {
     blocks()[pc] = FakeBlock{std::move(body), size};

@@ -33,7 +33,11 @@ void fake_set_block(uint64_t pc, FakeBody body, uint32_t size = 4);
 // Forget every block body and drop the global block cache.
 void fake_reset();
 
-FakeCPU *fake_cpu_new(const TCGBackend *backend = &tcg_backend_interp);
+// The backend under test: EMBER_TEST_BACKEND names it (default "interp"). When the named backend is not
+// linked in, every test of the binary is skipped.
+const TCGBackend *fake_backend();
+
+FakeCPU *fake_cpu_new(const TCGBackend *backend = fake_backend());
 void fake_cpu_free(FakeCPU *cpu);
 
 // Build IR with body in the CPU's context, optionally optimize it, compile and run it once outside the

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <string>
@@ -183,6 +184,9 @@ TEST_F(ElfLoadTest, MapsSegmentsAsThePhdrsSay)
     ASSERT_TRUE(realpath(path.c_str(), real));
     EXPECT_STREQ(img_.exe_path, real);
     EXPECT_EQ(std::string(img_.exec_name), path);
+    char comm[17] = {};
+    prctl(PR_GET_NAME, comm, 0, 0, 0);
+    EXPECT_STREQ(comm, "two");
 
     auto file = e.Bytes();
     const uint8_t *text = (const uint8_t *)(uintptr_t)0x10000000;

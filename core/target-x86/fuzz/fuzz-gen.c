@@ -1,0 +1,730 @@
+/*
+ * One random sequence. Each unit is one instruction from the table, in one of its operand forms, with
+ * random registers, a memory operand in a random addressing mode, edge-biased immediates and the legal
+ * prefixes, preceded by the setup instructions it needs: every memory operand's base and index registers
+ * are loaded just before it so that the effective address lands in the harness's data buffer (any register
+ * can therefore also be a random destination), string instructions get RSI/RDI/RCX, and the few
+ * instructions that load control state (POPF, LDMXCSR, FLDCW, FXRSTOR...) get a sane image first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/target-x86/fuzz/fuzz.h"
+
+/* Bytes of the stack the sequence may use below HARNESS_STACK_TOP, and above it (the harness leaves 0x100). */
+#define FUZZ_STACK_BELOW 0x1800
+#define FUZZ_STACK_ABOVE 0xf0
+
+typedef struct FuzzGen {
+    FuzzSeq *seq;
+    HarnessRng *rng;
+    ZydisDecoder dec;
+    long depth;                 /* bytes pushed below HARNESS_STACK_TOP so far */
+    FuzzUndef undef;
+    /* the unit being built */
+    uint8_t buf[256];
+    size_t len;
+    uint32_t setup_regs;        /* GPRs the unit's setup loads: not reused for another purpose */
+    bool failed;
+} FuzzGen;
+
+static uint64_t fuzz_rand(FuzzGen *g, uint64_t n)
+{
+    return n ? harness_rng_next(g->rng) % n : 0;
+}
+
+static uint64_t fuzz_here(const FuzzGen *g)
+{
+    return HARNESS_CODE_ADDR + g->seq->len + g->len;
+}
+
+/* Encode a request at the current end of the unit. */
+static bool fuzz_emit_req(FuzzGen *g, ZydisEncoderRequest *req)
+{
+    req->machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+    req->allowed_encodings = ZYDIS_ENCODABLE_ENCODING_LEGACY | ZYDIS_ENCODABLE_ENCODING_VEX;
+    ZyanUSize n = sizeof(g->buf) - g->len;
+    if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(req, g->buf + g->len, &n, fuzz_here(g)))) {
+        g->failed = true;
+        return false;
+    }
+    g->len += n;
+    return true;
+}
+
+static ZydisRegister fuzz_gpr(int width, int i)
+{
+    static const ZydisRegister base[] = {ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX, ZYDIS_REGISTER_EAX,
+                                         ZYDIS_REGISTER_RAX};
+    int w = width == 8 ? 0 : width == 16 ? 1 : width == 32 ? 2 : 3;
+    if (w == 0 && i >= 4 && i < 8) {
+        return (ZydisRegister)(ZYDIS_REGISTER_SPL + (i - 4));   /* SPL..DIL; AH..BH are separate */
+    }
+    if (w == 0 && i >= 8) {
+        return (ZydisRegister)(ZYDIS_REGISTER_R8B + (i - 8));
+    }
+    return (ZydisRegister)(base[w] + i);
+}
+
+/* mov reg64, value (the encoder picks the shortest form). */
+static void fuzz_emit_load(FuzzGen *g, int reg, uint64_t value)
+{
+    ZydisEncoderRequest req;
+    memset(&req, 0, sizeof(req));
+    req.mnemonic = ZYDIS_MNEMONIC_MOV;
+    req.operand_count = 2;
+    req.operands[0].type = ZYDIS_OPERAND_TYPE_REGISTER;
+    req.operands[0].reg.value = fuzz_gpr(64, reg);
+    req.operands[1].type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+    req.operands[1].imm.u = value;
+    fuzz_emit_req(g, &req);
+    g->setup_regs |= 1u << reg;
+}
+
+/* A GPR number not in `avoid` (and never RSP). */
+static int fuzz_pick_free(FuzzGen *g, uint32_t avoid)
+{
+    avoid |= 1u << HR_RSP;
+    for (;;) {
+        int r = (int)fuzz_rand(g, 16);
+        if (!(avoid & (1u << r))) {
+            return r;
+        }
+    }
+}
+
+/* --- memory operands ----------------------------------------------------------------------------------- */
+
+/* A target offset in the data buffer for an access of `size` bytes, aligned most of the time. */
+static uint64_t fuzz_pick_target(FuzzGen *g, unsigned size, unsigned margin)
+{
+    unsigned align = 1;
+    while (align < size && align < 64) {
+        align <<= 1;
+    }
+    uint64_t room = HARNESS_DATA_SIZE - size - 2 * margin;
+    uint64_t t = margin + fuzz_rand(g, room);
+    if (fuzz_rand(g, 4) != 0) {
+        t &= ~(uint64_t)(align - 1);
+        if (t < margin) {
+            t += align;
+        }
+    }
+    return HARNESS_DATA_ADDR + t;
+}
+
+/*
+ * A memory operand of `size` bytes whose effective address is `ea`, in a random addressing mode; its base
+ * and index are loaded by setup code. `lea`: the operand is an address only (sized as the address).
+ */
+static ZydisEncoderOperand fuzz_mem_operand(FuzzGen *g, uint16_t size, uint64_t ea, bool lea, uint32_t avoid)
+{
+    ZydisEncoderOperand op;
+    memset(&op, 0, sizeof(op));
+    op.type = ZYDIS_OPERAND_TYPE_MEMORY;
+    op.mem.size = size;
+    int mode = (int)fuzz_rand(g, 10);
+    bool a32 = mode <= 7 && fuzz_rand(g, 6) == 0;
+    int aw = a32 ? 32 : 64;
+    if (lea) {
+        op.mem.size = a32 ? 4 : 8;
+    }
+    uint64_t amask = a32 ? 0xffffffffULL : ~0ULL;
+    int scale = 1 << fuzz_rand(g, 4);
+    int64_t disp = 0;
+    bool has_base = true, has_index = false;
+    switch (mode) {
+    case 0: break;                                                    /* [base] */
+    case 1: disp = (int8_t)fuzz_rand(g, 256); break;                  /* [base + disp8] */
+    case 2: disp = (int32_t)harness_rng_next(g->rng); break;          /* [base + disp32] */
+    case 3: has_index = true; break;                                  /* [base + index*s] */
+    case 4: has_index = true; disp = (int8_t)fuzz_rand(g, 256); break;
+    case 5: has_index = true; disp = (int32_t)harness_rng_next(g->rng); break;
+    case 6: has_base = false; has_index = true; break;                /* [index*s + disp32] */
+    case 7: has_base = false; break;                                  /* [disp32] */
+    case 8:                                                           /* [rip + disp32] */
+        op.mem.base = ZYDIS_REGISTER_RIP;
+        op.mem.displacement = (int64_t)ea;
+        return op;
+    default: {                                                        /* [rsp + disp]: the stack */
+        uint64_t rsp = HARNESS_STACK_TOP - (uint64_t)g->depth;
+        uint64_t lo = HARNESS_STACK_ADDR, hi = HARNESS_STACK_ADDR + HARNESS_STACK_SIZE - (size ? size : 1);
+        uint64_t t = lo + fuzz_rand(g, hi - lo);
+        if (fuzz_rand(g, 4)) {
+            t &= ~(uint64_t)15;
+        }
+        op.mem.base = ZYDIS_REGISTER_RSP;
+        op.mem.displacement = (int64_t)(t - rsp);
+        return op;
+    }
+    }
+    int64_t iv = 0;
+    if (has_index) {
+        int idx = fuzz_pick_free(g, avoid | g->setup_regs);
+        iv = (int64_t)fuzz_rand(g, 64) - 16;
+        op.mem.index = fuzz_gpr(aw, idx);
+        op.mem.scale = (ZyanU8)scale;
+        uint64_t v = (uint64_t)iv & amask;
+        if (a32) {
+            v |= harness_rng_next(g->rng) << 32;   /* 32-bit addressing ignores the upper half */
+        }
+        fuzz_emit_load(g, idx, v);
+    }
+    uint64_t rest = (ea - (uint64_t)iv * (uint64_t)scale) & amask;
+    if (!has_base) {
+        op.mem.displacement = (int64_t)(int32_t)rest;
+        if ((uint64_t)(int64_t)(int32_t)rest != rest && !a32) {
+            g->failed = true;
+        }
+        return op;
+    }
+    int base = fuzz_pick_free(g, avoid | g->setup_regs);
+    op.mem.base = fuzz_gpr(aw, base);
+    op.mem.displacement = disp;
+    uint64_t bv = (rest - (uint64_t)disp) & amask;
+    if (a32) {
+        bv |= harness_rng_next(g->rng) << 32;
+    }
+    fuzz_emit_load(g, base, bv);
+    return op;
+}
+
+/* --- immediates ---------------------------------------------------------------------------------------- */
+
+static int64_t fuzz_imm(FuzzGen *g, int bits)
+{
+    int64_t min = bits >= 64 ? INT64_MIN : -(1LL << (bits - 1));
+    int64_t max = bits >= 64 ? INT64_MAX : (1LL << (bits - 1)) - 1;
+    switch (fuzz_rand(g, 8)) {
+    case 0: {
+        static const int64_t edge[] = {0, 1, -1, 2};
+        return edge[fuzz_rand(g, 4)];
+    }
+    case 1: return fuzz_rand(g, 2) ? min : max;
+    case 2: {
+        static const int64_t counts[] = {7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65};
+        return counts[fuzz_rand(g, 12)];
+    }
+    case 3: return (int64_t)fuzz_rand(g, 70);
+    default: {
+        uint64_t v = harness_rng_next(g->rng);
+        if (bits < 64) {
+            v &= (1ULL << bits) - 1;
+            if (v & (1ULL << (bits - 1))) {
+                v |= ~0ULL << bits;   /* sign-extend: the encoder takes signed values */
+            }
+        }
+        return (int64_t)v;
+    }
+    }
+}
+
+/* --- mnemonics with special needs ---------------------------------------------------------------------- */
+
+static bool fuzz_is(ZydisMnemonic m, const ZydisMnemonic *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (list[i] == m) {
+            return true;
+        }
+    }
+    return false;
+}
+#define FUZZ_IS(m, ...) fuzz_is((m), (const ZydisMnemonic[]){__VA_ARGS__}, \
+                                sizeof((const ZydisMnemonic[]){__VA_ARGS__}) / sizeof(ZydisMnemonic))
+
+static bool fuzz_is_string(ZydisMnemonic m)
+{
+    return FUZZ_IS(m, ZYDIS_MNEMONIC_MOVSB, ZYDIS_MNEMONIC_MOVSW, ZYDIS_MNEMONIC_MOVSD, ZYDIS_MNEMONIC_MOVSQ,
+                   ZYDIS_MNEMONIC_STOSB, ZYDIS_MNEMONIC_STOSW, ZYDIS_MNEMONIC_STOSD, ZYDIS_MNEMONIC_STOSQ,
+                   ZYDIS_MNEMONIC_LODSB, ZYDIS_MNEMONIC_LODSW, ZYDIS_MNEMONIC_LODSD, ZYDIS_MNEMONIC_LODSQ,
+                   ZYDIS_MNEMONIC_CMPSB, ZYDIS_MNEMONIC_CMPSW, ZYDIS_MNEMONIC_CMPSD, ZYDIS_MNEMONIC_CMPSQ,
+                   ZYDIS_MNEMONIC_SCASB, ZYDIS_MNEMONIC_SCASW, ZYDIS_MNEMONIC_SCASD, ZYDIS_MNEMONIC_SCASQ);
+}
+
+/* Store a 32-bit value at `ea` (setup for instructions that load control state from memory). */
+static void fuzz_emit_store32(FuzzGen *g, uint64_t ea, uint32_t value, int width)
+{
+    ZydisEncoderRequest req;
+    memset(&req, 0, sizeof(req));
+    req.mnemonic = ZYDIS_MNEMONIC_MOV;
+    req.operand_count = 2;
+    req.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
+    req.operands[0].mem.displacement = (int64_t)ea;   /* absolute [disp32]: below 2 GiB */
+    req.operands[0].mem.size = (ZyanU16)(width / 8);
+    req.operands[1].type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+    req.operands[1].imm.u = width == 16 ? (uint16_t)value : value;
+    fuzz_emit_req(g, &req);
+}
+
+/* Save the matching state image at `ea` first, so a restore loads something the CPU accepts. */
+static void fuzz_emit_save_first(FuzzGen *g, ZydisMnemonic save, uint64_t ea, uint16_t size)
+{
+    ZydisEncoderRequest req;
+    memset(&req, 0, sizeof(req));
+    req.mnemonic = save;
+    req.operand_count = 1;
+    req.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
+    req.operands[0].mem.displacement = (int64_t)ea;
+    req.operands[0].mem.size = size;
+    fuzz_emit_req(g, &req);
+}
+
+/* --- one unit ------------------------------------------------------------------------------------------ */
+
+static bool fuzz_writes_rsp(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *ops)
+{
+    if (FUZZ_IS(insn->mnemonic, ZYDIS_MNEMONIC_PUSH, ZYDIS_MNEMONIC_POP, ZYDIS_MNEMONIC_PUSHF,
+                ZYDIS_MNEMONIC_PUSHFQ, ZYDIS_MNEMONIC_POPF, ZYDIS_MNEMONIC_POPFQ, ZYDIS_MNEMONIC_ENTER,
+                ZYDIS_MNEMONIC_LEAVE)) {
+        /* They move RSP by design (tracked); only an explicit RSP operand is refused. */
+        for (int i = 0; i < insn->operand_count_visible; i++) {
+            if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[i].reg.value) == ZYDIS_REGISTER_RSP) {
+                return true;
+            }
+        }
+        return false;
+    }
+    for (int i = 0; i < insn->operand_count; i++) {
+        if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
+            ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, ops[i].reg.value) == ZYDIS_REGISTER_RSP) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* RSP's change by a stack instruction (negative: pushes). */
+static long fuzz_stack_delta(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *ops)
+{
+    long w = insn->operand_width / 8;
+    switch (insn->mnemonic) {
+    case ZYDIS_MNEMONIC_PUSH:
+    case ZYDIS_MNEMONIC_PUSHF:
+    case ZYDIS_MNEMONIC_PUSHFQ:
+        return -w;
+    case ZYDIS_MNEMONIC_POP:
+    case ZYDIS_MNEMONIC_POPF:
+    case ZYDIS_MNEMONIC_POPFQ:
+        return w;
+    case ZYDIS_MNEMONIC_ENTER: {
+        long size = (long)ops[0].imm.value.u, level = (long)(ops[1].imm.value.u % 32);
+        return -(w + (level ? w * level : 0) + size);
+    }
+    default:
+        return 0;
+    }
+}
+
+static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
+{
+    const FuzzForms *forms = fuzz_forms(m);
+    if (forms->count == 0) {
+        return false;
+    }
+    const FuzzForm *form = &forms->forms[fuzz_rand(g, (uint64_t)forms->count)];
+    g->len = 0;
+    g->setup_regs = 0;
+    g->failed = false;
+    long depth_before = g->depth;
+
+    ZydisEncoderRequest req;
+    memset(&req, 0, sizeof(req));
+    req.mnemonic = m;
+    req.operand_count = form->count;
+    uint32_t operand_regs = 0;
+    int mem_slot = -1;
+    bool bt_family = FUZZ_IS(m, ZYDIS_MNEMONIC_BT, ZYDIS_MNEMONIC_BTS, ZYDIS_MNEMONIC_BTR, ZYDIS_MNEMONIC_BTC);
+
+    /* Registers first, so the memory operand's setup can keep clear of a register the instruction names. */
+    for (int i = 0; i < form->count; i++) {
+        const FuzzSlot *s = &form->slot[i];
+        ZydisEncoderOperand *op = &req.operands[i];
+        op->type = ZYDIS_OPERAND_TYPE_REGISTER;
+        int r;
+        switch ((FuzzKind)s->kind) {
+        case FK_GPR8:
+            r = (int)fuzz_rand(g, 20);
+            op->reg.value = r < 16 ? fuzz_gpr(8, r) : (ZydisRegister)(ZYDIS_REGISTER_AH + (r - 16));
+            operand_regs |= 1u << (r < 16 ? r : r - 16);
+            break;
+        case FK_GPR16:
+        case FK_GPR32:
+        case FK_GPR64:
+            r = (int)fuzz_rand(g, 16);
+            op->reg.value = fuzz_gpr(s->kind == FK_GPR16 ? 16 : s->kind == FK_GPR32 ? 32 : 64, r);
+            operand_regs |= 1u << r;
+            break;
+        case FK_CL:
+            op->reg.value = ZYDIS_REGISTER_CL;
+            operand_regs |= 1u << HR_RCX;
+            break;
+        case FK_XMM: op->reg.value = (ZydisRegister)(ZYDIS_REGISTER_XMM0 + fuzz_rand(g, 16)); break;
+        case FK_YMM: op->reg.value = (ZydisRegister)(ZYDIS_REGISTER_YMM0 + fuzz_rand(g, 16)); break;
+        case FK_MM: op->reg.value = (ZydisRegister)(ZYDIS_REGISTER_MM0 + fuzz_rand(g, 8)); break;
+        case FK_ST0: op->reg.value = ZYDIS_REGISTER_ST0; break;
+        case FK_STI: op->reg.value = (ZydisRegister)(ZYDIS_REGISTER_ST0 + fuzz_rand(g, 8)); break;
+        case FK_IMM:
+            op->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+            op->imm.s = fuzz_imm(g, s->imm_bits ? s->imm_bits : 8);
+            if (m == ZYDIS_MNEMONIC_ENTER) {   /* a small frame, a small nesting level */
+                op->imm.u = i == 0 ? fuzz_rand(g, 0x100) : fuzz_rand(g, 4) ? fuzz_rand(g, 4) : fuzz_rand(g, 256);
+            }
+            break;
+        case FK_MEM:
+            mem_slot = i;
+            break;
+        default:
+            return false;
+        }
+    }
+    /* Instructions with implicit pointers. */
+    if (fuzz_is_string(m) && form->count == 0) {
+        fuzz_emit_load(g, HR_RSI, fuzz_pick_target(g, 8, 0x180));
+        fuzz_emit_load(g, HR_RDI, fuzz_pick_target(g, 8, 0x180));
+        if (form->rep_ok && fuzz_rand(g, 2)) {
+            static const ZydisInstructionAttributes reps[] = {ZYDIS_ATTRIB_HAS_REP, ZYDIS_ATTRIB_HAS_REPE,
+                                                              ZYDIS_ATTRIB_HAS_REPNE};
+            req.prefixes = reps[fuzz_rand(g, 3)];
+            fuzz_emit_load(g, HR_RCX, fuzz_rand(g, 18));
+        }
+    } else if (m == ZYDIS_MNEMONIC_XLAT) {
+        fuzz_emit_load(g, HR_RBX, fuzz_pick_target(g, 256, 0));
+    } else if (FUZZ_IS(m, ZYDIS_MNEMONIC_MASKMOVQ, ZYDIS_MNEMONIC_MASKMOVDQU, ZYDIS_MNEMONIC_VMASKMOVDQU)) {
+        fuzz_emit_load(g, HR_RDI, fuzz_pick_target(g, 16, 0));
+    } else if (FUZZ_IS(m, ZYDIS_MNEMONIC_POPF, ZYDIS_MNEMONIC_POPFQ)) {
+        /* A flags image with only the bits a test may choose (TF would trap, AC would check alignment). */
+        ZydisEncoderRequest push;
+        memset(&push, 0, sizeof(push));
+        push.mnemonic = ZYDIS_MNEMONIC_PUSH;
+        push.operand_count = 1;
+        push.operands[0].type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+        push.operands[0].imm.u = harness_rng_next(g->rng) & HARNESS_ALL_FLAGS;
+        fuzz_emit_req(g, &push);
+        g->depth += 8;
+    } else if (m == ZYDIS_MNEMONIC_LEAVE) {
+        /* RBP somewhere at or above the current stack pointer. */
+        long up = (long)fuzz_rand(g, (uint64_t)(g->depth > 0 ? g->depth : 0) + 1) & ~7L;
+        fuzz_emit_load(g, HR_RBP, HARNESS_STACK_TOP - (uint64_t)g->depth + (uint64_t)up);
+        g->depth -= up + 8;
+    } else if (m == ZYDIS_MNEMONIC_ENTER) {
+        fuzz_emit_load(g, HR_RBP, HARNESS_STACK_TOP - (uint64_t)g->depth);
+    } else if (FUZZ_IS(m, ZYDIS_MNEMONIC_DIV, ZYDIS_MNEMONIC_IDIV) && fuzz_rand(g, 4)) {
+        fuzz_emit_load(g, HR_RDX, 0);   /* mostly a quotient that fits, so the sequence goes on */
+    } else if (FUZZ_IS(m, ZYDIS_MNEMONIC_XSAVE, ZYDIS_MNEMONIC_XSAVE64, ZYDIS_MNEMONIC_XSAVEOPT,
+                       ZYDIS_MNEMONIC_XSAVEOPT64, ZYDIS_MNEMONIC_XSAVEC, ZYDIS_MNEMONIC_XSAVEC64,
+                       ZYDIS_MNEMONIC_XRSTOR, ZYDIS_MNEMONIC_XRSTOR64)) {
+        /* Only the components the model has (the host's AVX-512 state is not the guest's). */
+        fuzz_emit_load(g, HR_RAX, fuzz_rand(g, 8));
+        fuzz_emit_load(g, HR_RDX, 0);
+    }
+
+    if (mem_slot >= 0) {
+        const FuzzSlot *s = &form->slot[mem_slot];
+        unsigned access = s->access ? s->access : s->size;
+        bool lea = m == ZYDIS_MNEMONIC_LEA;
+        if (FUZZ_IS(m, ZYDIS_MNEMONIC_XSAVE, ZYDIS_MNEMONIC_XSAVE64, ZYDIS_MNEMONIC_XSAVEOPT,
+                    ZYDIS_MNEMONIC_XSAVEOPT64, ZYDIS_MNEMONIC_XSAVEC, ZYDIS_MNEMONIC_XSAVEC64,
+                    ZYDIS_MNEMONIC_XRSTOR, ZYDIS_MNEMONIC_XRSTOR64)) {
+            access = 1024;
+        }
+        if (access > HARNESS_DATA_SIZE / 2) {
+            return false;
+        }
+        unsigned margin = 0;
+        uint32_t avoid = operand_regs | (1u << HR_RAX) | (1u << HR_RDX);
+        if (bt_family && form->count == 2 && req.operands[1].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+            /* A register bit offset reaches far: keep it within 64 bytes either side. */
+            margin = 64;
+            ZydisRegister br = req.operands[1].reg.value;
+            int bi = ZydisRegisterGetId(br);
+            int w = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, br);
+            int64_t off = (int64_t)fuzz_rand(g, 1024) - 512;
+            fuzz_emit_load(g, bi, (uint64_t)off & (w == 64 ? ~0ULL : w == 32 ? 0xffffffffULL : 0xffffULL));
+        }
+        uint64_t ea = fuzz_pick_target(g, access, margin);
+        /* Restores load what a save of the same kind stored just before. */
+        static const struct { ZydisMnemonic restore, save; } pairs[] = {
+            {ZYDIS_MNEMONIC_FXRSTOR, ZYDIS_MNEMONIC_FXSAVE}, {ZYDIS_MNEMONIC_FXRSTOR64, ZYDIS_MNEMONIC_FXSAVE64},
+            {ZYDIS_MNEMONIC_XRSTOR, ZYDIS_MNEMONIC_XSAVE}, {ZYDIS_MNEMONIC_XRSTOR64, ZYDIS_MNEMONIC_XSAVE64},
+            {ZYDIS_MNEMONIC_FRSTOR, ZYDIS_MNEMONIC_FNSAVE}, {ZYDIS_MNEMONIC_FLDENV, ZYDIS_MNEMONIC_FNSTENV},
+        };
+        for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+            if (pairs[i].restore == m) {
+                if (access >= 64 || fuzz_rand(g, 8)) {
+                    ea = (ea + 63) & ~63ULL;
+                }
+                fuzz_emit_save_first(g, pairs[i].save, ea, s->size);
+            }
+        }
+        if (FUZZ_IS(m, ZYDIS_MNEMONIC_LDMXCSR, ZYDIS_MNEMONIC_VLDMXCSR)) {
+            uint32_t v = 0x1f80 | ((uint32_t)harness_rng_next(g->rng) & 0xe07f);
+            if (fuzz_rand(g, 16) == 0) {
+                v = (uint32_t)harness_rng_next(g->rng) & 0xffff;   /* unmasked exceptions, now and then */
+            }
+            fuzz_emit_store32(g, ea, v, 32);
+        } else if (m == ZYDIS_MNEMONIC_FLDCW) {
+            fuzz_emit_store32(g, ea, 0x7f | ((uint32_t)harness_rng_next(g->rng) & 0xf00), 16);
+        }
+        req.operands[mem_slot] = fuzz_mem_operand(g, s->size, ea, lea, avoid);
+        if (form->lock_ok && fuzz_rand(g, 3) == 0) {
+            req.prefixes |= ZYDIS_ATTRIB_HAS_LOCK;
+        }
+    }
+    if (g->failed) {
+        g->depth = depth_before;
+        return false;
+    }
+
+    size_t insn_at = g->len;
+    if (!fuzz_emit_req(g, &req)) {
+        /* An unsigned immediate, or a register the form does not take (AH with REX): once more. */
+        bool retried = false;
+        for (int i = 0; i < form->count; i++) {
+            if (req.operands[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && form->slot[i].imm_bits < 64) {
+                req.operands[i].imm.u &= (1ULL << form->slot[i].imm_bits) - 1;
+                retried = true;
+            }
+        }
+        g->failed = false;
+        if (!retried || !fuzz_emit_req(g, &req)) {
+            g->depth = depth_before;
+            return false;
+        }
+    }
+
+    /* Check what it does, as the decoder sees it. */
+    ZydisDecodedInstruction insn;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&g->dec, g->buf + insn_at, g->len - insn_at, &insn, ops)) ||
+        fuzz_writes_rsp(&insn, ops)) {
+        g->depth = depth_before;
+        return false;
+    }
+    long depth = g->depth - fuzz_stack_delta(&insn, ops);
+    if (depth > FUZZ_STACK_BELOW || depth < -FUZZ_STACK_ABOVE || g->depth > FUZZ_STACK_BELOW ||
+        g->depth < -FUZZ_STACK_ABOVE) {
+        g->depth = depth_before;
+        return false;
+    }
+    /* The setup's own flags effects (the PUSH before POPF, the saves) come first. */
+    FuzzUndef u = g->undef;
+    ZydisDecodedInstruction si;
+    for (size_t off = 0; off < insn_at; off += si.length) {
+        if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&g->dec, NULL, g->buf + off, insn_at - off, &si))) {
+            g->depth = depth_before;
+            return false;
+        }
+        fuzz_undef_step(&u, &si);
+    }
+    fuzz_undef_step(&u, &insn);
+    if (u.reads_undefined) {
+        g->depth = depth_before;
+        return false;
+    }
+    if (g->seq->len + g->len > sizeof(g->seq->bytes) - 16) {
+        g->depth = depth_before;
+        return false;
+    }
+    g->undef = u;
+    g->depth = depth;
+    FuzzUnit *unit = &g->seq->unit[g->seq->nunits++];
+    unit->offset = (uint16_t)g->seq->len;
+    unit->len = (uint16_t)g->len;
+    unit->insn_offset = (uint16_t)(g->seq->len + insn_at);
+    unit->mnemonic = insn.mnemonic;
+    unit->isa_ext = (uint8_t)insn.meta.isa_ext;
+    memcpy(g->seq->bytes + g->seq->len, g->buf, g->len);
+    g->seq->len += g->len;
+    return true;
+}
+
+void fuzz_generate(FuzzSeq *seq, HarnessRng *rng, const FuzzGenOptions *opt)
+{
+    FuzzGen g;
+    memset(&g, 0, sizeof(g));
+    g.seq = seq;
+    g.rng = rng;
+    ZydisDecoderInit(&g.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    seq->len = 0;
+    seq->nunits = 0;
+    const FuzzInsn *insns;
+    size_t usable;
+    fuzz_insns(&insns, &usable);
+    int want = opt->units > 0 && opt->units <= FUZZ_MAX_UNITS ? opt->units : 32;
+    int misses = 0;
+    while (seq->nunits < want && misses < 64 * want) {
+        ZydisMnemonic m;
+        if (opt->only && opt->nonly) {
+            m = opt->only[fuzz_rand(&g, opt->nonly)];
+        } else if (usable) {
+            m = insns[fuzz_rand(&g, usable)].mnemonic;
+        } else {
+            break;
+        }
+        if (!fuzz_build_unit(&g, m)) {
+            misses++;
+        }
+    }
+}
+
+void fuzz_seq_from_bytes(FuzzSeq *seq, const uint8_t *bytes, size_t len)
+{
+    ZydisDecoder dec;
+    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    if (len > sizeof(seq->bytes)) {
+        len = sizeof(seq->bytes);
+    }
+    memcpy(seq->bytes, bytes, len);
+    seq->len = len;
+    seq->nunits = 0;
+    size_t off = 0;
+    while (off < len && seq->nunits < FUZZ_MAX_UNITS) {
+        ZydisDecodedInstruction insn;
+        size_t n = 1;
+        FuzzUnit *u = &seq->unit[seq->nunits++];
+        u->mnemonic = ZYDIS_MNEMONIC_INVALID;
+        u->isa_ext = 0;
+        if (ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, bytes + off, len - off, &insn))) {
+            n = insn.length;
+            u->mnemonic = insn.mnemonic;
+            u->isa_ext = (uint8_t)insn.meta.isa_ext;
+        }
+        u->offset = (uint16_t)off;
+        u->insn_offset = (uint16_t)off;
+        u->len = (uint16_t)n;
+        off += n;
+    }
+    if (off < len) {   /* more instructions than units: the rest rides with the last one */
+        seq->unit[seq->nunits - 1].len = (uint16_t)(len - seq->unit[seq->nunits - 1].offset);
+    }
+}
+
+bool fuzz_seq_subset(FuzzSeq *out, const FuzzSeq *from, const bool *keep)
+{
+    ZydisDecoder dec;
+    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    out->len = 0;
+    out->nunits = 0;
+    for (int i = 0; i < from->nunits; i++) {
+        if (!keep[i]) {
+            continue;
+        }
+        const FuzzUnit *u = &from->unit[i];
+        FuzzUnit *v = &out->unit[out->nunits++];
+        *v = *u;
+        v->offset = (uint16_t)out->len;
+        v->insn_offset = (uint16_t)(out->len + (u->insn_offset - u->offset));
+        memcpy(out->bytes + out->len, from->bytes + u->offset, u->len);
+        /* A RIP-relative operand keeps its target: its displacement moves with the instruction. */
+        int64_t moved = (int64_t)u->offset - (int64_t)v->offset;
+        ZydisDecodedInstruction insn;
+        ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+        for (size_t off = 0; off < u->len; off += insn.length) {
+            uint8_t *p = out->bytes + out->len + off;
+            if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, p, u->len - off, &insn, ops))) {
+                return false;
+            }
+            for (int k = 0; k < insn.operand_count_visible; k++) {
+                if (ops[k].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[k].mem.base == ZYDIS_REGISTER_RIP &&
+                    insn.raw.disp.size == 32) {
+                    int32_t d;
+                    memcpy(&d, p + insn.raw.disp.offset, 4);
+                    d = (int32_t)(d + moved);
+                    memcpy(p + insn.raw.disp.offset, &d, 4);
+                }
+            }
+        }
+        out->len += u->len;
+    }
+    return true;
+}
+
+/* --- input states -------------------------------------------------------------------------------------- */
+
+static uint64_t fuzz_edge_double(HarnessRng *r)
+{
+    static const uint64_t edges[] = {
+        0, 0x8000000000000000ULL, 0x3ff0000000000000ULL, 0xbff0000000000000ULL, 0x7ff0000000000000ULL,
+        0xfff0000000000000ULL, 0x7ff8000000000000ULL, 0xfff8000000000000ULL, 0x7ff0000000000001ULL,
+        0x0000000000000001ULL, 0x000fffffffffffffULL, 0x0010000000000000ULL, 0x7fefffffffffffffULL,
+        0x43e0000000000000ULL, 0xc3e0000000000000ULL, 0x41e0000000000000ULL, 0x3fe0000000000000ULL,
+    };
+    return edges[harness_rng_next(r) % (sizeof(edges) / sizeof(edges[0]))];
+}
+
+static uint32_t fuzz_edge_float(HarnessRng *r)
+{
+    static const uint32_t edges[] = {
+        0, 0x80000000u, 0x3f800000u, 0xbf800000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00000u,
+        0x7f800001u, 0x00000001u, 0x007fffffu, 0x00800000u, 0x7f7fffffu, 0x4f000000u, 0xcf000000u, 0x3f000000u,
+    };
+    return edges[harness_rng_next(r) % (sizeof(edges) / sizeof(edges[0]))];
+}
+
+/* Sprinkle floating-point edge values over `n` bytes. */
+static void fuzz_sprinkle(uint8_t *p, size_t n, HarnessRng *r)
+{
+    for (size_t off = 0; off + 8 <= n; off += 8) {
+        switch (harness_rng_next(r) % 8) {
+        case 0: {
+            uint64_t d = fuzz_edge_double(r);
+            memcpy(p + off, &d, 8);
+            break;
+        }
+        case 1: {
+            uint32_t f[2] = {fuzz_edge_float(r), fuzz_edge_float(r)};
+            memcpy(p + off, f, 8);
+            break;
+        }
+        case 2: {   /* a small normal double: arithmetic that neither overflows nor underflows at once */
+            uint64_t d = (harness_rng_next(r) & 0x800fffffffffffffULL) | ((uint64_t)(0x3f0 + harness_rng_next(r) % 32) << 52);
+            memcpy(p + off, &d, 8);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+void fuzz_input_state(HarnessState *s, uint64_t seed)
+{
+    HarnessRng r = {seed};
+    harness_state_random(s, &r);
+    if (harness_rng_next(&r) % 4 == 0) {
+        s->rflags |= HARNESS_DF;
+    }
+    for (int i = 0; i < 16; i++) {
+        fuzz_sprinkle(s->ymm[i].b, 32, &r);
+    }
+    fuzz_sprinkle(s->mem, HARNESS_DATA_SIZE, &r);
+    /* MXCSR: rounding mode, FTZ, DAZ and sticky flags vary; exceptions stay masked. */
+    if (harness_rng_next(&r) % 2) {
+        s->fx.mxcsr = 0x1f80 | ((uint32_t)harness_rng_next(&r) & 0xe07f);
+    }
+    /* x87: half the time a loaded stack with random tags, precision and rounding. */
+    if (harness_rng_next(&r) % 2) {
+        s->fx.fcw = (uint16_t)(0x7f | (harness_rng_next(&r) & 0xf00));
+        unsigned top = (unsigned)(harness_rng_next(&r) % 8);
+        s->fx.fsw = (uint16_t)(top << 11);
+        s->fx.ftw = (uint8_t)harness_rng_next(&r);
+        for (int i = 0; i < 8; i++) {
+            uint64_t mant = harness_rng_next(&r) | (1ULL << 63);
+            uint16_t se;
+            switch (harness_rng_next(&r) % 8) {
+            case 0: se = 0; mant = 0; break;                                     /* zero */
+            case 1: se = 0x7fff; mant = 1ULL << 63; break;                        /* infinity */
+            case 2: se = 0x7fff; mant |= 1ULL << 62; break;                       /* quiet NaN */
+            case 3: se = 0; mant &= ~(1ULL << 63); break;                         /* denormal */
+            default: se = (uint16_t)(0x3fff - 64 + harness_rng_next(&r) % 128); break;
+            }
+            if (harness_rng_next(&r) % 2) {
+                se |= 0x8000;
+            }
+            memcpy(s->fx.st[i], &mant, 8);
+            memcpy(s->fx.st[i] + 8, &se, 2);
+        }
+    }
+}

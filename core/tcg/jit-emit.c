@@ -1,0 +1,296 @@
+/*
+ * The JIT's machine-code emitter (Zydis's encoder, plus the hand-written rel32 branches that get patched)
+ * and its code buffer with the shared entry/exit trampoline.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "core/tcg/jit.h"
+#include "core/tcg/tb.h"
+
+/* --- operands and instructions ------------------------------------------------------------------- */
+
+static ZydisRegister jit_zreg(int reg, int bits)
+{
+    switch (bits) {
+    case 8: {
+        static const ZydisRegister r8[16] = {
+            ZYDIS_REGISTER_AL, ZYDIS_REGISTER_CL, ZYDIS_REGISTER_DL, ZYDIS_REGISTER_BL,
+            ZYDIS_REGISTER_SPL, ZYDIS_REGISTER_BPL, ZYDIS_REGISTER_SIL, ZYDIS_REGISTER_DIL,
+            ZYDIS_REGISTER_R8B, ZYDIS_REGISTER_R9B, ZYDIS_REGISTER_R10B, ZYDIS_REGISTER_R11B,
+            ZYDIS_REGISTER_R12B, ZYDIS_REGISTER_R13B, ZYDIS_REGISTER_R14B, ZYDIS_REGISTER_R15B,
+        };
+        return r8[reg & 15];
+    }
+    case 16: return (ZydisRegister)(ZYDIS_REGISTER_AX + (reg & 15));
+    case 32: return (ZydisRegister)(ZYDIS_REGISTER_EAX + (reg & 15));
+    case 128: return (ZydisRegister)(ZYDIS_REGISTER_XMM0 + (reg & 15));
+    default: return (ZydisRegister)(ZYDIS_REGISTER_RAX + (reg & 15));
+    }
+}
+
+ZydisEncoderOperand jit_r(int reg, int bits)
+{
+    ZydisEncoderOperand o;
+    memset(&o, 0, sizeof(o));
+    o.type = ZYDIS_OPERAND_TYPE_REGISTER;
+    o.reg.value = jit_zreg(reg, bits);
+    return o;
+}
+
+ZydisEncoderOperand jit_m(int base, int32_t disp, int bytes)
+{
+    ZydisEncoderOperand o;
+    memset(&o, 0, sizeof(o));
+    o.type = ZYDIS_OPERAND_TYPE_MEMORY;
+    o.mem.base = jit_zreg(base, 64);
+    o.mem.index = ZYDIS_REGISTER_NONE;
+    o.mem.displacement = disp;
+    o.mem.size = (ZyanU16)bytes;
+    return o;
+}
+
+ZydisEncoderOperand jit_i(int64_t v)
+{
+    ZydisEncoderOperand o;
+    memset(&o, 0, sizeof(o));
+    o.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
+    o.imm.s = v;
+    return o;
+}
+
+void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEncoderOperand o1,
+             ZydisEncoderOperand o2)
+{
+    if (b->overflow || b->end - b->p < ZYDIS_MAX_INSTRUCTION_LENGTH) {
+        b->overflow = true;
+        return;
+    }
+    ZydisEncoderRequest req;
+    memset(&req, 0, sizeof(req));
+    req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+    req.mnemonic = m;
+    req.operand_count = (ZyanU8)n;
+    req.operands[0] = o0;
+    req.operands[1] = o1;
+    req.operands[2] = o2;
+    ZyanUSize len = (ZyanUSize)(b->end - b->p);
+    if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&req, b->p, &len))) {
+        /* A form we asked for that does not exist: a bug here, surfaced as a failed compile. */
+        b->error = true;
+        return;
+    }
+    b->p += len;
+}
+
+void jit_movi(JitBuf *b, int reg, uint64_t v)
+{
+    if (v <= 0xffffffffULL) {
+        JI2(b, MOV, jit_r(reg, 32), jit_i((int64_t)v));   /* zero-extends */
+    } else if ((int64_t)v == (int32_t)v) {
+        JI2(b, MOV, jit_r(reg, 64), jit_i((int64_t)v));
+    } else {
+        JI2(b, MOV, jit_r(reg, 64), jit_i((int64_t)v));   /* Zydis picks the imm64 form */
+    }
+}
+
+void jit_setcc(JitBuf *b, int cc, int reg8)
+{
+    static const ZydisMnemonic set[16] = {
+        ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB, ZYDIS_MNEMONIC_SETNB,
+        ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ, ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE,
+        ZYDIS_MNEMONIC_SETS, ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
+        ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE, ZYDIS_MNEMONIC_SETNLE,
+    };
+    jit_ins(b, set[cc & 15], 1, jit_r(reg8, 8), jit_i(0), jit_i(0));
+}
+
+void jit_cmov(JitBuf *b, int cc, int dst, int src, int bits)
+{
+    static const ZydisMnemonic cmov[16] = {
+        ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB, ZYDIS_MNEMONIC_CMOVNB,
+        ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ, ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE,
+        ZYDIS_MNEMONIC_CMOVS, ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
+        ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE, ZYDIS_MNEMONIC_CMOVNLE,
+    };
+    jit_ins(b, cmov[cc & 15], 2, jit_r(dst, bits), jit_r(src, bits), jit_i(0));
+}
+
+/* --- patchable branches ---------------------------------------------------------------------------- */
+
+bool jit_patch_rel32(uint8_t *field, const void *target, bool atomic)
+{
+    int64_t rel = (const uint8_t *)target - (field + 4);
+    if (rel != (int32_t)rel) {
+        return false;
+    }
+    int32_t r = (int32_t)rel;
+    if (atomic) {
+        /* The field is 4-byte aligned, so a thread running this code sees the old or the new jump. */
+        __atomic_store_n((int32_t *)(void *)field, r, __ATOMIC_RELEASE);
+    } else {
+        memcpy(field, &r, 4);
+    }
+    return true;
+}
+
+static uint8_t *jit_branch(JitBuf *b, const uint8_t *op, int oplen, const void *target)
+{
+    if (b->overflow || b->end - b->p < oplen + 4) {
+        b->overflow = true;
+        return NULL;
+    }
+    memcpy(b->p, op, (size_t)oplen);
+    uint8_t *field = b->p + oplen;
+    b->p = field + 4;
+    if (!jit_patch_rel32(field, target ? target : b->p, false)) {
+        b->overflow = true;
+    }
+    return field;
+}
+
+uint8_t *jit_jmp32(JitBuf *b, const void *target)
+{
+    static const uint8_t op[1] = {0xe9};
+    return jit_branch(b, op, 1, target);
+}
+
+uint8_t *jit_jcc32(JitBuf *b, int cc, const void *target)
+{
+    const uint8_t op[2] = {0x0f, (uint8_t)(0x80 | (cc & 15))};
+    return jit_branch(b, op, 2, target);
+}
+
+uint8_t *jit_jmp32_aligned(JitBuf *b, const void *target)
+{
+    /* Pad with one-byte NOPs until the displacement after the E9 starts on a 4-byte boundary. */
+    while (!b->overflow && ((uintptr_t)(b->p + 1) & 3) != 0) {
+        if (b->p >= b->end) {
+            b->overflow = true;
+            break;
+        }
+        *b->p++ = 0x90;
+    }
+    return jit_jmp32(b, target);
+}
+
+/* --- the code buffer -------------------------------------------------------------------------------- */
+
+#define JIT_RESERVATION (1ULL << 30)       /* all slices: rel32 reaches across it */
+#define JIT_SLICE_DEFAULT (64ULL << 20)
+#define JIT_TRAMPOLINE_BYTES 256
+
+static pthread_mutex_t jit_buf_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *jit_region;                 /* the reservation; the trampoline is its first bytes */
+static uint8_t *jit_slice_start, *jit_slice_end, *jit_next;
+static size_t jit_slice_size = JIT_SLICE_DEFAULT;
+uint8_t *jit_prologue, *jit_epilogue;
+unsigned long jit_buf_flushes;
+
+static void jit_emit_trampoline(JitBuf *b)
+{
+    static const int saved[] = {JR_RBP, JR_RBX, JR_R12, JR_R13, JR_R14, JR_R15};
+    /* Prologue: TCGExit jit_prologue(TCGCPU *cpu, void *entry). Six pushes and the return address leave
+       the stack 8 bytes off; one more slot makes it 16-byte aligned for every helper call. */
+    jit_prologue = b->p;
+    for (int i = 0; i < 6; i++) {
+        JI1(b, PUSH, jit_r(saved[i], 64));
+    }
+    JI2(b, SUB, jit_r(JR_RSP, 64), jit_i(8));
+    JI2(b, MOV, jit_r(JIT_ENV, 64), jit_r(JR_RDI, 64));
+    JI1(b, JMP, jit_r(JR_RSI, 64));
+    /* Epilogue: the exit stubs put the TCGExit in rax (last) and rdx (slot | reason << 32). */
+    while (((uintptr_t)b->p & 15) != 0) {
+        *b->p++ = 0xcc;
+    }
+    jit_epilogue = b->p;
+    JI2(b, ADD, jit_r(JR_RSP, 64), jit_i(8));
+    for (int i = 5; i >= 0; i--) {
+        JI1(b, POP, jit_r(saved[i], 64));
+    }
+    JI0(b, RET);
+}
+
+/* Called with jit_buf_lock held. */
+static bool jit_buf_init_locked(void)
+{
+    if (jit_region) {
+        return true;
+    }
+    void *p = mmap(NULL, JIT_RESERVATION, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        return false;
+    }
+    jit_region = p;
+    JitBuf b = {jit_region, jit_region, jit_region + JIT_TRAMPOLINE_BYTES, false, false};
+    jit_emit_trampoline(&b);
+    if (b.overflow || b.error) {
+        return false;
+    }
+    jit_slice_start = jit_region + JIT_TRAMPOLINE_BYTES;
+    jit_slice_end = jit_region + (jit_slice_size < JIT_RESERVATION / 2 ? jit_slice_size : JIT_RESERVATION / 2);
+    jit_next = jit_slice_start;
+    return true;
+}
+
+bool jit_buf_init(void)
+{
+    pthread_mutex_lock(&jit_buf_lock);
+    bool ok = jit_buf_init_locked();
+    pthread_mutex_unlock(&jit_buf_lock);
+    return ok;
+}
+
+void jit_buf_set_slice_size(size_t bytes)
+{
+    pthread_mutex_lock(&jit_buf_lock);
+    jit_slice_size = bytes ? bytes : JIT_SLICE_DEFAULT;
+    if (jit_region) {
+        /* Start a fresh slice of the new size right away. */
+        jit_slice_end = jit_next;
+    }
+    pthread_mutex_unlock(&jit_buf_lock);
+}
+
+/*
+ * Room for up to max_bytes of code, 16-byte aligned. Takes the buffer lock, which jit_buf_commit releases,
+ * so one thread at a time emits. NULL (lock released) when the reservation is used up.
+ */
+uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed)
+{
+    *flushed = false;
+    pthread_mutex_lock(&jit_buf_lock);
+    if (!jit_buf_init_locked()) {
+        pthread_mutex_unlock(&jit_buf_lock);
+        return NULL;
+    }
+    uint8_t *p = (uint8_t *)(((uintptr_t)jit_next + 15) & ~(uintptr_t)15);
+    if (p + max_bytes > jit_slice_end) {
+        /* Full: move to a fresh slice and drop every block, so nothing old is chained to or looked up. */
+        uint8_t *limit = jit_region + JIT_RESERVATION;
+        uint8_t *start = jit_slice_end;
+        if (start + jit_slice_size > limit || max_bytes > jit_slice_size) {
+            pthread_mutex_unlock(&jit_buf_lock);
+            return NULL;
+        }
+        jit_slice_start = start;
+        jit_slice_end = start + jit_slice_size;
+        jit_buf_flushes++;
+        *flushed = true;
+        tb_flush_all();
+        p = jit_slice_start;
+    }
+    return p;
+}
+
+void jit_buf_commit(uint8_t *end)
+{
+    if (end) {
+        jit_next = end;
+    }
+    pthread_mutex_unlock(&jit_buf_lock);
+}

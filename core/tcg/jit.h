@@ -1,0 +1,95 @@
+/*
+ * The x86-64 JIT backend's internals, shared by its emitter and code buffer (jit-emit.c), its op
+ * lowering (jit-compile.c) and its runner (jit.c). Internal to core/tcg.
+ *
+ * Machine code is produced with Zydis's encoder, one ZydisEncoderRequest per host instruction; only the
+ * rel32 branches whose targets are patched later (labels, chaining) are written by hand, because their
+ * displacement field has to be found and rewritten.
+ */
+#ifndef EMBER_TCG_JIT_H
+#define EMBER_TCG_JIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <Zydis/Zydis.h>
+
+#include "core/tcg/tcg.h"
+
+/* Host registers by their encoding number. */
+enum {
+    JR_RAX, JR_RCX, JR_RDX, JR_RBX, JR_RSP, JR_RBP, JR_RSI, JR_RDI,
+    JR_R8, JR_R9, JR_R10, JR_R11, JR_R12, JR_R13, JR_R14, JR_R15,
+};
+
+/* The CPU state pointer lives here for the whole run (callee-saved, so helpers keep it). */
+#define JIT_ENV JR_RBP
+
+/* x86 condition codes (the low nibble of Jcc/SETcc/CMOVcc). */
+enum {
+    JCC_O, JCC_NO, JCC_B, JCC_AE, JCC_E, JCC_NE, JCC_BE, JCC_A,
+    JCC_S, JCC_NS, JCC_P, JCC_NP, JCC_L, JCC_GE, JCC_LE, JCC_G,
+};
+
+/* Where code is being written. Overflow is sticky: the caller checks it once at the end. */
+typedef struct JitBuf {
+    uint8_t *start, *p, *end;
+    bool overflow;   /* ran out of room */
+    bool error;      /* asked the encoder for a form that does not exist (a bug in the lowering) */
+} JitBuf;
+
+/* Operand constructors for jit_ins. */
+ZydisEncoderOperand jit_r(int reg, int bits);
+ZydisEncoderOperand jit_m(int base, int32_t disp, int bytes);
+ZydisEncoderOperand jit_i(int64_t v);
+
+/* Encode one instruction with up to three operands. */
+void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEncoderOperand o1,
+             ZydisEncoderOperand o2);
+#define JI0(b, m) jit_ins((b), ZYDIS_MNEMONIC_##m, 0, jit_i(0), jit_i(0), jit_i(0))
+#define JI1(b, m, x) jit_ins((b), ZYDIS_MNEMONIC_##m, 1, (x), jit_i(0), jit_i(0))
+#define JI2(b, m, x, y) jit_ins((b), ZYDIS_MNEMONIC_##m, 2, (x), (y), jit_i(0))
+#define JI3(b, m, x, y, z) jit_ins((b), ZYDIS_MNEMONIC_##m, 3, (x), (y), (z))
+
+/* The shortest load of a constant into a 64-bit register. */
+void jit_movi(JitBuf *b, int reg, uint64_t v);
+/* setcc r8 / cmovcc r64 by condition code. */
+void jit_setcc(JitBuf *b, int cc, int reg8);
+void jit_cmov(JitBuf *b, int cc, int dst, int src, int bits);
+
+/* Hand-written rel32 branches: return the address of the 4-byte displacement for later patching. */
+uint8_t *jit_jmp32(JitBuf *b, const void *target);
+uint8_t *jit_jcc32(JitBuf *b, int cc, const void *target);
+/* A jmp whose displacement is 4-byte aligned, so that it can be rewritten atomically. */
+uint8_t *jit_jmp32_aligned(JitBuf *b, const void *target);
+/* Point a rel32 field at target (false if out of range). */
+bool jit_patch_rel32(uint8_t *field, const void *target, bool atomic);
+
+/*
+ * The code buffer: one large reservation (RWX), bump-allocated. When a slice fills up, allocation moves to
+ * the next slice and every block is dropped (tb_flush_all). Old slices are never written again: a thread
+ * may still be running in them (they are unreachable through the cache and unchained, so it leaves soon),
+ * which is the same reasoning as the block cache's graveyard. All slices share one reservation, so every
+ * rel32 between blocks, stubs and the trampoline is in range.
+ */
+uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed);
+void jit_buf_commit(uint8_t *end);
+/* The shared trampoline (prologue: enter a block; epilogue: return a TCGExit). */
+extern uint8_t *jit_prologue, *jit_epilogue;
+bool jit_buf_init(void);
+/* Tests: make slices this small (0: the default), to exercise the flush. */
+void jit_buf_set_slice_size(size_t bytes);
+extern unsigned long jit_buf_flushes;
+
+/* Block layout: a header, then the entry. TranslationBlock.code points at the header. */
+typedef struct JitBlock {
+    uint8_t *jmp_field[2];   /* goto_tb slots: the rel32 to patch (NULL: slot unused) */
+    uint8_t *stub[2];        /* ...and where it points when unchained */
+} JitBlock;
+#define JIT_BLOCK_HDR 32
+#define JIT_ENTRY(code) ((uint8_t *)(code) + JIT_BLOCK_HDR)
+
+struct TranslationBlock;
+int jit_compile(TCGContext *s, struct TranslationBlock *tb);
+
+#endif
