@@ -138,7 +138,8 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
         if (dc.end_block) {
             break;
         }
-        if (tb->icount >= X86_MAX_INSNS_PER_TB || s->nb_ops > X86_TB_OP_BUDGET ||
+        if (tb->icount >= X86_MAX_INSNS_PER_TB || (tb->max_insns && tb->icount >= tb->max_insns) ||
+            s->nb_ops > X86_TB_OP_BUDGET ||
             s->nb_temps > X86_TB_TEMP_BUDGET || (pc & TB_PAGE_MASK) != first_page) {
             gen_jmp_const(&dc, pc, 0);
             break;

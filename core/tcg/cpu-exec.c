@@ -13,7 +13,7 @@
 
 __thread TCGCPU *tcg_current_cpu;
 
-/* A block that cannot be translated in one piece is retried with at most this many fewer insns. */
+/* Attempts at a block whose IR overflows: unlimited, then at most 64, 32, ... 1 instructions. */
 #define TCG_RETRY_LIMIT 8
 
 void tcg_cpu_init(TCGCPU *cpu, const TCGTargetOps *target, const TCGBackend *backend)
@@ -152,6 +152,37 @@ static TranslationBlock *tcg_translate(TCGCPU *cpu, uint64_t pc, uint32_t flags,
     return tb_insert(tb);
 }
 
+/*
+ * One instruction at the CPU's pc, run outside the cache: after a write to translated code faulted, the
+ * writing instruction must complete without its page being write-protected again, or it would fault
+ * forever (code that patches its own block).
+ */
+static TCGExitReason tcg_run_uncached(TCGCPU *cpu)
+{
+    uint64_t pc;
+    uint32_t flags;
+    cpu->target->tb_key(cpu, &pc, &flags);
+    TranslationBlock *tb = g_new0(TranslationBlock, 1);
+    tb->pc = pc;
+    tb->flags = flags;
+    tb->max_insns = 1;
+    tb->backend = cpu->backend;
+    int err = tcg_translate_once(cpu, tb);
+    if (err < 0) {
+        g_free(tb);
+        fprintf(cpu->log ? cpu->log : stderr, "ember: cannot translate the instruction at 0x%" PRIx64 ": %s\n", pc,
+                strerror(-err));
+        return TCG_EXIT_EXCEPTION;
+    }
+    /* If it faults, the exception path leaves this block behind: a small leak on a rare path. */
+    TCGExit e = cpu->backend->exec(cpu, tb);
+    if (cpu->backend->free_code) {
+        cpu->backend->free_code(tb);
+    }
+    g_free(tb);
+    return e.reason;
+}
+
 /* The loop proper; tcg_cpu_exec wraps it with the landing point of tcg_cpu_loop_exit. */
 static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
 {
@@ -162,6 +193,16 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
             cpu->exit_request = 0;
             cpu->exit_reason = TCG_EXIT_INTERRUPT;
             return TCG_EXIT_INTERRUPT;
+        }
+        if (cpu->next_block_uncached) {
+            cpu->next_block_uncached = false;
+            TCGExitReason why = tcg_run_uncached(cpu);
+            if (why != TCG_EXIT_NONE) {
+                cpu->exit_reason = why;
+                return why;
+            }
+            last = NULL;
+            continue;
         }
         uint64_t pc;
         uint32_t flags;

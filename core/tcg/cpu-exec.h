@@ -69,6 +69,11 @@ typedef struct TCGCPU {
     const TCGTargetOps *target;
     const TCGBackend *backend;
     TCGContext *ctx;                 /* this thread's builder */
+    /*
+     * Run the next block as one instruction, translated but never cached (so its page is not
+     * write-protected again): how an instruction that wrote to its own translated code completes.
+     */
+    bool next_block_uncached;
     unsigned log_mask;               /* TCG_LOG_* */
     FILE *log;
     const TCGMemOps *mem;            /* NULL: direct host access (user mode); see TCGMemOps */

@@ -154,8 +154,9 @@ static void host_fault_handler(int sig, siginfo_t *info, void *uc_)
     CPUX86State *env = x86_env(cpu);
     bool write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
     if (sig == SIGSEGV && write && guest_mem_handle_write_fault(addr)) {
-        /* Self-modifying code: its blocks are gone; run the writing instruction again. */
+        /* Self-modifying code: its blocks are gone; run the writing instruction again, on its own. */
         cpu->pc = cpu->insn_pc;
+        cpu->next_block_uncached = true;
         tcg_cpu_loop_exit(cpu, TCG_EXIT_NONE);
     }
     env->fault_addr = addr;
