@@ -11,7 +11,7 @@ function cell_kb(i)     { split($(i + 1), p, "|"); return p[3] }
 
 function fmt_secs(s) { return s < 10 ? sprintf("%.3f", s) : sprintf("%.2f", s) }
 function fmt_ratio(r) { return r < 10 ? sprintf("%.2fx", r) : sprintf("%.1fx", r) }
-function fmt_mb(kb) { return kb == "" ? "-" : sprintf("%.0f", kb / 1024) }
+function fmt_mb(kb) { return kb == "" ? "-" : sprintf(kb < 10240 ? "%.1f" : "%.0f", kb / 1024) }
 
 # The workloads the issue's "integer workloads within 3x of native" target covers: all but the
 # floating-point kernel and the start-up loop.

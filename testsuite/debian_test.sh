@@ -1,8 +1,9 @@
 #!/bin/bash
 # debian_test.sh EMBER CASE: runs one small workload of Debian's own programs (coreutils, dash, bash,
-# busybox, gzip, tar, python3, perl) natively and then with every program started under EMBER, and
-# compares stdout, stderr and the exit statuses. Children that those programs start (bash running
-# seq, tar running gzip) go through the guest's execve, so they run under ember too.
+# busybox, gzip, tar, python3, perl, git, gcc) natively and then with every program started under
+# EMBER, and compares stdout, stderr and the exit statuses. Children that those programs start (bash
+# running seq, tar running gzip, gcc running cc1/as/ld) go through the guest's execve, so they run
+# under ember too.
 #
 # Each case is a function case_NAME below; it starts programs only through `r` (run and print the
 # exit status on stdout) or `run` (run only: for pipelines and redirected output), which prefix
@@ -169,6 +170,36 @@ case_perl() {
         printf "%.10f\n", atan2(1, 1) * 4; my @w = sort { $b <=> $a } map { (split)[0] } `cat fixture/words.txt`;
         print "@w[0..4]\n"; exit 2'
     run /usr/bin/perl -ne 'print if /word9[0-9]\b/' fixture/words.txt | /usr/bin/wc -l
+}
+
+case_git() {
+    # Fixed identities and dates make the commit hashes the same in both passes.
+    local id=(-c user.name=Ember -c user.email=ember@example.invalid -c init.defaultBranch=main)
+    local guest_env=("${guest_env[@]}" GIT_AUTHOR_DATE=@1000000000+0000 GIT_COMMITTER_DATE=@1000000000+0000
+        GIT_CONFIG_NOSYSTEM=1)
+    cp -r fixture out/repo
+    r /usr/bin/git "${id[@]}" init -q out/repo
+    r /usr/bin/git "${id[@]}" -C out/repo add .
+    r /usr/bin/git "${id[@]}" -C out/repo commit -q -m "first commit"
+    printf 'delta\n' >>out/repo/a.txt
+    r /usr/bin/git "${id[@]}" -C out/repo commit -q -a -m "second commit"
+    r /usr/bin/git -C out/repo log --format='%H %s'
+    r /usr/bin/git -C out/repo diff HEAD~1 --stat
+    r /usr/bin/git -C out/repo cat-file -p HEAD:sub/c.txt
+}
+
+case_gcc() {
+    # The whole driver: gcc runs cc1, as and collect2/ld through execve, all under ember.
+    cat >out/prog.c <<'PROG'
+#include <stdio.h>
+static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+int main(void) { printf("fib(20) = %d\n", fib(20)); return 3; }
+PROG
+    r /usr/bin/gcc -O2 -c out/prog.c -o out/prog.o
+    /usr/bin/sha256sum out/prog.o
+    r /usr/bin/gcc -o out/prog out/prog.o
+    out/prog
+    echo "[prog exit $?]"
 }
 
 if ! declare -F "case_$name" >/dev/null; then

@@ -19,7 +19,7 @@ GUEST_MODES = {
 ALL_MODES = ["static", "static_pie", "dynamic"]
 ASM_MODES = ["static", "static_pie"]
 
-EMBER = "//user/linux:ember-x86_64"
+EMBER = "//testsuite/tools:native_runner"
 COMPARE = "//testsuite:compare.sh"
 
 def guest_program(name, srcs, copts = [], linkopts = [], deps = [], modes = ALL_MODES):
@@ -58,6 +58,7 @@ def guest_compare_test(
         data = [],
         manual_modes = [],
         ember_opts = [],
+        run_timeout = None,
         timeout = "moderate",
         tags = []):
     """Runs //testsuite/guest:PROGRAM_MODE natively and under ember; one sh_test per mode.
@@ -71,6 +72,7 @@ def guest_compare_test(
     data: extra labels the guest needs; "{mode}" is replaced by the link mode.
     manual_modes: modes tagged "manual" (known not to pass yet; run them by name).
     ember_opts: options given to ember before the program (e.g. ["-backend", "jit"]).
+    run_timeout: seconds each of the two runs may take before it counts as a hang (compare.sh: 120).
     """
     if program == None:
         program = name[len("guest_"):] if name.startswith("guest_") else name
@@ -82,6 +84,8 @@ def guest_compare_test(
             opts.append("--stderr")
         for o in ember_opts:
             opts += ["--ember-opt", o]
+        if run_timeout != None:
+            opts += ["--timeout", str(run_timeout)]
         test_data = [EMBER, prog] + extra
         if stdin != None:
             opts += ["--stdin", "$(rootpath %s)" % stdin]

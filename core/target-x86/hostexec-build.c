@@ -26,6 +26,8 @@ typedef struct StubPlan {
     uint32_t flags;
     uint32_t mem_bytes;
     int mem_operand;
+    int mask_reg;
+    uint32_t mask_elem;
 } StubPlan;
 
 typedef struct StubBuf {
@@ -294,12 +296,45 @@ static bool plan_memory(StubPlan *p, const X86Insn *insn_of_plan, const ZydisDec
     return true;
 }
 
+/*
+ * Masked accesses fault only on their enabled elements, so the run helper probes exactly those (from the
+ * mask register's element MSBs) before the stub runs. MASKMOVQ's mask is an MMX register: not probed.
+ */
+static void plan_mask(StubPlan *p, const X86Insn *insn)
+{
+    uint32_t elem;
+    switch (insn->zi.mnemonic) {
+    case ZYDIS_MNEMONIC_VMASKMOVPS:
+    case ZYDIS_MNEMONIC_VPMASKMOVD:
+        elem = 4;
+        break;
+    case ZYDIS_MNEMONIC_VMASKMOVPD:
+    case ZYDIS_MNEMONIC_VPMASKMOVQ:
+        elem = 8;
+        break;
+    case ZYDIS_MNEMONIC_MASKMOVDQU:
+    case ZYDIS_MNEMONIC_VMASKMOVDQU:
+        elem = 1;
+        break;
+    default:
+        return;
+    }
+    /* The mask is the second operand in every form (VEX.vvvv, or MASKMOVDQU's ModRM.rm). */
+    const ZydisDecodedOperand *m = &insn->op[1];
+    ZydisRegisterClass c = ZydisRegisterGetClass(m->reg.value);
+    if (m->type == ZYDIS_OPERAND_TYPE_REGISTER && (c == ZYDIS_REGCLASS_XMM || c == ZYDIS_REGCLASS_YMM)) {
+        p->mask_reg = ZydisRegisterGetId(m->reg.value);
+        p->mask_elem = elem;
+    }
+}
+
 static bool plan_insn(StubPlan *p, const X86Insn *insn)
 {
     const ZydisDecodedInstruction *zi = &insn->zi;
     memset(p, 0, sizeof(*p));
     memset(p->gpr_guest, -1, sizeof(p->gpr_guest));
     p->mem_operand = -1;
+    p->mask_reg = -1;
 
     if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY && zi->encoding != ZYDIS_INSTRUCTION_ENCODING_VEX) {
         return false;
@@ -344,6 +379,7 @@ static bool plan_insn(StubPlan *p, const X86Insn *insn)
             return false;
         }
     }
+    plan_mask(p, insn);
     if (zi->cpu_flags != NULL) {
         if (zi->cpu_flags->tested) {
             p->flags |= HOSTEXEC_FLAGS_IN;
@@ -558,6 +594,8 @@ const HostStub *hostexec_stub_get(const X86Insn *insn)
                 .mem_bytes = p.mem_bytes,
                 .code_size = (uint32_t)buf.len,
                 .mem_operand = p.mem_operand,
+                .mask_reg = p.mask_reg,
+                .mask_elem = p.mask_elem,
                 .mnemonic = insn->zi.mnemonic,
             };
             e->next = stub_hash[h];

@@ -4,7 +4,7 @@
  * Faults. The memory operand is touched from C first (first and last byte; a locked no-op write for
  * stores), so a guest page fault — or a write to a page holding translated code — happens here with the
  * host's own FPU state, not inside a stub that has the guest's MXCSR and x87 stack loaded. Masked
- * accesses (MASKMOV*, VMASKMOV*) are not probed: only their enabled elements may fault.
+ * accesses (MASKMOVDQU, VMASKMOV*, VPMASKMOV*) probe only their enabled elements, which alone may fault.
  *
  * Floating-point exceptions. The host must never take #MF/#XM (it would be a SIGFPE in the emulator), so
  * a guest that unmasks exceptions runs its instructions with every exception masked on the host, and we
@@ -54,17 +54,34 @@ static int fpe_si_code(uint32_t unmasked_flags)
     return 0;
 }
 
-static void probe_memory(const HostStub *st, void *mem)
+static void probe_range(const HostStub *st, uint8_t *first, size_t bytes)
 {
-    if (st->mem_bytes == 0 || (st->flags & HOSTEXEC_NO_PROBE)) {
-        return;
-    }
-    uint8_t *first = mem, *last = first + st->mem_bytes - 1;
+    uint8_t *last = first + bytes - 1;
     if (st->flags & HOSTEXEC_MEM_WRITE) {
         __asm__ volatile("lock orb $0, %0" : "+m"(*first));
         __asm__ volatile("lock orb $0, %0" : "+m"(*last));
     } else {
         __asm__ volatile("" : : "r"(*(volatile uint8_t *)first), "r"(*(volatile uint8_t *)last));
+    }
+}
+
+static void probe_memory(const CPUX86State *env, const HostStub *st, void *mem)
+{
+    if (st->mem_bytes == 0) {
+        return;
+    }
+    if (st->mask_reg >= 0) {
+        /* Only the enabled elements: their mask element's top bit is set. */
+        const X86YMMReg *m = &env->ymm[st->mask_reg];
+        for (uint32_t off = 0; off < st->mem_bytes; off += st->mask_elem) {
+            if (m->b[off + st->mask_elem - 1] & 0x80) {
+                probe_range(st, (uint8_t *)mem + off, st->mask_elem);
+            }
+        }
+        return;
+    }
+    if (!(st->flags & HOSTEXEC_NO_PROBE)) {
+        probe_range(st, mem, st->mem_bytes);
     }
 }
 
@@ -249,7 +266,7 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
     if ((st->flags & HOSTEXEC_ALIGNED) && ((uintptr_t)mem & (st->mem_bytes - 1))) {
         x86_raise_exception(env, EXCP_GP, 0, 0);
     }
-    probe_memory(st, mem);
+    probe_memory(env, st, mem);
     /* A waiting x87 (or MMX) instruction delivers a pending unmasked x87 exception before it runs. */
     if ((st->flags & HOSTEXEC_X87) && !(st->flags & HOSTEXEC_X87_CONTROL) &&
         (env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK)) {

@@ -45,6 +45,8 @@ typedef struct HostStub {
     uint32_t mem_bytes;            /* size of the memory operand, 0 if none */
     uint32_t code_size;
     int mem_operand;               /* index in the decoded operands of the memory operand, or -1 */
+    int mask_reg;                  /* masked access: the XMM/YMM register whose element MSBs enable, or -1 */
+    uint32_t mask_elem;            /* ... and the element size in bytes */
     ZydisMnemonic mnemonic;
 } HostStub;
 

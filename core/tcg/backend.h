@@ -21,7 +21,8 @@ typedef struct TCGBackend {
     const char *name;
     /* Turn the optimized IR of s into tb's executable form (tb->code). 0, or a negative errno. */
     int (*compile)(TCGContext *s, struct TranslationBlock *tb);
-    /* Run tb and the blocks chained to it until one exits to the loop. */
+    /* Run tb and the blocks chained to it until one exits to the loop. While cpu->log_mask has
+       TCG_LOG_EXEC or TCG_LOG_CPU, goto_ptr returns to the loop (so that every block is logged). */
     TCGExit (*exec)(struct TCGCPU *cpu, struct TranslationBlock *tb);
     /* Make goto_tb slot `slot` of `from` continue straight into `to`; undo that. */
     void (*chain)(struct TranslationBlock *from, int slot, struct TranslationBlock *to);

@@ -209,7 +209,8 @@ goto_tb:
     }
     goto chain;
 goto_ptr:
-    next = tcg_cpu_find_tb(cpu);
+    /* Per-block logging wants every block to pass through the loop (which also turns chaining off). */
+    next = cpu->log_mask & (TCG_LOG_EXEC | TCG_LOG_CPU) ? NULL : tcg_cpu_find_tb(cpu);
     if (!next) {
         return (TCGExit){tb, -1, TCG_EXIT_NONE};
     }

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -81,6 +83,10 @@ void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEnc
     if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&req, b->p, &len))) {
         /* A form we asked for that does not exist: a bug here, surfaced as a failed compile. */
         b->error = true;
+        if (getenv("EMBER_JIT_DEBUG")) {
+            fprintf(stderr, "jit: cannot encode %s with %d operands (types %d %d)\n", ZydisMnemonicGetString(m), n,
+                    o0.type, o1.type);
+        }
         return;
     }
     b->p += len;
@@ -89,7 +95,7 @@ void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEnc
 void jit_movi(JitBuf *b, int reg, uint64_t v)
 {
     if (v <= 0xffffffffULL) {
-        JI2(b, MOV, jit_r(reg, 32), jit_i((int64_t)v));   /* zero-extends */
+        JI2(b, MOV, jit_r(reg, 32), jit_i((int32_t)(uint32_t)v));   /* zero-extends */
     } else if ((int64_t)v == (int32_t)v) {
         JI2(b, MOV, jit_r(reg, 64), jit_i((int64_t)v));
     } else {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,13 @@ extern char **environ;
             exit(1);                                                                  \
         }                                                                             \
     } while (0)
+
+static volatile sig_atomic_t sigchld_count;
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    sigchld_count++;
+}
 
 static void describe(const char *what, int status)
 {
@@ -167,6 +175,32 @@ int main(int argc, char **argv)
     errno = 0;
     CHECK(execve("/nonexistent/program", missing_argv, environ) == -1 && errno == ENOENT);
     printf("execve missing file in the parent: ENOENT, still running\n");
+
+    /* A "#!" script: execve runs its interpreter with the script's path and our argument. */
+    FILE *script = fopen("forkexec-script.sh", "w");
+    CHECK(script != NULL);
+    fprintf(script, "#!/bin/sh -e\necho \"script got $# argument(s): $1\"\nexit 6\n");
+    fclose(script);
+    CHECK(chmod("forkexec-script.sh", 0755) == 0);
+    char script_path[PATH_MAX];
+    CHECK(realpath("forkexec-script.sh", script_path) != NULL);
+    char *script_argv[] = {script_path, "arg-one", NULL};
+    run_captured("fork + execve of a #! script", script_argv, 0);
+    unlink("forkexec-script.sh");
+
+    /* SIGCHLD arrives for each child that ends. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    CHECK(sigaction(SIGCHLD, &sa, NULL) == 0);
+    for (int i = 0; i < 3; i++) {
+        pid = fork();
+        if (pid == 0)
+            _exit(0);
+        CHECK(waitpid(pid, &status, 0) == pid);
+    }
+    printf("SIGCHLD handler ran for each of 3 children: %d\n", sigchld_count == 3);
+    signal(SIGCHLD, SIG_DFL);
 
     /* system() runs /bin/sh -c. */
     status = system("echo from sh; exit 5");

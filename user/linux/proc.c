@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -193,6 +194,14 @@ long linux_proc_readlink(int dirfd, const char *path, char *buf, size_t size)
         return -EINVAL;
     /* Like readlink(2): no terminating NUL, silently cut to the buffer. */
     size_t len = MIN(strlen(img->exe_path), size);
-    memcpy(buf, img->exe_path, len);
+    /* buf is the guest's: a bad pointer must give -EFAULT, not crash ember, so the copy goes through the
+       kernel (which checks it) after code pages in it are made writable again. */
+    guest_mem_prepare_write((uintptr_t)buf, len);
+    struct iovec from = { (void *)img->exe_path, len }, to = { buf, len };
+    ssize_t n = process_vm_writev(getpid(), &from, 1, &to, 1, 0);
+    if (n < 0 && errno == EFAULT)
+        return -EFAULT;
+    if (n != (ssize_t)len)
+        memcpy(buf, img->exe_path, len);   /* the call is unavailable (seccomp, old kernel) */
     return (long)len;
 }

@@ -36,8 +36,10 @@ static pthread_mutex_t sys_mem_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- ranges that are not the guest's ---- */
 
+#define RANGES_MAX 128
+
 typedef struct Ranges {
-    uint64_t start[64], end[64];
+    uint64_t start[RANGES_MAX], end[RANGES_MAX];
     int n;
     bool overflow;
 } Ranges;
@@ -45,7 +47,7 @@ typedef struct Ranges {
 static void ranges_add(uint64_t start, uint64_t end, void *opaque)
 {
     Ranges *r = opaque;
-    if (r->n == 64) {
+    if (r->n == RANGES_MAX) {
         r->overflow = true;
         return;
     }
@@ -66,6 +68,7 @@ static void ranges_unmap(const Ranges *r, int count)
  * anything is mapped there; the real mapping then replaces the claim. Linux would silently replace
  * whatever is there; we answer -ENOMEM instead, as if the address space were exhausted, because replacing
  * ember's memory would crash the emulator. On success *claims lists what to release if the call fails.
+ * A range with more than RANGES_MAX holes is refused the same way (a guest never needs that).
  */
 static int claim_non_guest(uint64_t start, uint64_t len, Ranges *claims)
 {

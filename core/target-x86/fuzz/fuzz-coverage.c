@@ -261,7 +261,7 @@ int fuzz_cov_write(const char *path, long min_tested, const char *how)
                                        ZydisMnemonicGetString((ZydisMnemonic)m), skip != FUZZ_USE ? " *" : "",
                                        skip == FUZZ_SKIP_CONTROL ? "c" : skip == FUZZ_SKIP_PRIVILEGED ? "p" :
                                        skip == FUZZ_SKIP_NONDETERMINISTIC ? "n" : skip == FUZZ_SKIP_MODEL ? "m" :
-                                       skip == FUZZ_SKIP_NO_FORMS ? "f" : "");
+                                       skip == FUZZ_SKIP_NO_FORMS ? "f" : skip == FUZZ_SKIP_KNOWN ? "k" : "");
             }
             if (fuzz_bad_count[e][m] || (fuzz_bad_mnemonic[m] && fuzz_gen_count[e][m])) {
                 bad++;
@@ -279,7 +279,8 @@ int fuzz_cov_write(const char *path, long min_tested, const char *how)
     fprintf(f, "AVX2...), so a translated mnemonic may be diff-tested in one group and not in another (its form\n");
     fprintf(f, "there may be one the generator cannot build, or one not advertised). Marks in the last column say\n");
     fprintf(f, "why the fuzzer leaves it to directed tests: *c control flow, *p privileged, *n nondeterministic,\n");
-    fprintf(f, "*m describes the CPU model, *f no operand form the generator can build.\n\n");
+    fprintf(f, "*m describes the CPU model, *f no operand form the generator can build, *k a known mismatch\n");
+    fprintf(f, "(reported; left out of CI runs until fixed).\n\n");
     fprintf(f, "## Translated mnemonics the fuzzer does not generate\n\n| mnemonic | why |\n|---|---|\n");
     for (size_t i = 0; i < ninsns; i++) {
         if (insns[i].skip != FUZZ_USE) {

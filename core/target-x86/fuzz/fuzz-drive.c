@@ -24,6 +24,11 @@ static uint64_t fuzz_seq_seed(uint64_t seed, long long i)
     return harness_rng_next(&r);
 }
 
+bool fuzz_backend_exists(const char *name)
+{
+    return strcmp(name, "interp") == 0 || tcg_backend_find(name) != NULL;
+}
+
 int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
 {
     memset(t, 0, sizeof(*t));
@@ -48,6 +53,8 @@ int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
         free(in);
         return -ENOMEM;
     }
+    static uint8_t printed[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+    memset(printed, 0, sizeof(printed));
     double start = fuzz_now(), last_print = start;
     int reported = 0;
     for (long long i = 0;; i++) {
@@ -84,7 +91,7 @@ int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
         t->mismatches++;
         if (reported < cfg->max_reports) {
             reported++;
-            fuzz_cov_mismatch(fuzz_report_mismatch(&runner, seq, state_seed));
+            fuzz_cov_mismatch(fuzz_report_mismatch_once(&runner, seq, state_seed, printed));
         } else {
             fprintf(stderr, "fuzz-cpu [%s]: sequence %lld (seed 0x%llx) differs too (not shrunk: report limit)\n",
                     backend_name, i, (unsigned long long)s);

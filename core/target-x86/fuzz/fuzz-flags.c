@@ -39,6 +39,25 @@ static bool fuzz_reads_fsw(ZydisMnemonic m)
     }
 }
 
+/* Shifts and rotates by a (masked) count of zero change no flag. */
+static bool fuzz_count_may_be_zero(ZydisMnemonic m)
+{
+    switch (m) {
+    case ZYDIS_MNEMONIC_SHL:
+    case ZYDIS_MNEMONIC_SHR:
+    case ZYDIS_MNEMONIC_SAR:
+    case ZYDIS_MNEMONIC_ROL:
+    case ZYDIS_MNEMONIC_ROR:
+    case ZYDIS_MNEMONIC_RCL:
+    case ZYDIS_MNEMONIC_RCR:
+    case ZYDIS_MNEMONIC_SHLD:
+    case ZYDIS_MNEMONIC_SHRD:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void fuzz_undef_step(FuzzUndef *u, const ZydisDecodedInstruction *insn)
 {
     const ZydisAccessedFlags *cpu = insn->cpu_flags;
@@ -53,7 +72,9 @@ void fuzz_undef_step(FuzzUndef *u, const ZydisDecodedInstruction *insn)
     if ((fpu && (fpu->tested & u->fpu)) || (u->fpu && fuzz_reads_fsw(insn->mnemonic))) {
         u->reads_undefined = true;
     }
-    if (cpu) {
+    if (cpu && fuzz_count_may_be_zero(insn->mnemonic)) {
+        u->rflags |= cpu->undefined;   /* a zero count leaves every flag as it was, undefined ones too */
+    } else if (cpu) {
         u->rflags = (u->rflags & ~(cpu->modified | cpu->set_0 | cpu->set_1 | cpu->undefined)) | cpu->undefined;
     }
     if (fpu) {

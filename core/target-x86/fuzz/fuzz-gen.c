@@ -25,6 +25,7 @@ typedef struct FuzzGen {
     uint8_t buf[256];
     size_t len;
     uint32_t setup_regs;        /* GPRs the unit's setup loads: not reused for another purpose */
+    bool x87_used;              /* an x87 instruction ran: its FIP/FDP/FOP are now in the state */
     bool failed;
 } FuzzGen;
 
@@ -146,15 +147,10 @@ static ZydisEncoderOperand fuzz_mem_operand(FuzzGen *g, uint16_t size, uint64_t 
         op.mem.base = ZYDIS_REGISTER_RIP;
         op.mem.displacement = (int64_t)ea;
         return op;
-    default: {                                                        /* [rsp + disp]: the stack */
+    default: {                                                        /* [rsp + disp32] */
         uint64_t rsp = HARNESS_STACK_TOP - (uint64_t)g->depth;
-        uint64_t lo = HARNESS_STACK_ADDR, hi = HARNESS_STACK_ADDR + HARNESS_STACK_SIZE - (size ? size : 1);
-        uint64_t t = lo + fuzz_rand(g, hi - lo);
-        if (fuzz_rand(g, 4)) {
-            t &= ~(uint64_t)15;
-        }
         op.mem.base = ZYDIS_REGISTER_RSP;
-        op.mem.displacement = (int64_t)(t - rsp);
+        op.mem.displacement = (int64_t)(ea - rsp);
         return op;
     }
     }
@@ -317,6 +313,31 @@ static long fuzz_stack_delta(const ZydisDecodedInstruction *insn, const ZydisDec
     }
 }
 
+/* Encodings whose meaning differs between vendors: 0F 0D with a register operand is a reserved NOP to
+   Intel and #UD to AMD (Zydis's encoder picks it for NOP r16/r32/r64). */
+static bool fuzz_vendor_specific(const ZydisDecodedInstruction *insn)
+{
+    return insn->opcode_map == ZYDIS_OPCODE_MAP_0F && insn->opcode == 0x0d && insn->raw.modrm.mod == 3;
+}
+
+static bool fuzz_saves_x87_pointers(ZydisMnemonic m)
+{
+    return FUZZ_IS(m, ZYDIS_MNEMONIC_FXSAVE, ZYDIS_MNEMONIC_FXSAVE64, ZYDIS_MNEMONIC_XSAVE, ZYDIS_MNEMONIC_XSAVE64,
+                   ZYDIS_MNEMONIC_XSAVEOPT, ZYDIS_MNEMONIC_XSAVEOPT64, ZYDIS_MNEMONIC_XSAVEC,
+                   ZYDIS_MNEMONIC_XSAVEC64, ZYDIS_MNEMONIC_FNSAVE, ZYDIS_MNEMONIC_FNSTENV, ZYDIS_MNEMONIC_FXRSTOR,
+                   ZYDIS_MNEMONIC_FXRSTOR64, ZYDIS_MNEMONIC_XRSTOR, ZYDIS_MNEMONIC_XRSTOR64, ZYDIS_MNEMONIC_FRSTOR,
+                   ZYDIS_MNEMONIC_FLDENV);
+}
+
+/* Vendor differences in alignment checks: AMD does not check legacy-SSE SHA memory operands for 16-byte
+   alignment (the SDM says #GP); aligned operands mean the same on both. */
+static bool fuzz_always_aligned(ZydisMnemonic m)
+{
+    return FUZZ_IS(m, ZYDIS_MNEMONIC_SHA1MSG1, ZYDIS_MNEMONIC_SHA1MSG2, ZYDIS_MNEMONIC_SHA1NEXTE,
+                   ZYDIS_MNEMONIC_SHA1RNDS4, ZYDIS_MNEMONIC_SHA256MSG1, ZYDIS_MNEMONIC_SHA256MSG2,
+                   ZYDIS_MNEMONIC_SHA256RNDS2);
+}
+
 static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
 {
     const FuzzForms *forms = fuzz_forms(m);
@@ -379,6 +400,24 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
             return false;
         }
     }
+    /*
+     * Saved x87 instruction/data pointers and opcode (FIP, FDP, FOP) are implementation specific: AMD
+     * saves them only while an exception is pending, Intel always. Images are compared only while no x87
+     * instruction has run yet (every pointer is then zero on both sides).
+     */
+    if (g->x87_used && fuzz_saves_x87_pointers(m)) {
+        return false;
+    }
+    /* SHLD/SHRD of 16 bits by more than 16: result and flags undefined. */
+    if (FUZZ_IS(m, ZYDIS_MNEMONIC_SHLD, ZYDIS_MNEMONIC_SHRD) && form->count == 3 &&
+        (form->slot[0].kind == FK_GPR16 || (form->slot[0].kind == FK_MEM && form->slot[0].access == 2))) {
+        uint64_t count = fuzz_rand(g, 17) | (fuzz_rand(g, 8) << 5);
+        if (form->slot[2].kind == FK_CL) {
+            fuzz_emit_load(g, HR_RCX, count | (harness_rng_next(g->rng) & ~0xffULL));
+        } else {
+            req.operands[2].imm.u = count;
+        }
+    }
     /* Instructions with implicit pointers. */
     if (fuzz_is_string(m) && form->count == 0) {
         fuzz_emit_load(g, HR_RSI, fuzz_pick_target(g, 8, 0x180));
@@ -415,8 +454,12 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
     } else if (FUZZ_IS(m, ZYDIS_MNEMONIC_XSAVE, ZYDIS_MNEMONIC_XSAVE64, ZYDIS_MNEMONIC_XSAVEOPT,
                        ZYDIS_MNEMONIC_XSAVEOPT64, ZYDIS_MNEMONIC_XSAVEC, ZYDIS_MNEMONIC_XSAVEC64,
                        ZYDIS_MNEMONIC_XRSTOR, ZYDIS_MNEMONIC_XRSTOR64)) {
-        /* Only the components the model has (the host's AVX-512 state is not the guest's). */
-        fuzz_emit_load(g, HR_RAX, fuzz_rand(g, 8));
+        /* Only the components the model has (the host's AVX-512 state is not the guest's). XSAVEOPT and
+           XSAVEC may skip a component in its initial configuration, and whether the x87 state (initial in
+           half the inputs) counts as such is the implementation's choice: they save SSE and AVX only. */
+        bool opt = !FUZZ_IS(m, ZYDIS_MNEMONIC_XSAVE, ZYDIS_MNEMONIC_XSAVE64, ZYDIS_MNEMONIC_XRSTOR,
+                            ZYDIS_MNEMONIC_XRSTOR64);
+        fuzz_emit_load(g, HR_RAX, fuzz_rand(g, 8) & (opt ? 6 : 7));
         fuzz_emit_load(g, HR_RDX, 0);
     }
 
@@ -444,6 +487,9 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
             fuzz_emit_load(g, bi, (uint64_t)off & (w == 64 ? ~0ULL : w == 32 ? 0xffffffffULL : 0xffffULL));
         }
         uint64_t ea = fuzz_pick_target(g, access, margin);
+        if (fuzz_always_aligned(m)) {
+            ea &= ~15ULL;
+        }
         /* Restores load what a save of the same kind stored just before. */
         static const struct { ZydisMnemonic restore, save; } pairs[] = {
             {ZYDIS_MNEMONIC_FXRSTOR, ZYDIS_MNEMONIC_FXSAVE}, {ZYDIS_MNEMONIC_FXRSTOR64, ZYDIS_MNEMONIC_FXSAVE64},
@@ -454,6 +500,12 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
             if (pairs[i].restore == m) {
                 if (access >= 64 || fuzz_rand(g, 8)) {
                     ea = (ea + 63) & ~63ULL;
+                }
+                /* XSAVE writes only XSTATE_BV of the header; XRSTOR wants the rest of it zero. */
+                if (access >= 576) {
+                    for (int k = 8; k < 64; k += 4) {
+                        fuzz_emit_store32(g, ea + 512 + (uint64_t)k, 0, 32);
+                    }
                 }
                 fuzz_emit_save_first(g, pairs[i].save, ea, s->size);
             }
@@ -498,7 +550,7 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
     ZydisDecodedInstruction insn;
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
     if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&g->dec, g->buf + insn_at, g->len - insn_at, &insn, ops)) ||
-        fuzz_writes_rsp(&insn, ops)) {
+        fuzz_writes_rsp(&insn, ops) || fuzz_vendor_specific(&insn)) {
         g->depth = depth_before;
         return false;
     }
@@ -529,6 +581,7 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
     }
     g->undef = u;
     g->depth = depth;
+    g->x87_used |= insn.meta.isa_ext == ZYDIS_ISA_EXT_X87;
     FuzzUnit *unit = &g->seq->unit[g->seq->nunits++];
     unit->offset = (uint16_t)g->seq->len;
     unit->len = (uint16_t)g->len;

@@ -34,6 +34,11 @@ static const FuzzSkipRow fuzz_skip_rows[] = {
 #define M(m) {ZYDIS_MNEMONIC_##m, FUZZ_SKIP_MODEL}
     M(CPUID), M(XGETBV),
 #undef M
+/* Mismatches found by the fuzzer and reported to the emitters' owners, left out until they are fixed (so
+   CI stays meaningful for everything else); `fuzz-cpu --include-known` generates them anyway. */
+#define K(m) {ZYDIS_MNEMONIC_##m, FUZZ_SKIP_KNOWN}
+    K(INCSSPD), K(INCSSPQ),   /* a NOP under the model; #UD on the host (shadow stacks off) */
+#undef K
 };
 
 const char *fuzz_skip_reason(FuzzSkip s)
@@ -46,10 +51,12 @@ const char *fuzz_skip_reason(FuzzSkip s)
     case FUZZ_SKIP_MODEL: return "describes the CPU model";
     case FUZZ_SKIP_NOT_ADVERTISED: return "feature not advertised (model or host)";
     case FUZZ_SKIP_NO_FORMS: return "no operand form the generator can build";
+    case FUZZ_SKIP_KNOWN: return "known mismatch, reported (--include-known)";
     }
     return "?";
 }
 
+bool fuzz_include_known;
 static FuzzInsn *fuzz_insn_list;
 static size_t fuzz_insn_count, fuzz_insn_usable;
 
@@ -74,7 +81,8 @@ size_t fuzz_insns(const FuzzInsn **out, size_t *usable)
             f->feature = (int)rows[i].feature;
             f->skip = FUZZ_USE;
             for (size_t k = 0; k < sizeof(fuzz_skip_rows) / sizeof(fuzz_skip_rows[0]); k++) {
-                if (fuzz_skip_rows[k].m == rows[i].mnemonic) {
+                if (fuzz_skip_rows[k].m == rows[i].mnemonic &&
+                    !(fuzz_include_known && fuzz_skip_rows[k].why == FUZZ_SKIP_KNOWN)) {
                     f->skip = fuzz_skip_rows[k].why;
                 }
             }

@@ -20,6 +20,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: fuzz-cpu [--seconds N] [--count N] [--seed S] [--backend interp|jit] [--units N]\n"
             "                [--no-fork] [--max-reports N] [--coverage-report PATH] [--min-tested N]\n"
+            "                [--include-known]\n"
             "       fuzz-cpu --replay HEX --seed S [--backend interp|jit]\n"
             "       fuzz-cpu --list-forms [MNEMONIC]\n"
             "  --count: random instructions to compare per backend; --seconds: time per backend\n");
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
             min_tested = atol(v), i++;
         } else if (!strcmp(a, "--no-fork")) {
             cfg.fork_emulated = false;
+        } else if (!strcmp(a, "--include-known")) {
+            fuzz_include_known = true;
         } else if (!strcmp(a, "--quiet")) {
             cfg.quiet = true;
         } else if (!strcmp(a, "--list-forms")) {

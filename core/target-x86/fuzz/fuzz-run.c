@@ -104,7 +104,8 @@ static void fuzz_print_hex(FILE *out, const uint8_t *b, size_t n)
     }
 }
 
-ZydisMnemonic fuzz_report_mismatch(const FuzzRunner *r, const FuzzSeq *seq, uint64_t state_seed)
+ZydisMnemonic fuzz_report_mismatch_once(const FuzzRunner *r, const FuzzSeq *seq, uint64_t state_seed,
+                                        uint8_t *printed)
 {
     HarnessState *in = aligned_alloc(64, sizeof(HarnessState));
     FuzzSeq *best = malloc(sizeof(FuzzSeq)), *cand = malloc(sizeof(FuzzSeq));
@@ -153,6 +154,21 @@ ZydisMnemonic fuzz_report_mismatch(const FuzzRunner *r, const FuzzSeq *seq, uint
 
     FILE *out = r->report ? r->report : stderr;
     ZydisMnemonic blamed = best->nunits ? best->unit[best->nunits - 1].mnemonic : ZYDIS_MNEMONIC_INVALID;
+    if (printed && printed[blamed % (ZYDIS_MNEMONIC_MAX_VALUE + 1)]) {
+        fprintf(out, "fuzz-cpu [%s]: another mismatch in %s (%d of %d units); replay: --seed 0x%llx --replay ",
+                r->backend_name, ZydisMnemonicGetString(blamed), best->nunits, seq->nunits,
+                (unsigned long long)state_seed);
+        fuzz_print_hex(out, best->bytes, best->len);
+        fprintf(out, "\n");
+        free(in);
+        free(best);
+        free(cand);
+        free(keep);
+        return blamed;
+    }
+    if (printed) {
+        printed[blamed % (ZYDIS_MNEMONIC_MAX_VALUE + 1)] = 1;
+    }
     fprintf(out, "=== fuzz-cpu: native and %s differ in %s (%d of %d units): %s ===\n", r->backend_name, how,
             best->nunits, seq->nunits, ZydisMnemonicGetString(blamed));
     FuzzResults *res = fuzz_results();
@@ -167,4 +183,9 @@ ZydisMnemonic fuzz_report_mismatch(const FuzzRunner *r, const FuzzSeq *seq, uint
     free(cand);
     free(keep);
     return blamed;
+}
+
+ZydisMnemonic fuzz_report_mismatch(const FuzzRunner *r, const FuzzSeq *seq, uint64_t state_seed)
+{
+    return fuzz_report_mismatch_once(r, seq, state_seed, NULL);
 }

@@ -76,7 +76,11 @@ typedef enum FuzzSkip {
     FUZZ_SKIP_MODEL,            /* answers about the CPU model, which differs from the host by design */
     FUZZ_SKIP_NOT_ADVERTISED,   /* the model or the host lacks the feature */
     FUZZ_SKIP_NO_FORMS,         /* Zydis encodes no form we can generate */
+    FUZZ_SKIP_KNOWN,            /* a known, reported mismatch (unless fuzz_include_known) */
 } FuzzSkip;
+
+/* Generate the known mismatches too (set before the first fuzz_insns call). */
+extern bool fuzz_include_known;
 
 typedef struct FuzzInsn {
     ZydisMnemonic mnemonic;
@@ -162,6 +166,9 @@ FuzzOutcome fuzz_run_seq(const FuzzRunner *r, const FuzzSeq *seq, const HarnessS
 /* A mismatching sequence: shrink it, print the reproducer; returns the mnemonic it blames (the single
    failing instruction, or the last one of the smallest failing subsequence). */
 ZydisMnemonic fuzz_report_mismatch(const FuzzRunner *r, const FuzzSeq *seq, uint64_t state_seed);
+/* The same, printing the full report only for a mnemonic not in `printed` (then added); else one line. */
+ZydisMnemonic fuzz_report_mismatch_once(const FuzzRunner *r, const FuzzSeq *seq, uint64_t state_seed,
+                                        uint8_t *printed);
 
 /* --- coverage ---------------------------------------------------------------------------------------- */
 
@@ -193,6 +200,8 @@ typedef struct FuzzTotals {
     long long errors;           /* harness errors */
 } FuzzTotals;
 
+/* Is there a backend by this name ("interp" always)? */
+bool fuzz_backend_exists(const char *name);
 /* Fuzz one backend. 0, or a negative errno when the backend does not exist. */
 int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *totals);
 

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "core/target-x86/fuzz/fuzz.h"
-#include "core/tcg/backend.h"
 
 namespace {
 
@@ -49,7 +48,7 @@ TEST(FuzzCpu, Interp) { FuzzOne("interp"); }
 
 TEST(FuzzCpu, Jit)
 {
-    if (!tcg_backend_find("jit")) {
+    if (!fuzz_backend_exists("jit")) {
         GTEST_SKIP() << "no jit backend yet";
     }
     FuzzOne("jit");

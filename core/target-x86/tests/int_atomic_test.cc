@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,7 +27,7 @@ extern "C" {
 namespace {
 
 // rdi = the counters, rcx = iterations.
-const uint8_t kLoopFull[] = {
+const uint8_t kLoop[] = {
     0xf0, 0x48, 0xff, 0x07,                    //  0: lock inc qword [rdi]
     0xf0, 0x83, 0x47, 0x08, 0x03,              //  4: lock add dword [rdi+8], 3
     0xb8, 0x01, 0x00, 0x00, 0x00,              //  9: mov eax, 1
@@ -39,11 +40,10 @@ const uint8_t kLoopFull[] = {
     0x66, 0xf0, 0x83, 0x47, 0x30, 0x01,        // 41: lock add word [rdi+48], 1
     0xf0, 0x48, 0x0f, 0xbb, 0x5f, 0x38,        // 47: lock btc [rdi+56], rbx (rbx = 64 * thread + 0..)
     0x48, 0xff, 0xc9,                          // 53: dec rcx
-    0x75, 0xc8,                                // 56: jnz 0
+    0x75, 0xc6,                                // 56: jnz 0 (58 - 58)
     0x0f, 0x05,                                // 58: syscall
 };
 
-const uint8_t kLoop[] = {0xf0,0x48,0xff,0x07, 0xf0,0x83,0x47,0x08,0x03, 0xb8,0x01,0x00,0x00,0x00, 0xf0,0x48,0x0f,0xc1,0x47,0x10, 0x48,0x8b,0x47,0x20, 0x48,0x8d,0x50,0x01, 0xf0,0x48,0x0f,0xb1,0x57,0x20, 0x75,0xf4, 0xf0,0x80,0x47,0x28,0x01, 0x66,0xf0,0x83,0x47,0x30,0x01, 0xf0,0x48,0x0f,0xbb,0x5f,0x38, 0x48,0xff,0xc9, 0x75,0xc8, 0x0f,0x05};
 class IntAtomicTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(IntAtomicTest, LockedUpdatesAreNotLost)
@@ -59,9 +59,10 @@ TEST_P(IntAtomicTest, LockedUpdatesAreNotLost)
     memcpy(code, kLoop, sizeof(kLoop));
 
     const int kThreads = 4;
-    const uint64_t kIters = 20000;
+    const uint64_t kIters = 50000;
     std::vector<TCGExitReason> reasons(kThreads);
     std::vector<std::thread> threads;
+    std::atomic<int> ready{0};   // every thread starts guest code at once, so they really contend
     for (int t = 0; t < kThreads; t++) {
         threads.emplace_back([&, t] {
             CPUX86State *env = static_cast<CPUX86State *>(aligned_alloc(64, (sizeof(CPUX86State) + 63) & ~63ul));
@@ -73,6 +74,9 @@ TEST_P(IntAtomicTest, LockedUpdatesAreNotLost)
             env->regs[R_ECX] = kIters;
             env->regs[R_EBX] = (uint64_t)t;   // each thread flips its own bit of [rdi+56]
             env->tcg.pc = (uint64_t)(uintptr_t)code;
+            ready.fetch_add(1);
+            while (ready.load() < kThreads) {
+            }
             reasons[t] = tcg_cpu_exec(&env->tcg);
             // the CPU (and its builder) stay allocated: blocks may still refer to them
         });

@@ -223,6 +223,22 @@ TEST_P(VecAvxTest, Vldmxcsr)
     EXPECT_TRUE(Check(std::vector<uint8_t>(code.bytes, code.bytes + code.len)));
 }
 
+// Masked loads and stores fault only on enabled elements: run one at the end of the mapped memory.
+TEST_P(VecAvxTest, MaskedAccessAtPageEnd)
+{
+    in_->regs[HR_RBX] = HARNESS_MEM_ADDR + HARNESS_MEM_SIZE - 16;
+    for (int k = 0; k < 8; k++) in_->ymm[1].d[k] = k < 4 ? 0x80000000u : 0;
+    EXPECT_TRUE(Check(Insn(ZYDIS_MNEMONIC_VMASKMOVPS, {R(Y0), R(Y1), M(32)})));
+    EXPECT_EQ(emulated_->status, HARNESS_DONE);
+    EXPECT_TRUE(Check(Insn(ZYDIS_MNEMONIC_VPMASKMOVD, {M(32), R(Y1), R(Y2)})));
+    EXPECT_EQ(emulated_->status, HARNESS_DONE);
+    in_->ymm[1].d[6] = 0x80000000u;
+    EXPECT_TRUE(Check(Insn(ZYDIS_MNEMONIC_VMASKMOVPS, {R(Y0), R(Y1), M(32)})));
+    EXPECT_EQ(emulated_->signo, SIGSEGV);
+    EXPECT_TRUE(Check(Insn(ZYDIS_MNEMONIC_VPMASKMOVD, {M(32), R(Y1), R(Y2)})));
+    EXPECT_EQ(emulated_->signo, SIGSEGV);
+}
+
 TEST_P(VecAvxTest, Vzero)
 {
     EXPECT_EQ(Random(Insn(ZYDIS_MNEMONIC_VZEROUPPER, {}), 5, 1), 0);

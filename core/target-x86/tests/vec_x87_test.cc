@@ -275,6 +275,24 @@ TEST_P(VecX87Test, UnmaskedExceptionAtNextWait)
     EXPECT_EQ(emulated_->rip, native_->rip);
 }
 
+// With an exception pending, the non-waiting stores see the guest's real FCW and ES; FNCLEX clears it.
+TEST_P(VecX87Test, PendingExceptionImages)
+{
+    in_->fx.fcw = 0x037b;
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLD1, {}}, {ZYDIS_MNEMONIC_FLDZ, {}},
+                            {ZYDIS_MNEMONIC_FDIVP, {R(ST1), R(ST0)}}, {ZYDIS_MNEMONIC_FNSTCW, {M(2, 16)}},
+                            {ZYDIS_MNEMONIC_FNSTSW, {M(2, 18)}}, {ZYDIS_MNEMONIC_FNSTENV, {M(28, 64)}},
+                            {ZYDIS_MNEMONIC_FNCLEX, {}}, {ZYDIS_MNEMONIC_FLDCW, {M(2, 16)}},
+                            {ZYDIS_MNEMONIC_FWAIT, {}}})));
+    EXPECT_EQ(emulated_->status, HARNESS_DONE);
+    // Masked again by FNSTENV: the division result is there (infinity), no fault.
+    in_->fx.fcw = 0x037e;   // invalid unmasked: 0/0 is pending, then delivered by FLD
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLDZ, {}}, {ZYDIS_MNEMONIC_FLDZ, {}},
+                            {ZYDIS_MNEMONIC_FDIVP, {R(ST1), R(ST0)}}, {ZYDIS_MNEMONIC_FLD1, {}}})));
+    EXPECT_EQ(native_->signo, SIGFPE);
+    EXPECT_EQ(emulated_->signo, SIGFPE);
+}
+
 // MMX registers alias the x87 ones.
 TEST_P(VecX87Test, Mmx)
 {

@@ -89,6 +89,24 @@ TEST(Exec, GotoPtrUsesTheJumpCache)
         EXPECT_EQ(cpu->r[0], 11u);
     }
     EXPECT_EQ(fake_translations, 3);
+
+    // With -d exec (set before anything runs) every block, the indirect target included, is traced.
+    tb_flush_all();
+    char *buf = nullptr;
+    size_t len = 0;
+    cpu->tcg.log = open_memstream(&buf, &len);
+    cpu->tcg.log_mask = TCG_LOG_EXEC;
+    cpu->tcg.pc = 0x1000;
+    cpu->r[0] = 0;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 11u);
+    fclose(cpu->tcg.log);
+    std::string log(buf, len);
+    free(buf);
+    EXPECT_NE(log.find("Trace 0x3000"), std::string::npos) << log;
+    EXPECT_NE(log.find("Trace 0x2000"), std::string::npos) << log;
+    cpu->tcg.log = nullptr;
+    cpu->tcg.log_mask = 0;
     fake_cpu_free(cpu);
 }
 
@@ -101,12 +119,14 @@ TEST(Exec, ExitRequestStopsAChainedLoop)
     });
     FakeCPU *cpu = fake_cpu_new();
     cpu->tcg.pc = 0x1000;
-    std::thread stopper([cpu] {
-        while (__atomic_load_n(&cpu->r[0], __ATOMIC_RELAXED) < 1000) {
+    bool returned = false;   // so a broken backend fails the test instead of hanging it
+    std::thread stopper([cpu, &returned] {
+        while (__atomic_load_n(&cpu->r[0], __ATOMIC_RELAXED) < 1000 && !__atomic_load_n(&returned, __ATOMIC_ACQUIRE)) {
         }
         tcg_cpu_request_exit(&cpu->tcg);
     });
     EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_INTERRUPT);
+    __atomic_store_n(&returned, true, __ATOMIC_RELEASE);
     stopper.join();
     EXPECT_GE(cpu->r[0], 1000u);
     EXPECT_EQ(cpu->tcg.exit_request, 0);   // consumed

@@ -133,6 +133,7 @@ std::string fake_dump(const TCGContext *s)
 TCGExit fake_run_ir(FakeCPU *cpu, const FakeBody &body, bool optimize, std::string *dump)
 {
     TCGContext *s = cpu->tcg.ctx;
+    tcg_current_cpu = &cpu->tcg;   // as in tcg_cpu_exec: backends may look at the running CPU
     tcg_func_start(s);
     tcg_gen_insn_start(s, 0x1000);
     body(s);

@@ -312,39 +312,48 @@ struct Gen {
 TEST(Optimize, RandomProgramsBehaveTheSame)
 {
     FakeCPU *cpu = fake_cpu_new();
-    alignas(16) static uint8_t gmem[2][1024];
+    alignas(16) static uint8_t gmem[4][1024];   // one per run, and the initial contents
     int removed = 0, total = 0, syscall_exits = 0;
     for (int seed = 0; seed < 3000; seed++) {
         uint64_t r0[8], scratch0[4];
         std::mt19937_64 init(seed * 7919 + 1);
         for (auto &r : r0) r = init() % 3 ? init() : kEdge[init() % 16];
         for (auto &r : scratch0) r = init();
-        for (int i = 0; i < 1024; i++) gmem[0][i] = gmem[1][i] = (uint8_t)init();
+        for (int i = 0; i < 1024; i++) gmem[3][i] = (uint8_t)init();
 
-        uint64_t regs[2][8], scr[2][4], insn_pc[2];
-        TCGExitReason why[2];
-        std::string dumps[2];
-        int nops[2];
-        for (int opt = 0; opt < 2; opt++) {
+        // Three runs of the same program: the interpreter without optimization (the reference), then
+        // the backend under test without and with optimization.
+        const TCGBackend *backends[3] = {&tcg_backend_interp, fake_backend(), fake_backend()};
+        uint64_t regs[3][8], scr[3][4], insn_pc[3];
+        TCGExitReason why[3];
+        std::string dumps[3];
+        int nops[3];
+        for (int run = 0; run < 3; run++) {
             memcpy(cpu->r, r0, sizeof(r0));
             memcpy(cpu->scratch, scratch0, sizeof(scratch0));
-            Gen g{std::mt19937_64(seed), gmem[opt], {}, {}, -1};
-            why[opt] = fake_run_ir(cpu, [&](TCGContext *s) { g.program(s, 60); }, opt == 1, &dumps[opt]).reason;
-            nops[opt] = cpu->tcg.ctx->nb_ops;
-            memcpy(regs[opt], cpu->r, sizeof(cpu->r));
-            memcpy(scr[opt], cpu->scratch, sizeof(cpu->scratch));
-            insn_pc[opt] = cpu->tcg.insn_pc;
+            memcpy(gmem[run], gmem[3], sizeof(gmem[3]));
+            cpu->tcg.backend = backends[run];
+            Gen g{std::mt19937_64(seed), gmem[run], {}, {}, -1};
+            why[run] = fake_run_ir(cpu, [&](TCGContext *s) { g.program(s, 60); }, run == 2, &dumps[run]).reason;
+            nops[run] = cpu->tcg.ctx->nb_ops;
+            memcpy(regs[run], cpu->r, sizeof(cpu->r));
+            memcpy(scr[run], cpu->scratch, sizeof(cpu->scratch));
+            insn_pc[run] = cpu->tcg.insn_pc;
         }
-        std::string ctx = "seed " + std::to_string(seed) + "\n--- unoptimized:\n" + dumps[0] + "--- optimized:\n" + dumps[1];
-        ASSERT_EQ(why[0], why[1]) << ctx;
-        for (int i = 0; i < 8; i++) {
-            ASSERT_EQ(regs[0][i], regs[1][i]) << "r" << i << " " << ctx;
+        for (int run = 1; run < 3; run++) {
+            std::string ctx = "seed " + std::to_string(seed) + " run " + std::to_string(run) + " on " +
+                              backends[run]->name + "\n--- reference:\n" + dumps[0] + "--- this run:\n" + dumps[run];
+            ASSERT_EQ(why[0], why[run]) << ctx;
+            for (int i = 0; i < 8; i++) {
+                ASSERT_EQ(regs[0][i], regs[run][i]) << "r" << i << " " << ctx;
+            }
+            for (int i = 0; i < 4; i++) {
+                ASSERT_EQ(scr[0][i], scr[run][i]) << "scratch" << i << " " << ctx;
+            }
+            ASSERT_EQ(memcmp(gmem[0], gmem[run], 1024), 0) << ctx;
+            ASSERT_EQ(insn_pc[0], insn_pc[run]) << ctx;
         }
-        for (int i = 0; i < 4; i++) {
-            ASSERT_EQ(scr[0][i], scr[1][i]) << "scratch" << i << " " << ctx;
-        }
-        ASSERT_EQ(memcmp(gmem[0], gmem[1], 1024), 0) << ctx;
-        ASSERT_EQ(insn_pc[0], insn_pc[1]) << ctx;
+        nops[1] = nops[2];
         removed += nops[0] - nops[1];
         total += nops[0];
         syscall_exits += why[0] == TCG_EXIT_SYSCALL;
@@ -353,6 +362,7 @@ TEST(Optimize, RandomProgramsBehaveTheSame)
     EXPECT_GT(removed, total / 20) << removed << " of " << total;
     EXPECT_GT(syscall_exits, 100);
     EXPECT_LT(syscall_exits, 2900);
+    cpu->tcg.backend = fake_backend();
     fake_cpu_free(cpu);
 }
 

@@ -79,6 +79,11 @@ TEST_F(ProcTest, ExeIsTheGuestProgram)
     memset(buf, 'Z', sizeof(buf));
     EXPECT_EQ(linux_proc_readlink(AT_FDCWD, "//proc/./self//exe", buf, 4), 4);
     EXPECT_EQ(std::string(buf, 5), std::string(real, 4) + "Z");
+    // A bad buffer is the guest's problem, not a crash.
+    EXPECT_EQ(linux_proc_readlink(AT_FDCWD, "/proc/self/exe", (char *)(uintptr_t)0x10, 64), -EFAULT);
+    void *ro = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_EQ(linux_proc_readlink(AT_FDCWD, "/proc/self/exe", (char *)ro, 64), -EFAULT);
+    munmap(ro, 4096);
     // Opening it opens the program.
     int fd = linux_proc_open(AT_FDCWD, "/proc/self/exe", O_RDONLY, 0);
     ASSERT_GE(fd, 0);

@@ -1,0 +1,209 @@
+// The JIT's run-time machinery: patched chain jumps and their undoing, the exit-request check at chained
+// block entries, helpers that leave through tcg_cpu_loop_exit, goto_ptr, and the code buffer moving to
+// a fresh slice (flushing every block) when full.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "core/tcg/tests/fake-target.h"
+
+extern "C" {
+#include "core/tcg/jit.h"
+}
+
+namespace {
+
+const TCGBackend *jit() { return tcg_backend_find("jit"); }
+
+// Where the patchable jump of a block's goto_tb slot currently leads.
+const uint8_t *jump_target(const TranslationBlock *tb, int slot)
+{
+    const JitBlock *h = static_cast<const JitBlock *>(tb->code);
+    int32_t rel;
+    memcpy(&rel, h->jmp_field[slot], 4);
+    return h->jmp_field[slot] + 4 + rel;
+}
+
+void gen_goto(TCGContext *s, uint64_t next, int slot)
+{
+    tcg_gen_movi(s, TCG_I64, fake_pc, next);
+    tcg_gen_goto_tb(s, slot);
+    tcg_gen_exit_tb(s, TCG_EXIT_NONE);
+}
+
+// Block 0x1000: r0 += 1; loop to itself until r0 == r1, then to 0x2000, which halts.
+void setup_loop()
+{
+    fake_set_block(0x1000, [](TCGContext *s) {
+        int done = tcg_label_new(s);
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[0], fake_r[1], done);
+        gen_goto(s, 0x1000, 0);
+        tcg_gen_set_label(s, done);
+        gen_goto(s, 0x2000, 1);
+    });
+    fake_set_block(0x2000, [](TCGContext *s) {
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2004);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+}
+
+TEST(JitRuntime, ChainPatchesTheJumpAndUnchainRestoresIt)
+{
+    fake_reset();
+    setup_loop();
+    FakeCPU *cpu = fake_cpu_new(jit());
+    cpu->tcg.pc = 0x1000;
+    cpu->r[1] = 50000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 50000u);
+    TranslationBlock *a = tb_lookup(0x1000, 0), *b = tb_lookup(0x2000, 0);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    const JitBlock *h = static_cast<const JitBlock *>(a->code);
+    EXPECT_EQ((uintptr_t)h->jmp_field[0] & 3, 0u);   // atomically patchable
+    EXPECT_EQ(jump_target(a, 0), JIT_ENTRY(a->code));
+    EXPECT_EQ(jump_target(a, 1), JIT_ENTRY(b->code));
+    // Dropping B unchains A's slot 1: the jump goes back to its exit stub.
+    EXPECT_TRUE(tb_invalidate_page(0x2000));
+    EXPECT_EQ(a->jmp_dest[1], nullptr);
+    EXPECT_EQ(jump_target(a, 1), h->stub[1]);
+    EXPECT_EQ(jump_target(a, 0), JIT_ENTRY(a->code));
+    // And it still runs: B is translated again and chained again.
+    cpu->tcg.pc = 0x1000;
+    cpu->r[0] = 0;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 50000u);
+    TranslationBlock *b2 = tb_lookup(0x2000, 0);
+    ASSERT_NE(b2, nullptr);
+    EXPECT_EQ(jump_target(a, 1), JIT_ENTRY(b2->code));
+    fake_cpu_free(cpu);
+}
+
+uint64_t stop_at;
+
+void helper_count(TCGCPU *cpu)
+{
+    FakeCPU *f = reinterpret_cast<FakeCPU *>(cpu);
+    if (++f->r[0] == stop_at) {
+        tcg_cpu_request_exit(cpu);
+    }
+}
+const TCGHelperInfo info_count = {"count", (void *)helper_count, 0, TCG_ARG_VOID, 1, {TCG_ARG_PTR}};
+
+TEST(JitRuntime, ExitRequestIsSeenAtTheNextChainedEntry)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        TCGTemp env = TCG_TEMP_ENV;
+        tcg_gen_call(s, &info_count, -1, 1, &env);
+        gen_goto(s, 0x1000, 0);
+    });
+    FakeCPU *cpu = fake_cpu_new(jit());
+    cpu->tcg.pc = 0x1000;
+    stop_at = 12345;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_INTERRUPT);
+    EXPECT_EQ(cpu->r[0], 12345u);   // not one block more
+    EXPECT_EQ(cpu->tcg.exit_request, 0);
+    fake_cpu_free(cpu);
+}
+
+void helper_raise(TCGCPU *cpu, uint64_t v)
+{
+    FakeCPU *f = reinterpret_cast<FakeCPU *>(cpu);
+    if (v >= f->r[1]) {
+        f->r[2]++;
+        tcg_cpu_loop_exit(cpu, TCG_EXIT_EXCEPTION);
+    }
+}
+const TCGHelperInfo info_raise = {"raise", (void *)helper_raise, TCG_CALL_NO_RW_GLOBALS, TCG_ARG_VOID, 2,
+                                  {TCG_ARG_PTR, TCG_ARG_I64}};
+
+TEST(JitRuntime, HelperThatDoesNotReturnLeavesCleanly)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        TCGTemp args[2] = {TCG_TEMP_ENV, fake_r[0]};
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_call(s, &info_raise, -1, 2, args);
+        tcg_gen_add(s, TCG_I64, fake_r[3], fake_r[3], tcg_const(s, 1));
+        gen_goto(s, 0x1000, 0);
+    });
+    FakeCPU *cpu = fake_cpu_new(jit());
+    // Many round trips: a leak of stack or state per exit would show up as a crash or a wrong count.
+    for (int i = 1; i <= 20000; i++) {
+        cpu->tcg.pc = 0x1000;
+        cpu->r[0] = 0;
+        cpu->r[1] = 1 + i % 7;
+        cpu->r[3] = 0;
+        ASSERT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_EXCEPTION);
+        ASSERT_EQ(cpu->r[0], cpu->r[1]);
+        ASSERT_EQ(cpu->r[3], cpu->r[1] - 1);   // the add after the call did not run the last time
+    }
+    EXPECT_EQ(cpu->r[2], 20000u);
+    fake_cpu_free(cpu);
+}
+
+// goto_ptr: an indirect jump through the jump cache to one of two blocks, chosen by r1's low bit.
+TEST(JitRuntime, GotoPtrFindsBlocksThroughTheJumpCache)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        TCGTemp t = tcg_temp_new(s);
+        tcg_gen_and(s, TCG_I64, t, fake_r[1], tcg_const(s, 1));
+        tcg_gen_shl(s, TCG_I64, t, t, tcg_const(s, 8));
+        tcg_gen_add(s, TCG_I64, fake_pc, t, tcg_const(s, 0x3000));
+        tcg_gen_goto_ptr(s);
+    });
+    for (uint64_t pc : {0x3000ULL, 0x3100ULL}) {
+        fake_set_block(pc, [pc](TCGContext *s) {
+            int done = tcg_label_new(s);
+            tcg_gen_add(s, TCG_I64, fake_r[pc == 0x3000 ? 2 : 3], fake_r[pc == 0x3000 ? 2 : 3], tcg_const(s, 1));
+            tcg_gen_add(s, TCG_I64, fake_r[1], fake_r[1], tcg_const(s, 1));
+            tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[1], tcg_const(s, 1001), done);
+            gen_goto(s, 0x1000, 0);
+            tcg_gen_set_label(s, done);
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        });
+    }
+    FakeCPU *cpu = fake_cpu_new(jit());
+    cpu->tcg.pc = 0x1000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[1], 1001u);
+    EXPECT_EQ(cpu->r[2], 501u);
+    EXPECT_EQ(cpu->r[3], 500u);
+    EXPECT_EQ(fake_translations, 3);
+    fake_cpu_free(cpu);
+}
+
+// A tiny code buffer: 3000 distinct chained blocks overflow many slices; every block still runs right.
+TEST(JitRuntime, FullCodeBufferFlushesAndKeepsRunning)
+{
+    fake_reset();
+    const int n = 3000;
+    for (int i = 0; i < n; i++) {
+        fake_set_block(0x100000 + 16 * (uint64_t)i, [i](TCGContext *s) {
+            tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, (uint64_t)i));
+            if (i + 1 < n) {
+                gen_goto(s, 0x100000 + 16 * (uint64_t)(i + 1), 0);
+            } else {
+                tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+            }
+        });
+    }
+    unsigned long before = jit_buf_flushes;
+    jit_buf_set_slice_size(64 << 10);
+    FakeCPU *cpu = fake_cpu_new(jit());
+    for (int round = 0; round < 3; round++) {
+        cpu->tcg.pc = 0x100000;
+        cpu->r[0] = 0;
+        ASSERT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+        EXPECT_EQ(cpu->r[0], (uint64_t)n * (n - 1) / 2);
+    }
+    jit_buf_set_slice_size(0);
+    EXPECT_GT(jit_buf_flushes, before + 2);
+    fake_cpu_free(cpu);
+    fake_reset();
+}
+
+}  // namespace
