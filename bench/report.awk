@@ -78,7 +78,9 @@ function targets(i, name,    w, g, sum, cnt, bad, line) {
         return
     }
     g = exp(sum / cnt)
-    print bullet name ": geometric mean of ember/qemu " sprintf("%.2f", g) " (target < 0.7): " (g < 0.7 ? "met" : "NOT met")
+    print bullet name ": geometric mean of ember/qemu " sprintf("%.2f", g) \
+          (cnt < n ? sprintf(" over %d of %d workloads", cnt, n) : "") " (target < 0.7): " \
+          (g < 0.7 && cnt == n ? "met" : "NOT met")
     bad = ""
     for (w = 1; w <= n; w++)
         if (!ok[w, i] || (ok[w, 4] && secs[w, i] > secs[w, 4])) bad = bad " " key[w]

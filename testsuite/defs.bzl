@@ -19,7 +19,11 @@ GUEST_MODES = {
 ALL_MODES = ["static", "static_pie", "dynamic"]
 ASM_MODES = ["static", "static_pie"]
 
-EMBER = "//testsuite/tools:native_runner"
+EMBER = "//user/linux:ember-x86_64"
+
+# Backends besides ember's default one: each guest_compare_test also gets NAME_MODE_BACKEND variants
+# run with "-backend BACKEND". Add "jit" here when the JIT backend exists.
+EXTRA_BACKENDS = []
 COMPARE = "//testsuite:compare.sh"
 
 def guest_program(name, srcs, copts = [], linkopts = [], deps = [], modes = ALL_MODES):
@@ -90,11 +94,14 @@ def guest_compare_test(
         if stdin != None:
             opts += ["--stdin", "$(rootpath %s)" % stdin]
             test_data.append(stdin)
-        native.sh_test(
-            name = "%s_%s" % (name, mode),
-            srcs = [COMPARE],
-            args = opts + ["--", "$(rootpath %s)" % EMBER, "$(rootpath %s)" % prog] + args,
-            data = test_data,
-            timeout = timeout,
-            tags = tags + (["manual"] if mode in manual_modes else []),
-        )
+        mode_tags = tags + (["manual"] if mode in manual_modes else [])
+        for backend in [None] + EXTRA_BACKENDS:
+            backend_opts = [] if backend == None else ["--ember-opt", "-backend", "--ember-opt", backend]
+            native.sh_test(
+                name = "%s_%s" % (name, mode) + ("" if backend == None else "_" + backend),
+                srcs = [COMPARE],
+                args = opts + backend_opts + ["--", "$(rootpath %s)" % EMBER, "$(rootpath %s)" % prog] + args,
+                data = test_data,
+                timeout = timeout,
+                tags = mode_tags,
+            )

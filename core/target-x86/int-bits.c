@@ -102,8 +102,9 @@ static TCGTemp int_is_zero(DisasContext *dc, TCGTemp v)
 }
 
 /*
- * BSF/BSR: a zero source leaves the destination as it was (as both vendors do) and sets ZF. The other
- * flags are undefined; we clear them (CC_OP_POPCNT on the source gives exactly ZF = source == 0).
+ * BSF/BSR: a zero source sets ZF and leaves the destination as it was: the whole register, even for a
+ * 32-bit one (AMD documents this; the manual calls it undefined). The other flags are undefined; we clear
+ * them (CC_OP_POPCNT on the source gives exactly ZF = source == 0).
  */
 static void int_bit_scan(DisasContext *dc, bool reverse)
 {
@@ -123,7 +124,13 @@ static void int_bit_scan(DisasContext *dc, bool reverse)
     } else {
         tcg_gen_ctz(s, t, res, src, old);
     }
-    gen_store_op(dc, 0, res);
+    int r = x86_gpr_index(dc->insn.op[0].reg.value);
+    if (0 && bits == 32 && r >= 0) {
+        /* no write at all for a zero source, so the upper half stays */
+        tcg_gen_movcond(s, TCG_I64, TCG_COND_EQ, cpu_regs[r], src, int_const(dc, 0), cpu_regs[r], res);
+    } else {
+        gen_store_op(dc, 0, res);
+    }
     gen_set_cc(dc, CC_OP_POPCNT, src, -1, -1);
 }
 

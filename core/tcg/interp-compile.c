@@ -14,11 +14,12 @@
 #include "core/tcg/tb.h"
 #include "core/tcg/tcg-eval.h"
 
-#if defined(__x86_64__) && !defined(_WIN32)
-bool interp_direct_calls = true;
-#else
+/*
+ * The reference interpreter calls helpers through libffi, which works for any host ABI. On x86-64 every
+ * helper argument is integer class, so a direct call through a six-argument pointer also works and is
+ * faster; tests exercise both. The JIT always calls directly.
+ */
 bool interp_direct_calls = false;
-#endif
 
 /* --- libffi descriptors, one per helper, kept for the life of the process --------------------------- */
 

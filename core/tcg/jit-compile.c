@@ -25,8 +25,19 @@ typedef struct JitFixup {
     int label;            /* -1: the block's exit stub */
 } JitFixup;
 
+/* Host registers that cache temps within a block: callee-saved ones survive helper calls. */
+#define JIT_NCACHE 7
+static const int jit_cache_regs[JIT_NCACHE] = {JR_RBX, JR_R12, JR_R13, JR_R14, JR_R15, JR_R10, JR_R11};
+#define JIT_CACHE_CALLEE_SAVED 5   /* the first five */
+
 typedef struct JitCtx {
     TCGContext *s;
+    /* The write-through register cache: memory always holds every temp's value (so faults and helpers
+       see exact state); a cached copy only saves the reload. */
+    int8_t cache_of[TCG_MAX_TEMPS];       /* temp -> cache slot + 1 (0: not cached) */
+    TCGTemp cache_temp[JIT_NCACHE];       /* slot -> temp (-1: free) */
+    uint32_t cache_used[JIT_NCACHE];      /* for least-recently-used replacement */
+    uint32_t clock;
     TranslationBlock *tb;
     JitBuf b;
     JitBlock *hdr;
@@ -79,11 +90,55 @@ static ZydisEncoderOperand jit_imm(const JitCtx *c, TCGTemp t, int bits)
     return jit_i(bits == 32 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v);
 }
 
+/* --- the register cache ------------------------------------------------------------------------------ */
+
+static void jit_cache_drop_slot(JitCtx *c, int k)
+{
+    if (c->cache_temp[k] >= 0) {
+        c->cache_of[c->cache_temp[k]] = 0;
+        c->cache_temp[k] = -1;
+    }
+}
+
+/* Forget cached copies: all, or (globals_only) the globals, or (caller_saved) those in registers a call
+   clobbers. */
+static void jit_cache_forget(JitCtx *c, bool globals, bool caller_saved)
+{
+    for (int k = 0; k < JIT_NCACHE; k++) {
+        TCGTemp t = c->cache_temp[k];
+        if (t < 0) {
+            continue;
+        }
+        bool g = c->s->temps[t].kind == TEMP_GLOBAL;
+        if ((globals && g) || (caller_saved && k >= JIT_CACHE_CALLEE_SAVED)) {
+            jit_cache_drop_slot(c, k);
+        }
+    }
+}
+
+/* Forget cached globals whose 8-byte slot overlaps env bytes [lo, hi) (a store there changed them). */
+static void jit_cache_forget_range(JitCtx *c, int64_t lo, int64_t hi, TCGTemp except)
+{
+    for (int k = 0; k < JIT_NCACHE; k++) {
+        TCGTemp t = c->cache_temp[k];
+        if (t >= 0 && t != except && c->s->temps[t].kind == TEMP_GLOBAL) {
+            int64_t off = c->s->temps[t].env_offset;
+            if (off < hi && off + 8 > lo) {
+                jit_cache_drop_slot(c, k);
+            }
+        }
+    }
+}
+
 /* reg = the temp's value; a 32-bit load zero-extends, which is the I32 view of it. */
 static void jit_get(JitCtx *c, int reg, TCGTemp t, int bits)
 {
     const TCGTempInfo *ti = &c->s->temps[t];
-    if (ti->kind == TEMP_ENV) {
+    if (c->cache_of[t]) {
+        int k = c->cache_of[t] - 1;
+        c->cache_used[k] = ++c->clock;
+        JI2(&c->b, MOV, R(reg, bits), R(jit_cache_regs[k], bits));
+    } else if (ti->kind == TEMP_ENV) {
         JI2(&c->b, MOV, R(reg, 64), R(JIT_ENV, 64));
     } else if (ti->kind == TEMP_CONST) {
         jit_movi(&c->b, reg, jit_const(c, t, bits));
@@ -95,7 +150,30 @@ static void jit_get(JitCtx *c, int reg, TCGTemp t, int bits)
 /* Store a result: reg holds it with its upper half already clear for I32 ops. */
 static void jit_put(JitCtx *c, TCGTemp t, int reg)
 {
-    JI2(&c->b, MOV, ENVM(jit_slot(c, t), 8), R(reg, 64));
+    int64_t off = jit_slot(c, t);
+    JI2(&c->b, MOV, ENVM(off, 8), R(reg, 64));
+    if (c->s->temps[t].kind == TEMP_GLOBAL) {
+        jit_cache_forget_range(c, off, off + 8, t);   /* globals that alias this one */
+    }
+    int k = c->cache_of[t] - 1;
+    if (k < 0) {
+        /* A free register, else the least recently used one. */
+        k = 0;
+        for (int i = 0; i < JIT_NCACHE; i++) {
+            if (c->cache_temp[i] < 0) {
+                k = i;
+                break;
+            }
+            if (c->cache_used[i] < c->cache_used[k]) {
+                k = i;
+            }
+        }
+        jit_cache_drop_slot(c, k);
+        c->cache_temp[k] = t;
+        c->cache_of[t] = (int8_t)(k + 1);
+    }
+    c->cache_used[k] = ++c->clock;
+    JI2(&c->b, MOV, R(jit_cache_regs[k], 64), R(reg, 64));
 }
 
 static void jit_fixup(JitCtx *c, uint8_t *field, int label)
@@ -218,6 +296,13 @@ static void jit_call_abs(JitCtx *c, const void *fn)
     JI1(&c->b, CALL, R(JR_RAX, 64));
 }
 
+/* A call to one of our own helpers that may touch any of the CPU state. */
+static void jit_call_any(JitCtx *c, const void *fn)
+{
+    jit_call_abs(c, fn);
+    jit_cache_forget(c, true, true);
+}
+
 /* Guest memory ops. The state in env is exact here (every temp is in memory), so a fault sees it. */
 static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits)
 {
@@ -228,7 +313,7 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits)
             JI2(&c->b, MOV, R(JR_RDI, 64), R(JIT_ENV, 64));
             jit_get(c, JR_RSI, op->args[1], 64);
             jit_movi(&c->b, JR_RDX, mo & 7);
-            jit_call_abs(c, (const void *)jit_soft_ld);
+            jit_call_any(c, (const void *)jit_soft_ld);
             if (bits == 32) {
                 JI2(&c->b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
             }
@@ -244,7 +329,7 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits)
             jit_get(c, JR_RSI, op->args[1], 64);
             jit_get(c, JR_RDX, op->args[0], 64);
             jit_movi(&c->b, JR_RCX, mo & MO_SIZE);
-            jit_call_abs(c, (const void *)jit_soft_st);
+            jit_call_any(c, (const void *)jit_soft_st);
         } else {
             jit_get(c, JR_RAX, op->args[1], 64);
             jit_get(c, JR_RCX, op->args[0], 64);
@@ -256,12 +341,13 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits)
             JI2(&c->b, MOV, R(JR_RDI, 64), R(JIT_ENV, 64));
             jit_get(c, JR_RSI, op->args[0], 64);
             jit_movi(&c->b, JR_RDX, op->cargs[0]);
-            jit_call_abs(c, op->opc == INDEX_op_guest_ld128 ? (const void *)jit_soft_ld128 : (const void *)jit_soft_st128);
+            jit_call_any(c, op->opc == INDEX_op_guest_ld128 ? (const void *)jit_soft_ld128 : (const void *)jit_soft_st128);
         } else {
             jit_get(c, JR_RAX, op->args[0], 64);
             if (op->opc == INDEX_op_guest_ld128) {
                 JI2(&c->b, MOVDQU, R(0, 128), jit_m(JR_RAX, 0, 16));
                 JI2(&c->b, MOVDQU, ENVM(op->cargs[0], 16), R(0, 128));
+                jit_cache_forget_range(c, (int64_t)op->cargs[0], (int64_t)op->cargs[0] + 16, -1);
             } else {
                 JI2(&c->b, MOVDQU, R(0, 128), ENVM(op->cargs[0], 16));
                 JI2(&c->b, MOVDQU, jit_m(JR_RAX, 0, 16), R(0, 128));
@@ -288,6 +374,7 @@ static int jit_call(JitCtx *c, const TCGOp *op)
         jit_get(c, argreg[i], op->call_args[i], 64);
     }
     jit_call_abs(c, h->func);
+    jit_cache_forget(c, !(h->flags & TCG_CALL_NO_RW_GLOBALS), true);
     if (h->ret != TCG_ARG_VOID) {
         if (!jit_temp_ok(c->s, op->call_ret) || jit_slot(c, op->call_ret) < 0) {
             return -EINVAL;
@@ -522,6 +609,11 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         int base = jit_state_addr(c, op->args[1], op->cargs[1], &disp);
         jit_get(c, JR_RCX, op->args[0], 64);
         jit_store_mo(c, JR_RCX, base, disp, (unsigned)op->cargs[0]);
+        if (base == JIT_ENV) {
+            jit_cache_forget_range(c, disp, disp + (1 << (op->cargs[0] & MO_SIZE)), -1);
+        } else {
+            jit_cache_forget(c, true, false);   /* could point anywhere into the state */
+        }
         return 0;
     }
     case INDEX_op_guest_ld:
@@ -535,6 +627,10 @@ static int jit_op(JitCtx *c, const TCGOp *op)
             return -EINVAL;
         }
         c->label_at[op->cargs[0]] = b->p;
+        jit_cache_forget(c, true, true);   /* reached from elsewhere too: nothing is known */
+        for (int k = 0; k < JIT_NCACHE; k++) {
+            jit_cache_drop_slot(c, k);
+        }
         return 0;
     case INDEX_op_br:
         if (op->cargs[0] >= (uint64_t)c->s->nb_labels) {
@@ -640,6 +736,9 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     }
     c->s = s;
     c->tb = tb;
+    for (int k = 0; k < JIT_NCACHE; k++) {
+        c->cache_temp[k] = -1;
+    }
     c->hdr = (JitBlock *)(void *)start;
     memset(c->hdr, 0, JIT_BLOCK_HDR);
     c->b = (JitBuf){start, start + JIT_BLOCK_HDR, start + max, false, false};

@@ -200,7 +200,8 @@ TEST_P(VecSweepRun, EveryShapeAgrees)
         if (n) {
             bad++;
             ZydisDisassembledInstruction d;
-            if (ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, HARNESS_CODE_ADDR, b.data(), b.size(), &d))) {
+            if (ZYAN_SUCCESS(
+                    ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, HARNESS_CODE_ADDR, b.data(), b.size(), &d))) {
                 names += std::string(d.text) + "; ";
             }
         }
