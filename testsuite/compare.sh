@@ -90,6 +90,7 @@ es=$(cat "$work/ember.status")
 
 fail=0
 echo "program: $prog ${args[*]}"
+[ ${#ember_opts[@]} -gt 0 ] && echo "ember options: ${ember_opts[*]}"
 echo "native status: $(describe "$ns")"
 echo "ember  status: $(describe "$es")"
 if [ -n "$expect_status" ] && [ "$ns" != "$expect_status" ]; then

@@ -30,8 +30,10 @@
  *   POPCNT        the source operand, -                              -     (ZF = source == 0, others 0)
  *                 zero-extended
  *
- * NEG is SUB with minuend 0. ADCX/ADOX, BT*, rotates, SAHF, CLC/STC/CMC and POPF work on materialized
- * flags and leave CC_OP_EFLAGS.
+ * NEG is SUB with minuend 0. SHLD records as SHL; SHRD as SAR with the result's second-highest bit put
+ * on top of src, so that OF is the sign change of the last step as hardware gives it. ADCX/ADOX, BT*,
+ * rotates, SAHF, CLC/STC/CMC, CMPXCHG8B/16B and POPF work on materialized flags and leave CC_OP_EFLAGS.
+ * BSF/BSR record POPCNT of their source (ZF = source == 0; the other flags are undefined).
  *
  * env->cc_op always holds the current op: the translator stores cpu_cc_op whenever it changes, so a fault
  * or exit at any point sees consistent state. CC_OP_DYNAMIC exists only at translate time: "whatever env

@@ -194,7 +194,6 @@ static bool plan_register(StubPlan *p, const ZydisDecodedOperand *op, int i, int
 {
     ZydisRegister r = op->reg.value;
     ZydisRegisterClass c = ZydisRegisterGetClass(r);
-    bool rd = (op->actions & (ZYDIS_OPERAND_ACTION_READ | ZYDIS_OPERAND_ACTION_CONDREAD)) != 0;
     bool wr = (op->actions & (ZYDIS_OPERAND_ACTION_WRITE | ZYDIS_OPERAND_ACTION_CONDWRITE)) != 0;
 
     if (c == ZYDIS_REGCLASS_XMM || c == ZYDIS_REGCLASS_YMM) {
@@ -207,7 +206,6 @@ static bool plan_register(StubPlan *p, const ZydisDecodedOperand *op, int i, int
         if (wr) {
             p->vec_write |= 1u << n;
         }
-        (void)rd;
         return true;
     }
     if (is_gpr_class(c)) {

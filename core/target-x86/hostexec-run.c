@@ -15,8 +15,9 @@
  *    it runs masked; an unmasked exception it raises puts back the old registers and leaves the exception
  *    pending (flags, ES and B set), to be delivered as #MF by the next waiting instruction — as on real
  *    hardware. FNSTCW/FNSTSW/FNSTENV/FNSAVE images are patched to show the guest's real FCW and ES.
- * Known gaps: a memory destination is written by the masked run even when the guest's unmasked exception
- * would have suppressed it (FST m, CVTPS2PH m), and FCOMI's flags are those of the masked result.
+ * A memory destination the masked run wrote is put back too (FST m, VCVTPS2PH m). FCOMI sets its flags
+ * even then, as the hardware does. Known gap: an unmasked x87 overflow/underflow with a register
+ * destination keeps the old register, where the hardware stores the result with a scaled exponent.
  */
 #include <string.h>
 
@@ -25,9 +26,13 @@
 
 #define X87_EXC_MASK 0x3f
 #define X87_SF 0x40
+#define X87_PE 0x20
+#define X87_PRE_COMPUTATION 0x07   /* IE, DE, ZE */
 #define X87_ES_B 0x8080
 #define MXCSR_MASKS 0x1f80
 #define MXCSR_FLAGS 0x3f
+/* Memory destinations up to this size are put back when an unmasked exception suppresses the write. */
+#define HOSTEXEC_SAVED_MEM 32
 
 /*
  * The error code we report with #MF/#XM: the si_code Linux gives the SIGFPE, from the unmasked exception
@@ -217,6 +222,11 @@ static uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_
     /* Guarded run: everything masked on the host, no pending exception visible to it. */
     X86FxArea saved = env->fx;
     bool arith = (st->flags & HOSTEXEC_X87_ARITH) != 0;
+    uint8_t old_mem[HOSTEXEC_SAVED_MEM];
+    bool keep_mem = arith && (st->flags & HOSTEXEC_MEM_WRITE) && st->mem_bytes <= sizeof(old_mem);
+    if (keep_mem) {
+        memcpy(old_mem, mem, st->mem_bytes);
+    }
     env->fx.fcw |= X87_EXC_MASK;
     env->fx.fsw &= ~X87_ES_B;
     if (arith) {
@@ -228,6 +238,13 @@ static uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_
 
     uint16_t raised = arith ? env->fx.fsw & (X87_EXC_MASK | X87_SF) : 0;
     if (raised & ~fcw & X87_EXC_MASK) {
+        /* Only the exceptions the hardware detects before suppressing the result: invalid, denormal and
+           divide-by-zero come before any rounding; an overflow or underflow stops before precision. */
+        if (raised & ~fcw & X87_PRE_COMPUTATION) {
+            raised &= X87_PRE_COMPUTATION | X87_SF;
+        } else {
+            raised &= ~X87_PE;
+        }
         /* Unmasked: the destination keeps its old value and the exception waits for the next FP insn. */
         uint64_t fip = env->fx.fip, fdp = env->fx.fdp;
         uint16_t fop = env->fx.fop;
@@ -236,6 +253,9 @@ static uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_
         env->fx.fip = fip;   /* the pointers name the instruction that raised it */
         env->fx.fdp = fdp;
         env->fx.fop = fop;
+        if (keep_mem) {
+            memcpy(mem, old_mem, st->mem_bytes);
+        }
         return r;
     }
     if (arith) {
@@ -280,8 +300,13 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
     /* The guest unmasks SIMD exceptions: run masked with clean flags, then see what was raised. */
     X86YMMReg ymm[16];
     uint64_t regs[16];
+    uint8_t old_mem[HOSTEXEC_SAVED_MEM];
+    bool keep_mem = (st->flags & HOSTEXEC_MEM_WRITE) && st->mem_bytes <= sizeof(old_mem);
     memcpy(ymm, env->ymm, sizeof(ymm));
     memcpy(regs, env->regs, sizeof(regs));
+    if (keep_mem) {
+        memcpy(old_mem, mem, st->mem_bytes);
+    }
     env->fx.mxcsr = (mxcsr | MXCSR_MASKS) & ~(uint32_t)MXCSR_FLAGS;
     uint64_t r = run_any(env, st, mem, flags_in, pc_info);
     uint32_t raised = env->fx.mxcsr & MXCSR_FLAGS;
@@ -289,6 +314,9 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
     if (raised & ~(mxcsr >> 7) & MXCSR_FLAGS) {
         memcpy(env->ymm, ymm, sizeof(ymm));
         memcpy(env->regs, regs, sizeof(regs));
+        if (keep_mem) {
+            memcpy(mem, old_mem, st->mem_bytes);
+        }
         x86_raise_exception(env, EXCP_XM, fpe_si_code(env->fx.mxcsr & ~(env->fx.mxcsr >> 7) & MXCSR_FLAGS), 0);
     }
     return r;

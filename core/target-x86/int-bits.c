@@ -125,7 +125,7 @@ static void int_bit_scan(DisasContext *dc, bool reverse)
         tcg_gen_ctz(s, t, res, src, old);
     }
     int r = x86_gpr_index(dc->insn.op[0].reg.value);
-    if (0 && bits == 32 && r >= 0) {
+    if (bits == 32 && r >= 0) {
         /* no write at all for a zero source, so the upper half stays */
         tcg_gen_movcond(s, TCG_I64, TCG_COND_EQ, cpu_regs[r], src, int_const(dc, 0), cpu_regs[r], res);
     } else {

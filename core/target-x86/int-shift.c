@@ -118,8 +118,9 @@ void int_emit_rcr(DisasContext *dc) { int_rotate_carry(dc, false); }
 
 /*
  * SHLD/SHRD: the destination shifted with bits of the source coming in. The two are concatenated in one
- * 64-bit temp so the shift needs no special case for count 0; 16-bit operands use dst:src:dst, which
- * gives Intel's results for counts above 16.
+ * 64-bit temp so the shift needs no special case for count 0. For 16-bit operands a count above 16 leaves
+ * an undefined result; concatenating dst:src:src gives what AMD hardware (our reference host) returns,
+ * the source rotated by count - 16.
  */
 static void int_shift_double(DisasContext *dc, bool left)
 {
@@ -159,14 +160,14 @@ static void int_shift_double(DisasContext *dc, bool left)
                 tcg_gen_deposit(s, TCG_I64, cat, dst, src, 32, 32);
             }
         } else {
-            if (left) {   /* dst:src:dst */
-                tcg_gen_shl(s, TCG_I64, cat, dst, int_const(dc, 16));
+            if (left) {   /* dst:src:src, high to low */
+                tcg_gen_shl(s, TCG_I64, cat, src, int_const(dc, 16));
                 tcg_gen_deposit(s, TCG_I64, cat, cat, src, 32, 16);
                 tcg_gen_deposit(s, TCG_I64, cat, cat, dst, 48, 16);
                 at = 48;
-            } else {      /* dst:src:dst from the other end */
+            } else {      /* src:src:dst, high to low */
                 tcg_gen_deposit(s, TCG_I64, cat, dst, src, 16, 16);
-                tcg_gen_deposit(s, TCG_I64, cat, cat, dst, 32, 16);
+                tcg_gen_deposit(s, TCG_I64, cat, cat, src, 32, 16);
             }
         }
         void (*shift)(TCGContext *, TCGType, TCGTemp, TCGTemp, TCGTemp) = left ? tcg_gen_shl : tcg_gen_shr;

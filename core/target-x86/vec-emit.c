@@ -8,7 +8,10 @@
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/hostexec.h"
 
-/* The features one encoding needs beyond its row's, from Zydis's ISA set. */
+/*
+ * The features one encoding needs beyond its row's, from Zydis's ISA set; -1 for an ISA set we do not
+ * implement (VAES and VPCLMULQDQ's 256-bit forms, GFNI...), which must be #UD even where the host has it.
+ */
 static int vec_isa_features(ZydisISASet set, X86Feature out[2])
 {
     switch (set) {
@@ -85,7 +88,7 @@ static int vec_isa_features(ZydisISASet set, X86Feature out[2])
         out[0] = X86_FEAT_XSAVEOPT;
         return 1;
     default:
-        return 0;
+        return -1;
     }
 }
 
@@ -98,6 +101,9 @@ static bool vec_encoding_allowed(const DisasContext *dc)
     }
     X86Feature need[2];
     int n = vec_isa_features(zi->meta.isa_set, need);
+    if (n < 0) {
+        return false;
+    }
     for (int i = 0; i < n; i++) {
         if (!x86_model_has_feature(dc->env->model, need[i])) {
             return false;

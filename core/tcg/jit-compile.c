@@ -1,11 +1,14 @@
 /*
  * The JIT's compiler: lowers the optimized op list of one block into x86-64 host code.
  *
- * Model: the CPU state pointer is in rbp for the whole run; every temp lives in memory (a global at its
- * env offset, a local in TCGCPU.frame like the interpreter's), so the guest state in env is exact at
- * every op, which is what the fault handler and helpers rely on. Each op loads its inputs into scratch
- * registers (rax, rcx, rdx, rsi: all caller-saved), computes, and stores its outputs. Constants become
- * immediates where the instruction has a form for them.
+ * Model: the CPU state pointer is in rbp for the whole run. Each op loads its inputs into scratch
+ * registers (rax, rcx, rdx, rsi: caller-saved), computes, and puts its outputs. Temps are cached in seven
+ * host registers (rbx, r12-r15, r10, r11) within a block: globals write through (their env slot is
+ * stored on every write, so the guest state in env is exact at every guest memory access, helper call
+ * and exit — what the fault handler and helpers rely on); locals (TCGCPU.frame slots, as in the
+ * interpreter) are written back only when evicted, before a branch, label or clobbering call, and never
+ * once dead. Constants become immediates where the instruction has a form for them. insn_start is
+ * stored only before an op that can observe it (see jit_flush_pc).
  *
  * Block layout: a JitBlock header (the goto_tb patch sites), the entry (the exit-request check), the
  * body, then the shared "exit to the loop" stub. Helpers are called directly (SysV ABI; the trampoline
@@ -37,7 +40,21 @@ typedef struct JitCtx {
     int8_t cache_of[TCG_MAX_TEMPS];       /* temp -> cache slot + 1 (0: not cached) */
     TCGTemp cache_temp[JIT_NCACHE];       /* slot -> temp (-1: free) */
     uint32_t cache_used[JIT_NCACHE];      /* for least-recently-used replacement */
+    bool cache_dirty[JIT_NCACHE];         /* a local whose frame slot is stale */
     uint32_t clock;
+    /* Locals are written back lazily: only when evicted, before a branch or label, or before a call
+       that clobbers their register, and not at all once dead. Liveness is the index of the last op
+       that reads each local; a block with a backward branch keeps every local live. */
+    int last_use[TCG_MAX_TEMPS];
+    int cur_op;
+    bool has_back_branch;
+    /* insn_start is stored lazily: only an op that can observe it (a guest memory access that may
+       fault, a helper, any block exit or branch) writes the pc of its instruction, and a pc whose upper
+       half is already in TCGCPU.insn_pc needs only a 4-byte store. */
+    uint64_t pending_pc;
+    bool pc_pending;
+    bool pc_hi_known;
+    uint32_t pc_hi;
     TranslationBlock *tb;
     JitBuf b;
     JitBlock *hdr;
@@ -92,27 +109,56 @@ static ZydisEncoderOperand jit_imm(const JitCtx *c, TCGTemp t, int bits)
 
 /* --- the register cache ------------------------------------------------------------------------------ */
 
+/* Whether a local's value may still be read after the current op. */
+static bool jit_live(const JitCtx *c, TCGTemp t)
+{
+    return c->has_back_branch || c->last_use[t] > c->cur_op;
+}
+
+/* Write a dirty local back to its frame slot (the cached copy stays valid). */
+static void jit_cache_spill(JitCtx *c, int k)
+{
+    TCGTemp t = c->cache_temp[k];
+    if (t >= 0 && c->cache_dirty[k]) {
+        if (jit_live(c, t)) {
+            jit_op_rm(&c->b, JOP_MOV_STORE, jit_cache_regs[k], JIT_ENV, (int32_t)jit_slot(c, t), 64);
+        }
+        c->cache_dirty[k] = false;
+    }
+}
+
 static void jit_cache_drop_slot(JitCtx *c, int k)
 {
     if (c->cache_temp[k] >= 0) {
+        jit_cache_spill(c, k);
         c->cache_of[c->cache_temp[k]] = 0;
         c->cache_temp[k] = -1;
     }
 }
 
-/* Forget cached copies: all, or (globals_only) the globals, or (caller_saved) those in registers a call
-   clobbers. */
-static void jit_cache_forget(JitCtx *c, bool globals, bool caller_saved)
+static void jit_cache_spill_all(JitCtx *c)
+{
+    for (int k = 0; k < JIT_NCACHE; k++) {
+        jit_cache_spill(c, k);
+    }
+}
+
+/* Forget cached copies of globals (memory may have changed under them); globals are never dirty. */
+static void jit_cache_forget_globals(JitCtx *c)
 {
     for (int k = 0; k < JIT_NCACHE; k++) {
         TCGTemp t = c->cache_temp[k];
-        if (t < 0) {
-            continue;
-        }
-        bool g = c->s->temps[t].kind == TEMP_GLOBAL;
-        if ((globals && g) || (caller_saved && k >= JIT_CACHE_CALLEE_SAVED)) {
+        if (t >= 0 && c->s->temps[t].kind == TEMP_GLOBAL) {
             jit_cache_drop_slot(c, k);
         }
+    }
+}
+
+/* Before a call: the registers it clobbers give up what they hold (dirty locals written back). */
+static void jit_cache_evict_caller_saved(JitCtx *c)
+{
+    for (int k = JIT_CACHE_CALLEE_SAVED; k < JIT_NCACHE; k++) {
+        jit_cache_drop_slot(c, k);
     }
 }
 
@@ -130,6 +176,21 @@ static void jit_cache_forget_range(JitCtx *c, int64_t lo, int64_t hi, TCGTemp ex
     }
 }
 
+/* Before op i: locals that are never read again give up their registers, unwritten. */
+static void jit_cache_retire(JitCtx *c)
+{
+    if (c->has_back_branch) {
+        return;
+    }
+    for (int k = 0; k < JIT_NCACHE; k++) {
+        TCGTemp t = c->cache_temp[k];
+        if (t >= 0 && c->s->temps[t].kind == TEMP_LOCAL && c->last_use[t] < c->cur_op) {
+            c->cache_dirty[k] = false;
+            jit_cache_drop_slot(c, k);
+        }
+    }
+}
+
 /* reg = the temp's value; a 32-bit load zero-extends, which is the I32 view of it. */
 static void jit_get(JitCtx *c, int reg, TCGTemp t, int bits)
 {
@@ -137,23 +198,33 @@ static void jit_get(JitCtx *c, int reg, TCGTemp t, int bits)
     if (c->cache_of[t]) {
         int k = c->cache_of[t] - 1;
         c->cache_used[k] = ++c->clock;
-        JI2(&c->b, MOV, R(reg, bits), R(jit_cache_regs[k], bits));
+        jit_op_rr(&c->b, JOP_MOV_STORE, jit_cache_regs[k], reg, bits);
     } else if (ti->kind == TEMP_ENV) {
         JI2(&c->b, MOV, R(reg, 64), R(JIT_ENV, 64));
     } else if (ti->kind == TEMP_CONST) {
         jit_movi(&c->b, reg, jit_const(c, t, bits));
     } else {
-        JI2(&c->b, MOV, R(reg, bits), ENVM(jit_slot(c, t), bits / 8));
+        jit_op_rm(&c->b, JOP_MOV_LOAD, reg, JIT_ENV, (int32_t)jit_slot(c, t), bits);
     }
 }
 
 /* Store a result: reg holds it with its upper half already clear for I32 ops. */
 static void jit_put(JitCtx *c, TCGTemp t, int reg)
 {
-    int64_t off = jit_slot(c, t);
-    JI2(&c->b, MOV, ENVM(off, 8), R(reg, 64));
-    if (c->s->temps[t].kind == TEMP_GLOBAL) {
+    bool local = c->s->temps[t].kind == TEMP_LOCAL;
+    if (!local) {
+        /* Globals are written through: env is exact at every op, for faults and helpers. */
+        int64_t off = jit_slot(c, t);
+        jit_op_rm(&c->b, JOP_MOV_STORE, reg, JIT_ENV, (int32_t)off, 64);
         jit_cache_forget_range(c, off, off + 8, t);   /* globals that alias this one */
+    } else if (!c->has_back_branch && c->last_use[t] <= c->cur_op) {
+        /* Never read again (possibly by this same op, which has its inputs already). */
+        if (c->cache_of[t]) {
+            int k = c->cache_of[t] - 1;
+            c->cache_dirty[k] = false;
+            jit_cache_drop_slot(c, k);
+        }
+        return;
     }
     int k = c->cache_of[t] - 1;
     if (k < 0) {
@@ -173,7 +244,8 @@ static void jit_put(JitCtx *c, TCGTemp t, int reg)
         c->cache_of[t] = (int8_t)(k + 1);
     }
     c->cache_used[k] = ++c->clock;
-    JI2(&c->b, MOV, R(jit_cache_regs[k], 64), R(reg, 64));
+    c->cache_dirty[k] = local;
+    jit_op_rr(&c->b, JOP_MOV_STORE, reg, jit_cache_regs[k], 64);
 }
 
 static void jit_fixup(JitCtx *c, uint8_t *field, int label)
@@ -216,7 +288,7 @@ static int jit_compare(JitCtx *c, TCGCond cond, TCGTemp a, TCGTemp b, int bits)
                 jit_i(0));
     } else {
         jit_get(c, JR_RCX, b, bits);
-        jit_ins(&c->b, tst ? ZYDIS_MNEMONIC_TEST : ZYDIS_MNEMONIC_CMP, 2, R(JR_RAX, bits), R(JR_RCX, bits), jit_i(0));
+        jit_op_rr(&c->b, tst ? JOP_TEST : JOP_CMP, JR_RCX, JR_RAX, bits);
     }
     return jit_cc_of(cond);
 }
@@ -292,6 +364,7 @@ static void jit_soft_st128(TCGCPU *cpu, uint64_t addr, uint64_t off)
 
 static void jit_call_abs(JitCtx *c, const void *fn)
 {
+    jit_cache_evict_caller_saved(c);
     jit_movi(&c->b, JR_RAX, (uintptr_t)fn);
     JI1(&c->b, CALL, R(JR_RAX, 64));
 }
@@ -300,7 +373,7 @@ static void jit_call_abs(JitCtx *c, const void *fn)
 static void jit_call_any(JitCtx *c, const void *fn)
 {
     jit_call_abs(c, fn);
-    jit_cache_forget(c, true, true);
+    jit_cache_forget_globals(c);
 }
 
 /* Guest memory ops. The state in env is exact here (every temp is in memory), so a fault sees it. */
@@ -374,7 +447,9 @@ static int jit_call(JitCtx *c, const TCGOp *op)
         jit_get(c, argreg[i], op->call_args[i], 64);
     }
     jit_call_abs(c, h->func);
-    jit_cache_forget(c, !(h->flags & TCG_CALL_NO_RW_GLOBALS), true);
+    if (!(h->flags & TCG_CALL_NO_RW_GLOBALS)) {
+        jit_cache_forget_globals(c);
+    }
     if (h->ret != TCG_ARG_VOID) {
         if (!jit_temp_ok(c->s, op->call_ret) || jit_slot(c, op->call_ret) < 0) {
             return -EINVAL;
@@ -401,7 +476,14 @@ static void jit_alu(JitCtx *c, ZydisMnemonic m, TCGTemp a, TCGTemp b, int bits)
         }
     } else {
         jit_get(c, JR_RCX, b, bits);
-        jit_ins(&c->b, m, 2, R(JR_RAX, bits), R(JR_RCX, bits), jit_i(0));
+        uint8_t opcode = m == ZYDIS_MNEMONIC_ADD ? JOP_ADD : m == ZYDIS_MNEMONIC_SUB ? JOP_SUB
+                         : m == ZYDIS_MNEMONIC_AND ? JOP_AND : m == ZYDIS_MNEMONIC_OR ? JOP_OR
+                         : m == ZYDIS_MNEMONIC_XOR ? JOP_XOR : 0;
+        if (opcode) {
+            jit_op_rr(&c->b, opcode, JR_RCX, JR_RAX, bits);   /* rax op= rcx */
+        } else {
+            jit_ins(&c->b, m, 2, R(JR_RAX, bits), R(JR_RCX, bits), jit_i(0));
+        }
     }
 }
 
@@ -579,11 +661,39 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
 
 /* --- one op ------------------------------------------------------------------------------------------ */
 
+static void jit_flush_pc(JitCtx *c)
+{
+    if (!c->pc_pending) {
+        return;
+    }
+    uint64_t pc = c->pending_pc;
+    const size_t off = offsetof(TCGCPU, insn_pc);
+    if (c->pc_hi_known && c->pc_hi == (uint32_t)(pc >> 32)) {
+        JI2(&c->b, MOV, ENVM(off, 4), jit_i((int32_t)(uint32_t)pc));
+    } else if ((int64_t)pc == (int32_t)pc) {
+        JI2(&c->b, MOV, ENVM(off, 8), jit_i((int64_t)pc));
+    } else {
+        jit_movi(&c->b, JR_RAX, pc);
+        JI2(&c->b, MOV, ENVM(off, 8), R(JR_RAX, 64));
+    }
+    c->pc_hi_known = true;
+    c->pc_hi = (uint32_t)(pc >> 32);
+    c->pc_pending = false;
+}
+
 static int jit_op(JitCtx *c, const TCGOp *op)
 {
     JitBuf *b = &c->b;
     const TCGOpDef *def = &tcg_op_defs[op->opc];
     const int bits = op->type == TCG_I32 ? 32 : 64;
+
+    if ((def->flags & (OPF_SIDE_EFFECTS | OPF_BB_END | OPF_MEM | OPF_CALL)) && op->opc != INDEX_op_insn_start &&
+        op->opc != INDEX_op_st) {
+        jit_flush_pc(c);
+    }
+    if (op->opc == INDEX_op_set_label) {
+        c->pc_hi_known = false;   /* paths merge here */
+    }
 
     if (op->opc == INDEX_op_call) {
         return jit_call(c, op);
@@ -612,7 +722,7 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         if (base == JIT_ENV) {
             jit_cache_forget_range(c, disp, disp + (1 << (op->cargs[0] & MO_SIZE)), -1);
         } else {
-            jit_cache_forget(c, true, false);   /* could point anywhere into the state */
+            jit_cache_forget_globals(c);   /* could point anywhere into the state */
         }
         return 0;
     }
@@ -626,8 +736,9 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         if (op->cargs[0] >= (uint64_t)c->s->nb_labels || op->cargs[0] >= TCG_MAX_LABELS) {
             return -EINVAL;
         }
+        /* Reached from elsewhere too: locals go to memory on the way in, and nothing is known after. */
+        jit_cache_spill_all(c);
         c->label_at[op->cargs[0]] = b->p;
-        jit_cache_forget(c, true, true);   /* reached from elsewhere too: nothing is known */
         for (int k = 0; k < JIT_NCACHE; k++) {
             jit_cache_drop_slot(c, k);
         }
@@ -636,6 +747,7 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         if (op->cargs[0] >= (uint64_t)c->s->nb_labels) {
             return -EINVAL;
         }
+        jit_cache_spill_all(c);
         jit_fixup(c, jit_jmp32(b, NULL), (int)op->cargs[0]);
         return 0;
     case INDEX_op_brcond: {
@@ -646,6 +758,7 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         if (cond == TCG_COND_NEVER) {
             return 0;
         }
+        jit_cache_spill_all(c);   /* the label reads locals from memory */
         if (cond == TCG_COND_ALWAYS) {
             jit_fixup(c, jit_jmp32(b, NULL), (int)op->cargs[1]);
             return 0;
@@ -656,16 +769,10 @@ static int jit_op(JitCtx *c, const TCGOp *op)
     }
     case INDEX_op_call:
         return jit_call(c, op);
-    case INDEX_op_insn_start: {
-        uint64_t pc = op->cargs[0];
-        if ((int64_t)pc == (int32_t)pc) {
-            JI2(b, MOV, ENVM(offsetof(TCGCPU, insn_pc), 8), jit_i((int64_t)pc));
-        } else {
-            jit_movi(b, JR_RAX, pc);
-            JI2(b, MOV, ENVM(offsetof(TCGCPU, insn_pc), 8), R(JR_RAX, 64));
-        }
+    case INDEX_op_insn_start:
+        c->pending_pc = op->cargs[0];
+        c->pc_pending = true;
         return 0;
-    }
     case INDEX_op_goto_tb: {
         int slot = (int)op->cargs[0];
         if (op->cargs[0] > 1) {
@@ -698,6 +805,47 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         return 0;
     default:
         return jit_pure(c, op, bits);
+    }
+}
+
+/* The last op that reads each temp, and whether any branch goes backward (then nothing is dead). */
+static void jit_liveness(JitCtx *c)
+{
+    const TCGContext *s = c->s;
+    bool label_seen[TCG_MAX_LABELS] = {false};
+    for (int t = 0; t < TCG_MAX_TEMPS; t++) {
+        c->last_use[t] = -1;
+    }
+    for (int i = 0; i < s->nb_ops; i++) {
+        const TCGOp *op = &s->ops[i];
+        if (op->dead || op->opc >= TCG_OP_COUNT) {
+            continue;
+        }
+        const TCGOpDef *def = &tcg_op_defs[op->opc];
+        if (op->opc == INDEX_op_call) {
+            for (int a = 0; op->helper && a < op->helper->nargs && a < TCG_MAX_HELPER_ARGS; a++) {
+                if (op->call_args[a] >= 0 && op->call_args[a] < TCG_MAX_TEMPS) {
+                    c->last_use[op->call_args[a]] = i;
+                }
+            }
+            continue;
+        }
+        for (int a = def->nb_oargs; a < def->nb_oargs + def->nb_iargs && a < TCG_MAX_OP_ARGS; a++) {
+            if (op->args[a] >= 0 && op->args[a] < TCG_MAX_TEMPS) {
+                c->last_use[op->args[a]] = i;
+            }
+        }
+        uint64_t label = op->opc == INDEX_op_set_label ? op->cargs[0]
+                         : op->opc == INDEX_op_br      ? op->cargs[0]
+                         : op->opc == INDEX_op_brcond  ? op->cargs[1]
+                                                       : ~0ULL;
+        if (label < TCG_MAX_LABELS) {
+            if (op->opc == INDEX_op_set_label) {
+                label_seen[label] = true;
+            } else if (label_seen[label]) {
+                c->has_back_branch = true;
+            }
+        }
     }
 }
 
@@ -749,13 +897,17 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     JI2(&c->b, CMP, ENVM(offsetof(TCGCPU, exit_request), 4), jit_i(0));
     jit_fixup(c, jit_jcc32(&c->b, JCC_NE, NULL), -1);
 
+    jit_liveness(c);
     int err = 0;
     for (int i = 0; i < s->nb_ops && !err; i++) {
         if (!s->ops[i].dead) {
+            c->cur_op = i;
+            jit_cache_retire(c);
             err = jit_op(c, &s->ops[i]);
         }
     }
     /* Falling off the end is exit_tb(NONE). */
+    jit_flush_pc(c);
     JI2(&c->b, MOV, ENVM(offsetof(TCGCPU, exit_reason), 4), jit_i(0));
     jit_exit(c, -1, TCG_EXIT_NONE);
     uint8_t *exit_stub = c->b.p;

@@ -51,6 +51,14 @@ void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEnc
 #define JI2(b, m, x, y) jit_ins((b), ZYDIS_MNEMONIC_##m, 2, (x), (y), jit_i(0))
 #define JI3(b, m, x, y, z) jit_ins((b), ZYDIS_MNEMONIC_##m, 3, (x), (y), (z))
 
+/* Hand-encoded hot forms (see jit-emit.c): opcode /r with a register, or with [rbp|r13 + disp]. */
+enum {
+    JOP_ADD = 0x01, JOP_OR = 0x09, JOP_AND = 0x21, JOP_SUB = 0x29, JOP_XOR = 0x31, JOP_CMP = 0x39,
+    JOP_TEST = 0x85, JOP_MOV_STORE = 0x89, JOP_MOV_LOAD = 0x8b,
+};
+void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits);
+void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int bits);
+
 /* The shortest load of a constant into a 64-bit register. */
 void jit_movi(JitBuf *b, int reg, uint64_t v);
 /* setcc r8 / cmovcc r64 by condition code. */

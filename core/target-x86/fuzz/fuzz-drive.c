@@ -45,7 +45,7 @@ int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
         .fork_emulated = cfg->fork_emulated,
         .report = stderr,
     };
-    FuzzGenOptions gopt = {.units = cfg->units};
+    FuzzGenOptions gopt = {.units = cfg->units, .only = cfg->only, .nonly = cfg->nonly};
     FuzzSeq *seq = malloc(sizeof(FuzzSeq));
     HarnessState *in = aligned_alloc(64, sizeof(HarnessState));
     if (!seq || !in) {
@@ -92,7 +92,7 @@ int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
         if (reported < cfg->max_reports) {
             reported++;
             fuzz_cov_mismatch(fuzz_report_mismatch_once(&runner, seq, state_seed, printed));
-        } else {
+        } else if (t->mismatches < 50) {
             fprintf(stderr, "fuzz-cpu [%s]: sequence %lld (seed 0x%llx) differs too (not shrunk: report limit)\n",
                     backend_name, i, (unsigned long long)s);
         }

@@ -39,7 +39,8 @@ static bool fuzz_reads_fsw(ZydisMnemonic m)
     }
 }
 
-/* Shifts and rotates by a (masked) count of zero change no flag. */
+/* Shifts and rotates by a (masked) count of zero change no flag, nor do REP string instructions with
+   RCX = 0. */
 static bool fuzz_count_may_be_zero(ZydisMnemonic m)
 {
     switch (m) {
@@ -72,7 +73,8 @@ void fuzz_undef_step(FuzzUndef *u, const ZydisDecodedInstruction *insn)
     if ((fpu && (fpu->tested & u->fpu)) || (u->fpu && fuzz_reads_fsw(insn->mnemonic))) {
         u->reads_undefined = true;
     }
-    if (cpu && fuzz_count_may_be_zero(insn->mnemonic)) {
+    bool rep = insn->attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE);
+    if (cpu && (fuzz_count_may_be_zero(insn->mnemonic) || rep)) {
         u->rflags |= cpu->undefined;   /* a zero count leaves every flag as it was, undefined ones too */
     } else if (cpu) {
         u->rflags = (u->rflags & ~(cpu->modified | cpu->set_0 | cpu->set_1 | cpu->undefined)) | cpu->undefined;

@@ -26,6 +26,8 @@ typedef struct FuzzGen {
     size_t len;
     uint32_t setup_regs;        /* GPRs the unit's setup loads: not reused for another purpose */
     bool x87_used;              /* an x87 instruction ran: its FIP/FDP/FOP are now in the state */
+    bool maybe_init;            /* VZEROALL/VZEROUPPER/FNINIT ran: a state component may be in its initial
+                                   configuration, which XSAVE reports (XSTATE_BV) as the CPU chooses */
     bool failed;
 } FuzzGen;
 
@@ -338,13 +340,239 @@ static bool fuzz_always_aligned(ZydisMnemonic m)
                    ZYDIS_MNEMONIC_SHA256RNDS2);
 }
 
+/* Encode the unit's instruction after its setup, check it, and append the unit to the sequence. */
+static bool fuzz_patch_blendv(ZydisMnemonic m, uint8_t *insn, size_t len);
+static bool fuzz_vendor_specific(const ZydisDecodedInstruction *insn);
+
+static bool fuzz_finish_unit(FuzzGen *g, ZydisEncoderRequest *reqp, ZydisMnemonic m, long depth_before)
+{
+    size_t insn_at = g->len;
+    if (!fuzz_emit_req(g, reqp)) {
+        /* An unsigned immediate, or a register the form does not take (AH with REX): once more. */
+        bool retried = false;
+        for (int i = 0; i < reqp->operand_count; i++) {
+            if (reqp->operands[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && (int64_t)reqp->operands[i].imm.u < 0) {
+                /* the unsigned reading of a negative value, at the width the encoder would use */
+                uint64_t v = reqp->operands[i].imm.u;
+                reqp->operands[i].imm.u = v >= ~0xffULL ? (v & 0xff) : v >= ~0xffffULL ? (v & 0xffff) : (v & 0xffffffffULL);
+                retried = true;
+            }
+        }
+        g->failed = false;
+        if (!retried || !fuzz_emit_req(g, reqp)) {
+            g->depth = depth_before;
+            return false;
+        }
+    }
+
+    if (!fuzz_patch_blendv(m, g->buf + insn_at, g->len - insn_at)) {
+        g->depth = depth_before;
+        return false;
+    }
+    /* Check what it does, as the decoder sees it. */
+    ZydisDecodedInstruction insn;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&g->dec, g->buf + insn_at, g->len - insn_at, &insn, ops)) ||
+        fuzz_writes_rsp(&insn, ops) || fuzz_vendor_specific(&insn)) {
+        g->depth = depth_before;
+        return false;
+    }
+    long depth = g->depth - fuzz_stack_delta(&insn, ops);
+    if (depth > FUZZ_STACK_BELOW || depth < -FUZZ_STACK_ABOVE || g->depth > FUZZ_STACK_BELOW ||
+        g->depth < -FUZZ_STACK_ABOVE) {
+        g->depth = depth_before;
+        return false;
+    }
+    /* The setup's own flags effects (the PUSH before POPF, the saves) come first. */
+    FuzzUndef u = g->undef;
+    ZydisDecodedInstruction si;
+    for (size_t off = 0; off < insn_at; off += si.length) {
+        if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&g->dec, NULL, g->buf + off, insn_at - off, &si))) {
+            g->depth = depth_before;
+            return false;
+        }
+        fuzz_undef_step(&u, &si);
+    }
+    fuzz_undef_step(&u, &insn);
+    if (u.reads_undefined) {
+        g->depth = depth_before;
+        return false;
+    }
+    if (g->seq->len + g->len > sizeof(g->seq->bytes) - 16) {
+        g->depth = depth_before;
+        return false;
+    }
+    g->undef = u;
+    g->depth = depth;
+    g->x87_used |= insn.meta.isa_ext == ZYDIS_ISA_EXT_X87;
+    g->maybe_init |= FUZZ_IS(insn.mnemonic, ZYDIS_MNEMONIC_VZEROALL, ZYDIS_MNEMONIC_VZEROUPPER,
+                             ZYDIS_MNEMONIC_FNINIT);
+    FuzzUnit *unit = &g->seq->unit[g->seq->nunits++];
+    unit->offset = (uint16_t)g->seq->len;
+    unit->len = (uint16_t)g->len;
+    unit->insn_offset = (uint16_t)(g->seq->len + insn_at);
+    unit->mnemonic = insn.mnemonic;
+    unit->isa_ext = (uint8_t)insn.meta.isa_ext;
+    memcpy(g->seq->bytes + g->seq->len, g->buf, g->len);
+    g->seq->len += g->len;
+    return true;
+}
+
+bool fuzz_unmasked_exceptions;
+
+/*
+ * Zydis 4.0's encoder refuses the 4-operand VBLENDVPS/VBLENDVPD/VPBLENDVB (their fourth register is encoded
+ * in an immediate's upper nibble), so they are built from their immediate-blend siblings, which share the
+ * VEX map (0F3A), the operand layout and the position of the immediate: opcode 0C/0D/0E becomes 4A/4B/4C
+ * and the immediate names the fourth register.
+ */
+static const struct { ZydisMnemonic m, sibling; uint8_t from, to; } fuzz_blendv[] = {
+    {ZYDIS_MNEMONIC_VBLENDVPS, ZYDIS_MNEMONIC_VBLENDPS, 0x0c, 0x4a},
+    {ZYDIS_MNEMONIC_VBLENDVPD, ZYDIS_MNEMONIC_VBLENDPD, 0x0d, 0x4b},
+    {ZYDIS_MNEMONIC_VPBLENDVB, ZYDIS_MNEMONIC_VPBLENDW, 0x0e, 0x4c},
+};
+
+ZydisMnemonic fuzz_form_source(ZydisMnemonic m)
+{
+    for (size_t i = 0; i < sizeof(fuzz_blendv) / sizeof(fuzz_blendv[0]); i++) {
+        if (fuzz_blendv[i].m == m) {
+            return fuzz_blendv[i].sibling;
+        }
+    }
+    return m;
+}
+
+static bool fuzz_patch_blendv(ZydisMnemonic m, uint8_t *insn, size_t len)
+{
+    for (size_t i = 0; i < sizeof(fuzz_blendv) / sizeof(fuzz_blendv[0]); i++) {
+        if (fuzz_blendv[i].m != m) {
+            continue;
+        }
+        for (size_t k = 0; k + 3 < len; k++) {
+            if (insn[k] == 0xc4 && insn[k + 3] == fuzz_blendv[i].from) {
+                insn[k + 3] = fuzz_blendv[i].to;
+                insn[len - 1] &= 0xf0;   /* the register number; bits 3:0 are ignored, kept zero */
+                return true;
+            }
+        }
+        return false;
+    }
+    return true;
+}
+
+/*
+ * AVX2 gathers: their VSIB memory operand indexes with a vector register, which the form probe does not
+ * offer. Built here: the index register is loaded with small signed indexes (stored to a scratch slot,
+ * then VMOVDQU), the base points into the data buffer, and destination, index and mask are distinct
+ * (the same register twice is #UD).
+ */
+static const struct { ZydisMnemonic m; uint8_t idx_size, elem_size; } fuzz_gathers[] = {
+    {ZYDIS_MNEMONIC_VGATHERDPS, 4, 4}, {ZYDIS_MNEMONIC_VPGATHERDD, 4, 4},
+    {ZYDIS_MNEMONIC_VGATHERDPD, 4, 8}, {ZYDIS_MNEMONIC_VPGATHERDQ, 4, 8},
+    {ZYDIS_MNEMONIC_VGATHERQPS, 8, 4}, {ZYDIS_MNEMONIC_VPGATHERQD, 8, 4},
+    {ZYDIS_MNEMONIC_VGATHERQPD, 8, 8}, {ZYDIS_MNEMONIC_VPGATHERQQ, 8, 8},
+};
+
+bool fuzz_is_gather(ZydisMnemonic m)
+{
+    for (size_t i = 0; i < sizeof(fuzz_gathers) / sizeof(fuzz_gathers[0]); i++) {
+        if (fuzz_gathers[i].m == m) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static ZydisEncoderOperand fuzz_vreg(ZydisRegister r)
+{
+    ZydisEncoderOperand op;
+    memset(&op, 0, sizeof(op));
+    op.type = ZYDIS_OPERAND_TYPE_REGISTER;
+    op.reg.value = r;
+    return op;
+}
+
+/* The gather request (the unit's setup is emitted into g). */
+static bool fuzz_gather_request(FuzzGen *g, ZydisMnemonic m, ZydisEncoderRequest *req)
+{
+    size_t k = 0;
+    while (fuzz_gathers[k].m != m) {
+        k++;
+    }
+    unsigned isz = fuzz_gathers[k].idx_size, esz = fuzz_gathers[k].elem_size;
+    bool wide = fuzz_rand(g, 2);
+    /* Register widths: the wider of index and data spans 256 bits in the wide form. */
+    bool idx_ymm = wide && !(isz == 4 && esz == 8);
+    bool dst_ymm = wide && !(isz == 8 && esz == 4);
+    int d = (int)fuzz_rand(g, 16), i, msk;
+    do {
+        i = (int)fuzz_rand(g, 16);
+    } while (i == d);
+    do {
+        msk = (int)fuzz_rand(g, 16);
+    } while (msk == d || msk == i);
+    /* Indexes in [-16, 47], stored at a scratch slot and loaded into the index register. */
+    uint64_t scratch = HARNESS_DATA_ADDR + HARNESS_DATA_SIZE - 64;
+    for (unsigned off = 0; off < 32; off += isz) {
+        int32_t v = (int32_t)fuzz_rand(g, 64) - 16;
+        fuzz_emit_store32(g, scratch + off, (uint32_t)v, 32);
+        if (isz == 8) {
+            fuzz_emit_store32(g, scratch + off + 4, v < 0 ? 0xffffffffu : 0, 32);
+        }
+    }
+    ZydisEncoderRequest mv;
+    memset(&mv, 0, sizeof(mv));
+    mv.mnemonic = ZYDIS_MNEMONIC_VMOVDQU;
+    mv.operand_count = 2;
+    mv.operands[0] = fuzz_vreg((ZydisRegister)((idx_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + i));
+    mv.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
+    mv.operands[1].mem.displacement = (int64_t)scratch;
+    mv.operands[1].mem.size = idx_ymm ? 32 : 16;
+    if (!fuzz_emit_req(g, &mv)) {
+        return false;
+    }
+    int base = fuzz_pick_free(g, g->setup_regs);
+    uint64_t target = HARNESS_DATA_ADDR + 0x800 + (fuzz_rand(g, 0x800) & ~7ULL);
+    int64_t disp = fuzz_rand(g, 2) ? (int8_t)fuzz_rand(g, 256) : 0;
+    fuzz_emit_load(g, base, target - (uint64_t)disp);
+    memset(req, 0, sizeof(*req));
+    req->mnemonic = m;
+    req->operand_count = 3;
+    req->operands[0] = fuzz_vreg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + d));
+    req->operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
+    req->operands[1].mem.base = fuzz_gpr(64, base);
+    req->operands[1].mem.index = (ZydisRegister)((idx_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + i);
+    req->operands[1].mem.scale = (ZyanU8)(1 << fuzz_rand(g, 4));
+    req->operands[1].mem.displacement = disp;
+    req->operands[1].mem.size = (ZyanU16)esz;
+    req->operands[2] = fuzz_vreg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + msk));
+    return !g->failed;
+}
+
 static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
 {
-    const FuzzForms *forms = fuzz_forms(m);
+    if (fuzz_is_gather(m)) {
+        long depth_before = g->depth;
+        g->len = 0;
+        g->setup_regs = 0;
+        g->failed = false;
+        ZydisEncoderRequest req;
+        if (!fuzz_gather_request(g, m, &req)) {
+            return false;
+        }
+        return fuzz_finish_unit(g, &req, m, depth_before);
+    }
+    const FuzzForms *forms = fuzz_forms(fuzz_form_source(m));
     if (forms->count == 0) {
         return false;
     }
     const FuzzForm *form = &forms->forms[fuzz_rand(g, (uint64_t)forms->count)];
+    /* The 256-bit VEX forms of VAES* and VPCLMULQDQ need the VAES / VPCLMULQDQ features, which the model
+       does not advertise (it raises #UD, as it should); the host has them. */
+    if (FUZZ_IS(m, ZYDIS_MNEMONIC_VAESENC, ZYDIS_MNEMONIC_VAESENCLAST, ZYDIS_MNEMONIC_VAESDEC,
+                ZYDIS_MNEMONIC_VAESDECLAST, ZYDIS_MNEMONIC_VPCLMULQDQ) && form->slot[0].kind == FK_YMM) {
+        return false;
+    }
     g->len = 0;
     g->setup_regs = 0;
     g->failed = false;
@@ -352,7 +580,7 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
 
     ZydisEncoderRequest req;
     memset(&req, 0, sizeof(req));
-    req.mnemonic = m;
+    req.mnemonic = fuzz_form_source(m);
     req.operand_count = form->count;
     uint32_t operand_regs = 0;
     int mem_slot = -1;
@@ -389,6 +617,9 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
         case FK_IMM:
             op->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
             op->imm.s = fuzz_imm(g, s->imm_bits ? s->imm_bits : 8);
+            if (req.mnemonic != m) {   /* VBLENDV*: the fourth register */
+                op->imm.u = fuzz_rand(g, 16) << 4;
+            }
             if (m == ZYDIS_MNEMONIC_ENTER) {   /* a small frame, a small nesting level */
                 op->imm.u = i == 0 ? fuzz_rand(g, 0x100) : fuzz_rand(g, 4) ? fuzz_rand(g, 4) : fuzz_rand(g, 256);
             }
@@ -405,7 +636,7 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
      * saves them only while an exception is pending, Intel always. Images are compared only while no x87
      * instruction has run yet (every pointer is then zero on both sides).
      */
-    if (g->x87_used && fuzz_saves_x87_pointers(m)) {
+    if ((g->x87_used || g->maybe_init) && fuzz_saves_x87_pointers(m)) {
         return false;
     }
     /* SHLD/SHRD of 16 bits by more than 16: result and flags undefined. */
@@ -417,6 +648,13 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
         } else {
             req.operands[2].imm.u = count;
         }
+    }
+    /* BSF/BSR of zero leave the destination undefined: AMD keeps all 64 bits, a 32-bit write would clear
+       the upper half. The 32-bit forms get a nonzero source (16 and 64 bits still see zero). */
+    bool bs32 = FUZZ_IS(m, ZYDIS_MNEMONIC_BSF, ZYDIS_MNEMONIC_BSR) && form->slot[0].kind == FK_GPR32;
+    if (bs32 && form->slot[1].kind == FK_GPR32) {
+        int src = ZydisRegisterGetId(req.operands[1].reg.value);
+        fuzz_emit_load(g, src, (harness_rng_next(g->rng) | (1ULL << fuzz_rand(g, 32))) & 0xffffffffULL);
     }
     /* Instructions with implicit pointers. */
     if (fuzz_is_string(m) && form->count == 0) {
@@ -512,10 +750,12 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
         }
         if (FUZZ_IS(m, ZYDIS_MNEMONIC_LDMXCSR, ZYDIS_MNEMONIC_VLDMXCSR)) {
             uint32_t v = 0x1f80 | ((uint32_t)harness_rng_next(g->rng) & 0xe07f);
-            if (fuzz_rand(g, 16) == 0) {
+            if (fuzz_unmasked_exceptions && fuzz_rand(g, 16) == 0) {
                 v = (uint32_t)harness_rng_next(g->rng) & 0xffff;   /* unmasked exceptions, now and then */
             }
             fuzz_emit_store32(g, ea, v, 32);
+        } else if (bs32) {
+            fuzz_emit_store32(g, ea, (uint32_t)harness_rng_next(g->rng) | (1u << fuzz_rand(g, 32)), 32);
         } else if (m == ZYDIS_MNEMONIC_FLDCW) {
             fuzz_emit_store32(g, ea, 0x7f | ((uint32_t)harness_rng_next(g->rng) & 0xf00), 16);
         }
@@ -529,68 +769,7 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
         return false;
     }
 
-    size_t insn_at = g->len;
-    if (!fuzz_emit_req(g, &req)) {
-        /* An unsigned immediate, or a register the form does not take (AH with REX): once more. */
-        bool retried = false;
-        for (int i = 0; i < form->count; i++) {
-            if (req.operands[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && form->slot[i].imm_bits < 64) {
-                req.operands[i].imm.u &= (1ULL << form->slot[i].imm_bits) - 1;
-                retried = true;
-            }
-        }
-        g->failed = false;
-        if (!retried || !fuzz_emit_req(g, &req)) {
-            g->depth = depth_before;
-            return false;
-        }
-    }
-
-    /* Check what it does, as the decoder sees it. */
-    ZydisDecodedInstruction insn;
-    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&g->dec, g->buf + insn_at, g->len - insn_at, &insn, ops)) ||
-        fuzz_writes_rsp(&insn, ops) || fuzz_vendor_specific(&insn)) {
-        g->depth = depth_before;
-        return false;
-    }
-    long depth = g->depth - fuzz_stack_delta(&insn, ops);
-    if (depth > FUZZ_STACK_BELOW || depth < -FUZZ_STACK_ABOVE || g->depth > FUZZ_STACK_BELOW ||
-        g->depth < -FUZZ_STACK_ABOVE) {
-        g->depth = depth_before;
-        return false;
-    }
-    /* The setup's own flags effects (the PUSH before POPF, the saves) come first. */
-    FuzzUndef u = g->undef;
-    ZydisDecodedInstruction si;
-    for (size_t off = 0; off < insn_at; off += si.length) {
-        if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&g->dec, NULL, g->buf + off, insn_at - off, &si))) {
-            g->depth = depth_before;
-            return false;
-        }
-        fuzz_undef_step(&u, &si);
-    }
-    fuzz_undef_step(&u, &insn);
-    if (u.reads_undefined) {
-        g->depth = depth_before;
-        return false;
-    }
-    if (g->seq->len + g->len > sizeof(g->seq->bytes) - 16) {
-        g->depth = depth_before;
-        return false;
-    }
-    g->undef = u;
-    g->depth = depth;
-    g->x87_used |= insn.meta.isa_ext == ZYDIS_ISA_EXT_X87;
-    FuzzUnit *unit = &g->seq->unit[g->seq->nunits++];
-    unit->offset = (uint16_t)g->seq->len;
-    unit->len = (uint16_t)g->len;
-    unit->insn_offset = (uint16_t)(g->seq->len + insn_at);
-    unit->mnemonic = insn.mnemonic;
-    unit->isa_ext = (uint8_t)insn.meta.isa_ext;
-    memcpy(g->seq->bytes + g->seq->len, g->buf, g->len);
-    g->seq->len += g->len;
-    return true;
+    return fuzz_finish_unit(g, &req, m, depth_before);
 }
 
 void fuzz_generate(FuzzSeq *seq, HarnessRng *rng, const FuzzGenOptions *opt)

@@ -90,7 +90,8 @@ size_t fuzz_insns(const FuzzInsn **out, size_t *usable)
                 (!x86_model_has_feature(NULL, rows[i].feature) || !x86_host_has_feature(rows[i].feature))) {
                 f->skip = FUZZ_SKIP_NOT_ADVERTISED;
             }
-            if (f->skip == FUZZ_USE && fuzz_forms(f->mnemonic)->count == 0) {
+            if (f->skip == FUZZ_USE && fuzz_forms(fuzz_form_source(f->mnemonic))->count == 0 &&
+                !fuzz_is_gather(f->mnemonic)) {
                 f->skip = FUZZ_SKIP_NO_FORMS;
             }
         }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/target-x86/fuzz/fuzz.h"
 #include "core/tcg/backend.h"
@@ -20,7 +21,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: fuzz-cpu [--seconds N] [--count N] [--seed S] [--backend interp|jit] [--units N]\n"
             "                [--no-fork] [--max-reports N] [--coverage-report PATH] [--min-tested N]\n"
-            "                [--include-known]\n"
+            "                [--include-known] [--unmasked-exceptions] [--only MNEMONIC,...]\n"
             "       fuzz-cpu --replay HEX --seed S [--backend interp|jit]\n"
             "       fuzz-cpu --list-forms [MNEMONIC]\n"
             "  --count: random instructions to compare per backend; --seconds: time per backend\n");
@@ -88,6 +89,20 @@ int main(int argc, char **argv)
             min_tested = atol(v), i++;
         } else if (!strcmp(a, "--no-fork")) {
             cfg.fork_emulated = false;
+        } else if (!strcmp(a, "--only") && v) {
+            static ZydisMnemonic only[64];
+            char *list = strdup(v), *save = NULL;
+            for (char *w = strtok_r(list, ",", &save); w && cfg.nonly < 64; w = strtok_r(NULL, ",", &save)) {
+                for (int k = 1; k <= ZYDIS_MNEMONIC_MAX_VALUE; k++) {
+                    if (!strcasecmp(ZydisMnemonicGetString((ZydisMnemonic)k), w)) {
+                        only[cfg.nonly++] = (ZydisMnemonic)k;
+                    }
+                }
+            }
+            cfg.only = only;
+            i++;
+        } else if (!strcmp(a, "--unmasked-exceptions")) {
+            fuzz_unmasked_exceptions = true;
         } else if (!strcmp(a, "--include-known")) {
             fuzz_include_known = true;
         } else if (!strcmp(a, "--quiet")) {

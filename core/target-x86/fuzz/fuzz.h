@@ -63,6 +63,10 @@ typedef struct FuzzForms {
 
 /* The forms of `m` (probed on first use, then cached). Never NULL; count 0 when Zydis encodes none. */
 const FuzzForms *fuzz_forms(ZydisMnemonic m);
+/* The mnemonic whose forms stand for m's (m itself, but for the VBLENDV* the encoder cannot encode). */
+ZydisMnemonic fuzz_form_source(ZydisMnemonic m);
+/* AVX2 gathers (VSIB operands: built by the generator itself, not from probed forms). */
+bool fuzz_is_gather(ZydisMnemonic m);
 /* Print them (for --list-forms). */
 void fuzz_print_forms(FILE *out, const FuzzForms *f);
 
@@ -79,6 +83,8 @@ typedef enum FuzzSkip {
     FUZZ_SKIP_KNOWN,            /* a known, reported mismatch (unless fuzz_include_known) */
 } FuzzSkip;
 
+/* LDMXCSR sometimes loads unmasked SIMD exceptions (off by default: see the report of issue 4). */
+extern bool fuzz_unmasked_exceptions;
 /* Generate the known mismatches too (set before the first fuzz_insns call). */
 extern bool fuzz_include_known;
 
@@ -191,6 +197,8 @@ typedef struct FuzzConfig {
     bool fork_emulated;
     int max_reports;            /* mismatches reported in full */
     bool quiet;
+    const ZydisMnemonic *only;  /* generate only these (NULL: every usable row) */
+    size_t nonly;
 } FuzzConfig;
 
 typedef struct FuzzTotals {

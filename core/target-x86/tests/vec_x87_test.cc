@@ -293,6 +293,26 @@ TEST_P(VecX87Test, PendingExceptionImages)
     EXPECT_EQ(emulated_->signo, SIGFPE);
 }
 
+// An unmasked overflow on a store: memory keeps its old value; FCOMI with an unmasked invalid operand
+// keeps the old flags. Both then fault at the next waiting instruction.
+TEST_P(VecX87Test, UnmaskedExceptionSuppressesTheResult)
+{
+    in_->fx.fcw = 0x0377;   // overflow unmasked
+    const double big = 1e300;
+    memcpy(harness_data(in_.get()) + (kDataBase - HARNESS_DATA_ADDR), &big, 8);
+    memset(harness_data(in_.get()) + (kDataBase - HARNESS_DATA_ADDR) + 16, 0x55, 8);
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLD, {M(8)}}, {ZYDIS_MNEMONIC_FSTP, {M(4, 16)}},
+                            {ZYDIS_MNEMONIC_FNSTSW, {R(ZYDIS_REGISTER_AX)}}, {ZYDIS_MNEMONIC_FWAIT, {}}})));
+    EXPECT_EQ(emulated_->signo, SIGFPE);
+    in_->fx.fcw = 0x037e;   // invalid unmasked
+    in_->rflags = HARNESS_ZF | HARNESS_SF;
+    const double nan = __builtin_nan("");
+    memcpy(harness_data(in_.get()) + (kDataBase - HARNESS_DATA_ADDR) + 8, &nan, 8);
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLD, {M(8, 8)}}, {ZYDIS_MNEMONIC_FLD1, {}},
+                            {ZYDIS_MNEMONIC_FCOMI, {R(ST0), R(ST1)}}, {ZYDIS_MNEMONIC_SETZ, {R(ZYDIS_REGISTER_CL)}},
+                            {ZYDIS_MNEMONIC_FWAIT, {}}})));
+}
+
 // MMX registers alias the x87 ones.
 TEST_P(VecX87Test, Mmx)
 {
