@@ -9,29 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/target-x86/fuzz/fuzz.h"
+#include "core/target-x86/fuzz/fuzz-internal.h"
 
 /* Bytes of the stack the sequence may use below HARNESS_STACK_TOP, and above it (the harness leaves 0x100). */
 #define FUZZ_STACK_BELOW 0x1800
 #define FUZZ_STACK_ABOVE 0xf0
 
-typedef struct FuzzGen {
-    FuzzSeq *seq;
-    HarnessRng *rng;
-    ZydisDecoder dec;
-    long depth;                 /* bytes pushed below HARNESS_STACK_TOP so far */
-    FuzzUndef undef;
-    /* the unit being built */
-    uint8_t buf[256];
-    size_t len;
-    uint32_t setup_regs;        /* GPRs the unit's setup loads: not reused for another purpose */
-    bool x87_used;              /* an x87 instruction ran: its FIP/FDP/FOP are now in the state */
-    bool maybe_init;            /* VZEROALL/VZEROUPPER/FNINIT ran: a state component may be in its initial
-                                   configuration, which XSAVE reports (XSTATE_BV) as the CPU chooses */
-    bool failed;
-} FuzzGen;
-
-static uint64_t fuzz_rand(FuzzGen *g, uint64_t n)
+uint64_t fuzz_rand(FuzzGen *g, uint64_t n)
 {
     return n ? harness_rng_next(g->rng) % n : 0;
 }
@@ -42,7 +26,7 @@ static uint64_t fuzz_here(const FuzzGen *g)
 }
 
 /* Encode a request at the current end of the unit. */
-static bool fuzz_emit_req(FuzzGen *g, ZydisEncoderRequest *req)
+bool fuzz_emit_req(FuzzGen *g, ZydisEncoderRequest *req)
 {
     req->machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
     req->allowed_encodings = ZYDIS_ENCODABLE_ENCODING_LEGACY | ZYDIS_ENCODABLE_ENCODING_VEX;
@@ -55,7 +39,7 @@ static bool fuzz_emit_req(FuzzGen *g, ZydisEncoderRequest *req)
     return true;
 }
 
-static ZydisRegister fuzz_gpr(int width, int i)
+ZydisRegister fuzz_gpr(int width, int i)
 {
     static const ZydisRegister base[] = {ZYDIS_REGISTER_AL, ZYDIS_REGISTER_AX, ZYDIS_REGISTER_EAX,
                                          ZYDIS_REGISTER_RAX};
@@ -70,7 +54,7 @@ static ZydisRegister fuzz_gpr(int width, int i)
 }
 
 /* mov reg64, value (the encoder picks the shortest form). */
-static void fuzz_emit_load(FuzzGen *g, int reg, uint64_t value)
+void fuzz_emit_load(FuzzGen *g, int reg, uint64_t value)
 {
     ZydisEncoderRequest req;
     memset(&req, 0, sizeof(req));
@@ -85,7 +69,7 @@ static void fuzz_emit_load(FuzzGen *g, int reg, uint64_t value)
 }
 
 /* A GPR number not in `avoid` (and never RSP). */
-static int fuzz_pick_free(FuzzGen *g, uint32_t avoid)
+int fuzz_pick_free(FuzzGen *g, uint32_t avoid)
 {
     avoid |= 1u << HR_RSP;
     for (;;) {
@@ -219,7 +203,7 @@ static int64_t fuzz_imm(FuzzGen *g, int bits)
 
 /* --- mnemonics with special needs ---------------------------------------------------------------------- */
 
-static bool fuzz_is(ZydisMnemonic m, const ZydisMnemonic *list, size_t n)
+bool fuzz_is(ZydisMnemonic m, const ZydisMnemonic *list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (list[i] == m) {
@@ -228,8 +212,6 @@ static bool fuzz_is(ZydisMnemonic m, const ZydisMnemonic *list, size_t n)
     }
     return false;
 }
-#define FUZZ_IS(m, ...) fuzz_is((m), (const ZydisMnemonic[]){__VA_ARGS__}, \
-                                sizeof((const ZydisMnemonic[]){__VA_ARGS__}) / sizeof(ZydisMnemonic))
 
 static bool fuzz_is_string(ZydisMnemonic m)
 {
@@ -241,7 +223,7 @@ static bool fuzz_is_string(ZydisMnemonic m)
 }
 
 /* Store a 32-bit value at `ea` (setup for instructions that load control state from memory). */
-static void fuzz_emit_store32(FuzzGen *g, uint64_t ea, uint32_t value, int width)
+void fuzz_emit_store32(FuzzGen *g, uint64_t ea, uint32_t value, int width)
 {
     ZydisEncoderRequest req;
     memset(&req, 0, sizeof(req));
@@ -341,7 +323,6 @@ static bool fuzz_always_aligned(ZydisMnemonic m)
 }
 
 /* Encode the unit's instruction after its setup, check it, and append the unit to the sequence. */
-static bool fuzz_patch_blendv(ZydisMnemonic m, uint8_t *insn, size_t len);
 static bool fuzz_vendor_specific(const ZydisDecodedInstruction *insn);
 
 static bool fuzz_finish_unit(FuzzGen *g, ZydisEncoderRequest *reqp, ZydisMnemonic m, long depth_before)
@@ -419,135 +400,6 @@ static bool fuzz_finish_unit(FuzzGen *g, ZydisEncoderRequest *reqp, ZydisMnemoni
 }
 
 bool fuzz_unmasked_exceptions;
-
-/*
- * Zydis 4.0's encoder refuses the 4-operand VBLENDVPS/VBLENDVPD/VPBLENDVB (their fourth register is encoded
- * in an immediate's upper nibble), so they are built from their immediate-blend siblings, which share the
- * VEX map (0F3A), the operand layout and the position of the immediate: opcode 0C/0D/0E becomes 4A/4B/4C
- * and the immediate names the fourth register.
- */
-static const struct { ZydisMnemonic m, sibling; uint8_t from, to; } fuzz_blendv[] = {
-    {ZYDIS_MNEMONIC_VBLENDVPS, ZYDIS_MNEMONIC_VBLENDPS, 0x0c, 0x4a},
-    {ZYDIS_MNEMONIC_VBLENDVPD, ZYDIS_MNEMONIC_VBLENDPD, 0x0d, 0x4b},
-    {ZYDIS_MNEMONIC_VPBLENDVB, ZYDIS_MNEMONIC_VPBLENDW, 0x0e, 0x4c},
-};
-
-ZydisMnemonic fuzz_form_source(ZydisMnemonic m)
-{
-    for (size_t i = 0; i < sizeof(fuzz_blendv) / sizeof(fuzz_blendv[0]); i++) {
-        if (fuzz_blendv[i].m == m) {
-            return fuzz_blendv[i].sibling;
-        }
-    }
-    return m;
-}
-
-static bool fuzz_patch_blendv(ZydisMnemonic m, uint8_t *insn, size_t len)
-{
-    for (size_t i = 0; i < sizeof(fuzz_blendv) / sizeof(fuzz_blendv[0]); i++) {
-        if (fuzz_blendv[i].m != m) {
-            continue;
-        }
-        for (size_t k = 0; k + 3 < len; k++) {
-            if (insn[k] == 0xc4 && insn[k + 3] == fuzz_blendv[i].from) {
-                insn[k + 3] = fuzz_blendv[i].to;
-                insn[len - 1] &= 0xf0;   /* the register number; bits 3:0 are ignored, kept zero */
-                return true;
-            }
-        }
-        return false;
-    }
-    return true;
-}
-
-/*
- * AVX2 gathers: their VSIB memory operand indexes with a vector register, which the form probe does not
- * offer. Built here: the index register is loaded with small signed indexes (stored to a scratch slot,
- * then VMOVDQU), the base points into the data buffer, and destination, index and mask are distinct
- * (the same register twice is #UD).
- */
-static const struct { ZydisMnemonic m; uint8_t idx_size, elem_size; } fuzz_gathers[] = {
-    {ZYDIS_MNEMONIC_VGATHERDPS, 4, 4}, {ZYDIS_MNEMONIC_VPGATHERDD, 4, 4},
-    {ZYDIS_MNEMONIC_VGATHERDPD, 4, 8}, {ZYDIS_MNEMONIC_VPGATHERDQ, 4, 8},
-    {ZYDIS_MNEMONIC_VGATHERQPS, 8, 4}, {ZYDIS_MNEMONIC_VPGATHERQD, 8, 4},
-    {ZYDIS_MNEMONIC_VGATHERQPD, 8, 8}, {ZYDIS_MNEMONIC_VPGATHERQQ, 8, 8},
-};
-
-bool fuzz_is_gather(ZydisMnemonic m)
-{
-    for (size_t i = 0; i < sizeof(fuzz_gathers) / sizeof(fuzz_gathers[0]); i++) {
-        if (fuzz_gathers[i].m == m) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static ZydisEncoderOperand fuzz_vreg(ZydisRegister r)
-{
-    ZydisEncoderOperand op;
-    memset(&op, 0, sizeof(op));
-    op.type = ZYDIS_OPERAND_TYPE_REGISTER;
-    op.reg.value = r;
-    return op;
-}
-
-/* The gather request (the unit's setup is emitted into g). */
-static bool fuzz_gather_request(FuzzGen *g, ZydisMnemonic m, ZydisEncoderRequest *req)
-{
-    size_t k = 0;
-    while (fuzz_gathers[k].m != m) {
-        k++;
-    }
-    unsigned isz = fuzz_gathers[k].idx_size, esz = fuzz_gathers[k].elem_size;
-    bool wide = fuzz_rand(g, 2);
-    /* Register widths: the wider of index and data spans 256 bits in the wide form. */
-    bool idx_ymm = wide && !(isz == 4 && esz == 8);
-    bool dst_ymm = wide && !(isz == 8 && esz == 4);
-    int d = (int)fuzz_rand(g, 16), i, msk;
-    do {
-        i = (int)fuzz_rand(g, 16);
-    } while (i == d);
-    do {
-        msk = (int)fuzz_rand(g, 16);
-    } while (msk == d || msk == i);
-    /* Indexes in [-16, 47], stored at a scratch slot and loaded into the index register. */
-    uint64_t scratch = HARNESS_DATA_ADDR + HARNESS_DATA_SIZE - 64;
-    for (unsigned off = 0; off < 32; off += isz) {
-        int32_t v = (int32_t)fuzz_rand(g, 64) - 16;
-        fuzz_emit_store32(g, scratch + off, (uint32_t)v, 32);
-        if (isz == 8) {
-            fuzz_emit_store32(g, scratch + off + 4, v < 0 ? 0xffffffffu : 0, 32);
-        }
-    }
-    ZydisEncoderRequest mv;
-    memset(&mv, 0, sizeof(mv));
-    mv.mnemonic = ZYDIS_MNEMONIC_VMOVDQU;
-    mv.operand_count = 2;
-    mv.operands[0] = fuzz_vreg((ZydisRegister)((idx_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + i));
-    mv.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
-    mv.operands[1].mem.displacement = (int64_t)scratch;
-    mv.operands[1].mem.size = idx_ymm ? 32 : 16;
-    if (!fuzz_emit_req(g, &mv)) {
-        return false;
-    }
-    int base = fuzz_pick_free(g, g->setup_regs);
-    uint64_t target = HARNESS_DATA_ADDR + 0x800 + (fuzz_rand(g, 0x800) & ~7ULL);
-    int64_t disp = fuzz_rand(g, 2) ? (int8_t)fuzz_rand(g, 256) : 0;
-    fuzz_emit_load(g, base, target - (uint64_t)disp);
-    memset(req, 0, sizeof(*req));
-    req->mnemonic = m;
-    req->operand_count = 3;
-    req->operands[0] = fuzz_vreg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + d));
-    req->operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
-    req->operands[1].mem.base = fuzz_gpr(64, base);
-    req->operands[1].mem.index = (ZydisRegister)((idx_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + i);
-    req->operands[1].mem.scale = (ZyanU8)(1 << fuzz_rand(g, 4));
-    req->operands[1].mem.displacement = disp;
-    req->operands[1].mem.size = (ZyanU16)esz;
-    req->operands[2] = fuzz_vreg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + msk));
-    return !g->failed;
-}
 
 static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
 {
@@ -801,162 +653,3 @@ void fuzz_generate(FuzzSeq *seq, HarnessRng *rng, const FuzzGenOptions *opt)
     }
 }
 
-void fuzz_seq_from_bytes(FuzzSeq *seq, const uint8_t *bytes, size_t len)
-{
-    ZydisDecoder dec;
-    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-    if (len > sizeof(seq->bytes)) {
-        len = sizeof(seq->bytes);
-    }
-    memcpy(seq->bytes, bytes, len);
-    seq->len = len;
-    seq->nunits = 0;
-    size_t off = 0;
-    while (off < len && seq->nunits < FUZZ_MAX_UNITS) {
-        ZydisDecodedInstruction insn;
-        size_t n = 1;
-        FuzzUnit *u = &seq->unit[seq->nunits++];
-        u->mnemonic = ZYDIS_MNEMONIC_INVALID;
-        u->isa_ext = 0;
-        if (ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, bytes + off, len - off, &insn))) {
-            n = insn.length;
-            u->mnemonic = insn.mnemonic;
-            u->isa_ext = (uint8_t)insn.meta.isa_ext;
-        }
-        u->offset = (uint16_t)off;
-        u->insn_offset = (uint16_t)off;
-        u->len = (uint16_t)n;
-        off += n;
-    }
-    if (off < len) {   /* more instructions than units: the rest rides with the last one */
-        seq->unit[seq->nunits - 1].len = (uint16_t)(len - seq->unit[seq->nunits - 1].offset);
-    }
-}
-
-bool fuzz_seq_subset(FuzzSeq *out, const FuzzSeq *from, const bool *keep)
-{
-    ZydisDecoder dec;
-    ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-    out->len = 0;
-    out->nunits = 0;
-    for (int i = 0; i < from->nunits; i++) {
-        if (!keep[i]) {
-            continue;
-        }
-        const FuzzUnit *u = &from->unit[i];
-        FuzzUnit *v = &out->unit[out->nunits++];
-        *v = *u;
-        v->offset = (uint16_t)out->len;
-        v->insn_offset = (uint16_t)(out->len + (u->insn_offset - u->offset));
-        memcpy(out->bytes + out->len, from->bytes + u->offset, u->len);
-        /* A RIP-relative operand keeps its target: its displacement moves with the instruction. */
-        int64_t moved = (int64_t)u->offset - (int64_t)v->offset;
-        ZydisDecodedInstruction insn;
-        ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-        for (size_t off = 0; off < u->len; off += insn.length) {
-            uint8_t *p = out->bytes + out->len + off;
-            if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, p, u->len - off, &insn, ops))) {
-                return false;
-            }
-            for (int k = 0; k < insn.operand_count_visible; k++) {
-                if (ops[k].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[k].mem.base == ZYDIS_REGISTER_RIP &&
-                    insn.raw.disp.size == 32) {
-                    int32_t d;
-                    memcpy(&d, p + insn.raw.disp.offset, 4);
-                    d = (int32_t)(d + moved);
-                    memcpy(p + insn.raw.disp.offset, &d, 4);
-                }
-            }
-        }
-        out->len += u->len;
-    }
-    return true;
-}
-
-/* --- input states -------------------------------------------------------------------------------------- */
-
-static uint64_t fuzz_edge_double(HarnessRng *r)
-{
-    static const uint64_t edges[] = {
-        0, 0x8000000000000000ULL, 0x3ff0000000000000ULL, 0xbff0000000000000ULL, 0x7ff0000000000000ULL,
-        0xfff0000000000000ULL, 0x7ff8000000000000ULL, 0xfff8000000000000ULL, 0x7ff0000000000001ULL,
-        0x0000000000000001ULL, 0x000fffffffffffffULL, 0x0010000000000000ULL, 0x7fefffffffffffffULL,
-        0x43e0000000000000ULL, 0xc3e0000000000000ULL, 0x41e0000000000000ULL, 0x3fe0000000000000ULL,
-    };
-    return edges[harness_rng_next(r) % (sizeof(edges) / sizeof(edges[0]))];
-}
-
-static uint32_t fuzz_edge_float(HarnessRng *r)
-{
-    static const uint32_t edges[] = {
-        0, 0x80000000u, 0x3f800000u, 0xbf800000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00000u,
-        0x7f800001u, 0x00000001u, 0x007fffffu, 0x00800000u, 0x7f7fffffu, 0x4f000000u, 0xcf000000u, 0x3f000000u,
-    };
-    return edges[harness_rng_next(r) % (sizeof(edges) / sizeof(edges[0]))];
-}
-
-/* Sprinkle floating-point edge values over `n` bytes. */
-static void fuzz_sprinkle(uint8_t *p, size_t n, HarnessRng *r)
-{
-    for (size_t off = 0; off + 8 <= n; off += 8) {
-        switch (harness_rng_next(r) % 8) {
-        case 0: {
-            uint64_t d = fuzz_edge_double(r);
-            memcpy(p + off, &d, 8);
-            break;
-        }
-        case 1: {
-            uint32_t f[2] = {fuzz_edge_float(r), fuzz_edge_float(r)};
-            memcpy(p + off, f, 8);
-            break;
-        }
-        case 2: {   /* a small normal double: arithmetic that neither overflows nor underflows at once */
-            uint64_t d = (harness_rng_next(r) & 0x800fffffffffffffULL) | ((uint64_t)(0x3f0 + harness_rng_next(r) % 32) << 52);
-            memcpy(p + off, &d, 8);
-            break;
-        }
-        default:
-            break;
-        }
-    }
-}
-
-void fuzz_input_state(HarnessState *s, uint64_t seed)
-{
-    HarnessRng r = {seed};
-    harness_state_random(s, &r);
-    if (harness_rng_next(&r) % 4 == 0) {
-        s->rflags |= HARNESS_DF;
-    }
-    for (int i = 0; i < 16; i++) {
-        fuzz_sprinkle(s->ymm[i].b, 32, &r);
-    }
-    fuzz_sprinkle(s->mem, HARNESS_DATA_SIZE, &r);
-    /* MXCSR: rounding mode, FTZ, DAZ and sticky flags vary; exceptions stay masked. */
-    if (harness_rng_next(&r) % 2) {
-        s->fx.mxcsr = 0x1f80 | ((uint32_t)harness_rng_next(&r) & 0xe07f);
-    }
-    /* x87: half the time a loaded stack with random tags, precision and rounding. */
-    if (harness_rng_next(&r) % 2) {
-        s->fx.fcw = (uint16_t)(0x7f | (harness_rng_next(&r) & 0xf00));
-        unsigned top = (unsigned)(harness_rng_next(&r) % 8);
-        s->fx.fsw = (uint16_t)(top << 11);
-        s->fx.ftw = (uint8_t)harness_rng_next(&r);
-        for (int i = 0; i < 8; i++) {
-            uint64_t mant = harness_rng_next(&r) | (1ULL << 63);
-            uint16_t se;
-            switch (harness_rng_next(&r) % 8) {
-            case 0: se = 0; mant = 0; break;                                     /* zero */
-            case 1: se = 0x7fff; mant = 1ULL << 63; break;                        /* infinity */
-            case 2: se = 0x7fff; mant |= 1ULL << 62; break;                       /* quiet NaN */
-            case 3: se = 0; mant &= ~(1ULL << 63); break;                         /* denormal */
-            default: se = (uint16_t)(0x3fff - 64 + harness_rng_next(&r) % 128); break;
-            }
-            if (harness_rng_next(&r) % 2) {
-                se |= 0x8000;
-            }
-            memcpy(s->fx.st[i], &mant, 8);
-            memcpy(s->fx.st[i] + 8, &se, 2);
-        }
-    }
-}

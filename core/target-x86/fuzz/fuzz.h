@@ -4,10 +4,13 @@
  * natively and under the CPU model through the differential harness (core/target-x86/tests/harness.h).
  *
  *   fuzz-forms.c     the operand forms Zydis accepts for each mnemonic (probed once, cached)
+ *   fuzz-insns.c     which rows of the translator's table are generated, and why not the others
  *   fuzz-gen.c       one random sequence: operands, addressing modes, prefixes, immediates, setup code
+ *   fuzz-special.c   instructions the form probe cannot produce: VBLENDV*, AVX2 gathers
  *   fuzz-flags.c     what a sequence leaves architecturally undefined (RFLAGS bits, x87 condition codes)
  *   fuzz-run.c       running a sequence both ways, comparing, shrinking a mismatch to a reproducer
  *   fuzz-coverage.c  counters per mnemonic and ISA extension, and the coverage report
+ *   fuzz-drive.c     the loop for one backend
  *   fuzz-main.c      the fuzz-cpu command line
  */
 #ifndef EMBER_X86_FUZZ_H
@@ -128,9 +131,8 @@ typedef struct FuzzGenOptions {
 void fuzz_generate(FuzzSeq *seq, HarnessRng *rng, const FuzzGenOptions *opt);
 /* Cut a byte string into units again (one instruction each), for --replay. */
 void fuzz_seq_from_bytes(FuzzSeq *seq, const uint8_t *bytes, size_t len);
-/* A sequence made of the chosen units of `from` (keep[i]), laid out again from offset 0. The units
-   must not depend on their address (generated code has no RIP-relative operand that crosses units...
-   it does: RIP-relative displacements are relative, so they are re-encoded); returns false if not. */
+/* A sequence made of the chosen units of `from` (keep[i]), laid out again from offset 0; RIP-relative
+   displacements are adjusted so that each operand keeps its target. False if a unit does not decode. */
 bool fuzz_seq_subset(FuzzSeq *out, const FuzzSeq *from, const bool *keep);
 
 /* The random input state of a sequence: GPRs, flags (DF too), XMM/YMM, x87 stack, MXCSR, FCW, data. */
