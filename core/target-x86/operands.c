@@ -166,13 +166,23 @@ static TCGTemp gen_load_op_common(DisasContext *dc, int i, bool sign, TCGTemp *a
         return gen_ld(dc, addr, bits, sign);
     }
     case ZYDIS_OPERAND_TYPE_IMMEDIATE: {
-        uint64_t imm = op->imm.value.u;
-        if (sign && bits < 64 && bits > 0) {
-            /* sign-extend from the operand width */
-            unsigned sh = 64 - bits;
-            imm = (uint64_t)((int64_t)(imm << sh) >> sh);
+        /*
+         * Zydis gives an immediate its encoded size; a signed one (imm8 in `add r16, imm8`, imm32 in a
+         * 64-bit ALU op) is already sign-extended to 64 bits and means a value of the instruction's
+         * operand width. An unsigned one (shift counts, ENTER, RET imm16) is only its own size.
+         */
+        uint64_t imm;
+        if (op->imm.is_signed) {
+            imm = (uint64_t)op->imm.value.s;
+            if (!sign) {
+                imm = x86_mask_bits(imm, dc->insn.zi.operand_width ? dc->insn.zi.operand_width : bits);
+            }
         } else {
-            imm = x86_mask_bits(imm, bits);
+            imm = x86_mask_bits(op->imm.value.u, bits);
+            if (sign && bits < 64 && bits > 0) {
+                unsigned sh = 64 - bits;
+                imm = (uint64_t)((int64_t)(imm << sh) >> sh);
+            }
         }
         return tcg_const(s, imm);
     }
