@@ -505,13 +505,6 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
             req.operands[2].imm.u = count;
         }
     }
-    /* BSF/BSR of zero leave the destination undefined: AMD keeps all 64 bits, a 32-bit write would clear
-       the upper half. The 32-bit forms get a nonzero source (16 and 64 bits still see zero). */
-    bool bs32 = FUZZ_IS(m, ZYDIS_MNEMONIC_BSF, ZYDIS_MNEMONIC_BSR) && form->slot[0].kind == FK_GPR32;
-    if (bs32 && form->slot[1].kind == FK_GPR32) {
-        int src = ZydisRegisterGetId(req.operands[1].reg.value);
-        fuzz_emit_load(g, src, (harness_rng_next(g->rng) | (1ULL << fuzz_rand(g, 32))) & 0xffffffffULL);
-    }
     /* Instructions with implicit pointers. */
     if (fuzz_is_string(m) && form->count == 0) {
         fuzz_emit_load(g, HR_RSI, fuzz_pick_target(g, 8, 0x180));
@@ -610,8 +603,6 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
                 v = (uint32_t)harness_rng_next(g->rng) & 0xffff;   /* unmasked exceptions, now and then */
             }
             fuzz_emit_store32(g, ea, v, 32);
-        } else if (bs32) {
-            fuzz_emit_store32(g, ea, (uint32_t)harness_rng_next(g->rng) | (1u << fuzz_rand(g, 32)), 32);
         } else if (m == ZYDIS_MNEMONIC_FLDCW) {
             fuzz_emit_store32(g, ea, 0x7f | ((uint32_t)harness_rng_next(g->rng) & 0xf00), 16);
         }
