@@ -669,12 +669,12 @@ static void jit_flush_pc(JitCtx *c)
     uint64_t pc = c->pending_pc;
     const size_t off = offsetof(TCGCPU, insn_pc);
     if (c->pc_hi_known && c->pc_hi == (uint32_t)(pc >> 32)) {
-        JI2(&c->b, MOV, ENVM(off, 4), jit_i((int32_t)(uint32_t)pc));
+        jit_store_imm32(&c->b, JIT_ENV, (int32_t)off, (int32_t)(uint32_t)pc, 32);
     } else if ((int64_t)pc == (int32_t)pc) {
-        JI2(&c->b, MOV, ENVM(off, 8), jit_i((int64_t)pc));
+        jit_store_imm32(&c->b, JIT_ENV, (int32_t)off, (int32_t)pc, 64);
     } else {
         jit_movi(&c->b, JR_RAX, pc);
-        JI2(&c->b, MOV, ENVM(off, 8), R(JR_RAX, 64));
+        jit_op_rm(&c->b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)off, 64);
     }
     c->pc_hi_known = true;
     c->pc_hi = (uint32_t)(pc >> 32);
@@ -800,7 +800,7 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         JI1(b, JMP, R(JR_RAX, 64));
         return 0;
     case INDEX_op_exit_tb:
-        JI2(b, MOV, ENVM(offsetof(TCGCPU, exit_reason), 4), jit_i((int32_t)op->cargs[0]));
+        jit_store_imm32(b, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_reason), (int32_t)op->cargs[0], 32);
         jit_exit(c, -1, (TCGExitReason)op->cargs[0]);
         return 0;
     default:
@@ -877,11 +877,22 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     if (!start) {
         return -ENOMEM;
     }
-    JitCtx *c = calloc(1, sizeof(*c));
-    if (!c) {
+    /* One context per translating thread, reused: only the parts this block uses are reset. */
+    static __thread JitCtx *jit_ctx;
+    if (!jit_ctx && !(jit_ctx = calloc(1, sizeof(*jit_ctx)))) {
         jit_buf_commit(NULL);
         return -ENOMEM;
     }
+    JitCtx *c = jit_ctx;
+    memset(c->cache_of, 0, sizeof(c->cache_of));
+    memset(c->label_at, 0, sizeof(c->label_at[0]) * (size_t)s->nb_labels);
+    c->nfix = 0;
+    c->clock = 0;
+    c->cur_op = 0;
+    c->has_back_branch = false;
+    c->pc_pending = c->pc_hi_known = false;
+    memset(c->cache_dirty, 0, sizeof(c->cache_dirty));
+    memset(c->cache_used, 0, sizeof(c->cache_used));
     c->s = s;
     c->tb = tb;
     for (int k = 0; k < JIT_NCACHE; k++) {
@@ -908,7 +919,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     }
     /* Falling off the end is exit_tb(NONE). */
     jit_flush_pc(c);
-    JI2(&c->b, MOV, ENVM(offsetof(TCGCPU, exit_reason), 4), jit_i(0));
+    jit_store_imm32(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_reason), 0, 32);
     jit_exit(c, -1, TCG_EXIT_NONE);
     uint8_t *exit_stub = c->b.p;
     jit_exit(c, -1, TCG_EXIT_NONE);
@@ -925,12 +936,10 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     }
     if (err) {
         jit_buf_commit(NULL);
-        free(c);
         return err;
     }
     tb->code = start;
     tb->code_size = (uint32_t)(c->b.p - start);
     jit_buf_commit(c->b.p);
-    free(c);
     return 0;
 }

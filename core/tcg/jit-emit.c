@@ -13,6 +13,10 @@
 #include "core/tcg/jit.h"
 #include "core/tcg/tb.h"
 
+static inline void jit_byte(JitBuf *b, uint8_t v);
+static inline bool jit_room(JitBuf *b);
+static inline void jit_rex(JitBuf *b, int bits, int reg, int rm);
+
 /* --- operands and instructions ------------------------------------------------------------------- */
 
 static ZydisRegister jit_zreg(int reg, int bits)
@@ -94,12 +98,40 @@ void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEnc
 
 void jit_movi(JitBuf *b, int reg, uint64_t v)
 {
+    if (!jit_room(b)) {
+        return;
+    }
     if (v <= 0xffffffffULL) {
-        JI2(b, MOV, jit_r(reg, 32), jit_i((int32_t)(uint32_t)v));   /* zero-extends */
+        /* mov r32, imm32 (B8+r): zero-extends */
+        jit_rex(b, 32, 0, reg);
+        jit_byte(b, (uint8_t)(0xb8 | (reg & 7)));
+        uint32_t x = (uint32_t)v;
+        memcpy(b->p, &x, 4);
+        b->p += 4;
     } else if ((int64_t)v == (int32_t)v) {
-        JI2(b, MOV, jit_r(reg, 64), jit_i((int64_t)v));
+        /* mov r/m64, simm32 (REX.W C7 /0) */
+        jit_rex(b, 64, 0, reg);
+        jit_byte(b, 0xc7);
+        jit_byte(b, (uint8_t)(0xc0 | (reg & 7)));
+        int32_t x = (int32_t)v;
+        memcpy(b->p, &x, 4);
+        b->p += 4;
     } else {
-        JI2(b, MOV, jit_r(reg, 64), jit_i((int64_t)v));   /* Zydis picks the imm64 form */
+        /* mov r64, imm64 (REX.W B8+r) */
+        jit_rex(b, 64, 0, reg);
+        jit_byte(b, (uint8_t)(0xb8 | (reg & 7)));
+        memcpy(b->p, &v, 8);
+        b->p += 8;
+    }
+}
+
+void jit_store_imm32(JitBuf *b, int base, int32_t disp, int32_t imm, int bits)
+{
+    /* mov r/m32|64, imm32 (C7 /0); the 64-bit form sign-extends */
+    jit_op_rm(b, 0xc7, 0, base, disp, bits);
+    if (!b->overflow) {
+        memcpy(b->p, &imm, 4);
+        b->p += 4;
     }
 }
 

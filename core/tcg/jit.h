@@ -58,6 +58,8 @@ enum {
 };
 void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits);
 void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int bits);
+/* mov dword|qword [base + disp], simm32 */
+void jit_store_imm32(JitBuf *b, int base, int32_t disp, int32_t imm, int bits);
 
 /* The shortest load of a constant into a 64-bit register. */
 void jit_movi(JitBuf *b, int reg, uint64_t v);
