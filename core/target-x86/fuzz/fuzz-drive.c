@@ -79,6 +79,11 @@ int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
         fuzz_cov_generated(seq);
         FuzzOutcome o = fuzz_run_seq(&runner, seq, in);
         t->sequences++;
+        if (cfg->dump) {
+            harness_print_code(stderr, seq->bytes, seq->len);
+            fprintf(stderr, "-> %s, %d of %d units ran, native status %d\n", o.same ? "same" : "DIFFERENT",
+                    o.executed_units, seq->nunits, (int)o.status);
+        }
         if (o.status == HARNESS_ERROR && o.same) {
             t->errors++;
             continue;

@@ -588,9 +588,9 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
                 if (access >= 64 || fuzz_rand(g, 8)) {
                     ea = (ea + 63) & ~63ULL;
                 }
-                /* XSAVE writes only XSTATE_BV of the header; XRSTOR wants the rest of it zero. */
+                /* XSAVE writes only the XSTATE_BV bits it saves; XRSTOR wants the rest of the header zero. */
                 if (access >= 576) {
-                    for (int k = 8; k < 64; k += 4) {
+                    for (int k = 0; k < 64; k += 4) {
                         fuzz_emit_store32(g, ea + 512 + (uint64_t)k, 0, 32);
                     }
                 }

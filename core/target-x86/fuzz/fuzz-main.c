@@ -105,6 +105,8 @@ int main(int argc, char **argv)
             fuzz_unmasked_exceptions = true;
         } else if (!strcmp(a, "--include-known")) {
             fuzz_include_known = true;
+        } else if (!strcmp(a, "--dump")) {
+            cfg.dump = true;
         } else if (!strcmp(a, "--quiet")) {
             cfg.quiet = true;
         } else if (!strcmp(a, "--list-forms")) {

@@ -199,6 +199,7 @@ typedef struct FuzzConfig {
     bool fork_emulated;
     int max_reports;            /* mismatches reported in full */
     bool quiet;
+    bool dump;                  /* print every sequence and how the native run ended (debugging) */
     const ZydisMnemonic *only;  /* generate only these (NULL: every usable row) */
     size_t nonly;
 } FuzzConfig;

@@ -2,6 +2,8 @@
 // which must all agree with the host; plus the form probe's basic promises.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "core/target-x86/fuzz/fuzz.h"
 
 namespace {
@@ -26,6 +28,41 @@ TEST(FuzzForms, ProbesTheEncoder)
     size_t usable = 0;
     size_t n = fuzz_insns(&insns, &usable);
     EXPECT_GT(usable, n / 2);
+}
+
+// BSF leaves CF undefined; ADC reads it: not a valid sequence. An ADD in between defines CF again.
+TEST(FuzzFlags, TracksUndefinedFlags)
+{
+    const uint8_t bsf_adc[] = {0x0f, 0xbc, 0xc3, 0x11, 0xc8};                   // bsf eax, ebx; adc eax, ecx
+    const uint8_t bsf_add_adc[] = {0x0f, 0xbc, 0xc3, 0x01, 0xc8, 0x11, 0xc8};   // ... add eax, ecx ...
+    FuzzUndef u = fuzz_undef_of(bsf_adc, sizeof(bsf_adc));
+    EXPECT_TRUE(u.reads_undefined);
+    u = fuzz_undef_of(bsf_add_adc, sizeof(bsf_add_adc));
+    EXPECT_FALSE(u.reads_undefined);
+    EXPECT_EQ(u.rflags, 0u);
+    u = fuzz_undef_of(bsf_adc, 3);
+    EXPECT_NE(u.rflags & 1u, 0u);   // CF undefined at the end
+    // A shift by CL may shift by zero and keep BSF's undefined flags.
+    const uint8_t bsf_shl[] = {0x0f, 0xbc, 0xc3, 0xd3, 0xe0};                  // bsf eax, ebx; shl eax, cl
+    u = fuzz_undef_of(bsf_shl, sizeof(bsf_shl));
+    EXPECT_NE(u.rflags & 1u, 0u);
+}
+
+// Shrinking moves units; a RIP-relative operand must keep its target.
+TEST(FuzzSeq, SubsetKeepsRipRelativeTargets)
+{
+    const uint8_t code[] = {0x90, 0x48, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00};   // nop; mov rax, [rip+0x10]
+    FuzzSeq *seq = new FuzzSeq, *sub = new FuzzSeq;
+    fuzz_seq_from_bytes(seq, code, sizeof(code));
+    ASSERT_EQ(seq->nunits, 2);
+    bool keep[FUZZ_MAX_UNITS] = {false, true};
+    ASSERT_TRUE(fuzz_seq_subset(sub, seq, keep));
+    ASSERT_EQ(sub->len, 7u);
+    int32_t disp;
+    memcpy(&disp, sub->bytes + 3, 4);
+    EXPECT_EQ(disp, 0x11);   // one byte earlier, so one more to the same target
+    delete seq;
+    delete sub;
 }
 
 void FuzzOne(const char *backend)
