@@ -22,8 +22,8 @@ ASM_MODES = ["static", "static_pie"]
 EMBER = "//user/linux:ember-x86_64"
 
 # Backends besides ember's default one: each guest_compare_test also gets NAME_MODE_BACKEND variants
-# run with "-backend BACKEND". Add "jit" here when the JIT backend exists.
-EXTRA_BACKENDS = []
+# run with "-backend BACKEND": the JIT is checked against native runs exactly like the interpreter.
+EXTRA_BACKENDS = ["jit"]
 COMPARE = "//testsuite:compare.sh"
 
 def guest_program(name, srcs, copts = [], linkopts = [], deps = [], modes = ALL_MODES):
