@@ -189,7 +189,7 @@ int linux_options_parse(LinuxOptions *o, int argc, char **argv)
 {
     memset(o, 0, sizeof(*o));
     o->stack_size = 8u << 20;
-    o->backend = "interp";
+    o->backend = "jit";   /* the interpreter stays as the reference: -backend interp */
     option_set_env = g_ptr_array_new();
     option_unset_env = g_ptr_array_new();
     if (options_from_environment(o) < 0) {

@@ -153,7 +153,8 @@ int main(int argc, char **argv)
     if (cfg.seconds) {
         hl += snprintf(how + hl, sizeof(how) - (size_t)hl, " --seconds %g", cfg.seconds);
     }
-    hl += snprintf(how + hl, sizeof(how) - (size_t)hl, "`:");
+    hl += snprintf(how + hl, sizeof(how) - (size_t)hl, " --units %d%s`:", cfg.units,
+                   cfg.fork_emulated ? "" : " --no-fork");
     for (int b = 0; b < 2; b++) {
         const char *name = backend ? backend : all[b];
         if (backend && b > 0) {
