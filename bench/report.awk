@@ -3,7 +3,7 @@
 #
 # Input, one line per workload, tab-separated: label, then for native, interp, jit and qemu one
 # "status|best_seconds|peak_rss_kb" field each, then the workload's key. Variables: markdown, date,
-# machine, os, commit, qemu_version, runs, quick, jit_na.
+# machine, os, commit, qemu_version, load, runs, quick, jit_na.
 
 function cell_status(i) { split($(i + 1), p, "|"); return p[1] }
 function cell_secs(i)   { split($(i + 1), p, "|"); return p[2] }
@@ -126,6 +126,7 @@ END {
         print "- OS: " os
         print "- ember: " commit ", built with the project's default options (.bazelrc: -O2)"
         print "- qemu: " qemu_version
+        print "- Load: " load " (other work on the machine makes every column slower)"
         print ""
         line = "|"; sep = "|"
         for (c = 1; c <= 6; c++) { line = line " " head[c] " |"; sep = sep (c == 1 ? " --- |" : " ---: |") }

@@ -24,6 +24,31 @@ static uint64_t fuzz_seq_seed(uint64_t seed, long long i)
     return harness_rng_next(&r);
 }
 
+int fuzz_replay_agrees(const char *backend_name, const uint8_t *bytes, size_t len, uint64_t seed, FILE *report)
+{
+    const void *backend = NULL;
+    if (strcmp(backend_name, "interp") != 0 && !(backend = tcg_backend_find(backend_name))) {
+        return -ENOENT;
+    }
+    FuzzRunner r = {.backend = backend, .backend_name = backend_name, .fork_emulated = true, .report = report};
+    FuzzSeq *seq = malloc(sizeof(FuzzSeq));
+    HarnessState *in = aligned_alloc(64, sizeof(HarnessState));
+    if (!seq || !in) {
+        free(seq);
+        free(in);
+        return -ENOMEM;
+    }
+    fuzz_seq_from_bytes(seq, bytes, len);
+    fuzz_input_state(in, seed);
+    bool same = fuzz_run_seq(&r, seq, in).same;
+    if (!same && report) {
+        fuzz_report_mismatch(&r, seq, seed);
+    }
+    free(seq);
+    free(in);
+    return same ? 1 : 0;
+}
+
 bool fuzz_backend_exists(const char *name)
 {
     return strcmp(name, "interp") == 0 || tcg_backend_find(name) != NULL;

@@ -211,6 +211,9 @@ typedef struct FuzzTotals {
     long long errors;           /* harness errors */
 } FuzzTotals;
 
+/* Run one reproducer (bytes + input seed) on a backend: 1 if native and emulated agree, 0 if not (the
+   difference is reported to `report` when given), -ENOENT without that backend. */
+int fuzz_replay_agrees(const char *backend_name, const uint8_t *bytes, size_t len, uint64_t seed, FILE *report);
 /* Is there a backend by this name ("interp" always)? */
 bool fuzz_backend_exists(const char *name);
 /* Fuzz one backend. 0, or a negative errno when the backend does not exist. */
