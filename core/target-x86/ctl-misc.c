@@ -112,6 +112,13 @@ void ctl_emit_hint(DisasContext *dc)
     (void)dc;
 }
 
+/* CLFLUSH/CLFLUSHOPT: nothing to flush in a model without caches, but an unmapped line faults (#PF) as on
+   the hardware: read one byte of it. */
+void ctl_emit_clflush(DisasContext *dc)
+{
+    gen_ld(dc, gen_lea(dc, 0), 8, false);
+}
+
 /* XLAT: AL = [seg:RBX + AL], the sum wrapped to the address size. */
 void ctl_emit_xlat(DisasContext *dc)
 {

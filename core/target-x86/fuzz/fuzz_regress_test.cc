@@ -42,6 +42,9 @@ void ExpectAgree(const Repro *list, size_t n)
 
 // Found and fixed: keep them fixed.
 const Repro kFixed[] = {
+    {"clflushopt of an unmapped address: #PF", "660fae3c2500100000", 1},
+    {"clflush of an unmapped address: #PF", "0fae3c2500100000", 1},
+    {"incsspd: #UD with shadow stacks off, not a NOP", "f30faee9", 0xae84a927e4218bc7ULL},
     {"bsf r32 with a zero source keeps all 64 bits", "450fbcd0", 0xc848f480ead1a285ULL},
     {"bsr r32, [mem] with a zero source", "48c7c60200000048c7c1f81e10100fbd44713c", 0xef6367980e8fbd0aULL},
 };
@@ -50,10 +53,7 @@ TEST(FuzzRegress, FixedMismatchesStayFixed) { ExpectAgree(kFixed, sizeof(kFixed)
 
 // Found and reported to the emitters' owners (see the fuzz-cpu report of issue 4).
 const Repro kKnown[] = {
-    {"incsspd: #UD with shadow stacks off, not a NOP", "f30faee9", 0xae84a927e4218bc7ULL},
     {"fxrstor: FCW bit 6 reads as 1", "0fae0425400a10100fae8c24e0e6ffff", 0x7079452b3245b926ULL},
-    {"clflush of an unmapped address: #PF", "0fae3c2500100000", 1},
-    {"clflushopt of an unmapped address: #PF", "660fae3c2500100000", 1},
     {"non-canonical address with an RBP base: #SS, not #GP", "48c7c5a8101010660f2c748d00", 0xd1a334d799a38406ULL},
     {"#XM: no PE flag, destination unchanged", "0fae942460e6ffff660f2cc1", 0x32b8887fa7cc63dbULL},
     {"#XM: vfmsubadd213pd sets only the pre-computation flags",
