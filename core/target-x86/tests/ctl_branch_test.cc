@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/target-x86/tests/backend_fixture.h"
 #include "core/target-x86/tests/harness.h"
 extern "C" {
 #include "core/tcg/backend.h"
@@ -17,43 +18,15 @@ extern "C" {
 
 namespace {
 
-class CtlBranchTest : public ::testing::TestWithParam<std::string> {
+class CtlBranchTest : public BackendTest {
   protected:
-    void SetUp() override
-    {
-        backend_ = tcg_backend_find(GetParam().c_str());
-        if (!backend_) GTEST_SKIP() << "no backend called " << GetParam();
-        harness_state_init(in_.get());
-    }
-
-    bool Check(const std::vector<uint8_t> &code)
-    {
-        HarnessCase c = {};
-        c.code = code.data();
-        c.len = code.size();
-        c.backend = backend_;
-        return harness_check_results(&c, in_.get(), GetParam().c_str(), native_.get(), emulated_.get());
-    }
+    bool Check(const std::vector<uint8_t> &code) { return CheckCase(Case(code)); }
 
     int Random(const std::vector<uint8_t> &code, int iterations, uint64_t seed)
     {
-        HarnessCase c = {};
-        c.code = code.data();
-        c.len = code.size();
-        c.backend = backend_;
+        HarnessCase c = Case(code);
         return harness_compare_random_ex(&c, iterations, seed, nullptr, nullptr);
     }
-
-    template <typename T>
-    static std::unique_ptr<T, decltype(&free)> Alloc()
-    {
-        return {static_cast<T *>(aligned_alloc(64, sizeof(T))), &free};
-    }
-
-    const TCGBackend *backend_ = nullptr;
-    std::unique_ptr<HarnessState, decltype(&free)> in_ = Alloc<HarnessState>();
-    std::unique_ptr<HarnessResult, decltype(&free)> native_ = Alloc<HarnessResult>();
-    std::unique_ptr<HarnessResult, decltype(&free)> emulated_ = Alloc<HarnessResult>();
 };
 
 // The taken path pushes 2, the fall-through pushes 1 then 2: the stack and RSP tell which one ran.

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/target-x86/tests/backend_fixture.h"
 #include "core/target-x86/tests/harness.h"
 extern "C" {
 #include "core/tcg/backend.h"
@@ -19,36 +20,20 @@ extern "C" {
 
 namespace {
 
-class CtlMiscTest : public ::testing::TestWithParam<std::string> {
+class CtlMiscTest : public BackendTest {
   protected:
     void SetUp() override
     {
-        backend_ = tcg_backend_find(GetParam().c_str());
-        if (!backend_) GTEST_SKIP() << "no backend called " << GetParam();
-        harness_state_init(in_.get());
+        BackendTest::SetUp();
         for (size_t i = 0; i < HARNESS_DATA_SIZE; i++) harness_data(in_.get())[i] = static_cast<uint8_t>(i * 3 + 1);
     }
 
     bool Check(const std::vector<uint8_t> &code, uint32_t ignore_regs = 0)
     {
-        HarnessCase c = {};
-        c.code = code.data();
-        c.len = code.size();
-        c.backend = backend_;
+        HarnessCase c = Case(code);
         c.ignore_regs = ignore_regs;
-        return harness_check_results(&c, in_.get(), GetParam().c_str(), native_.get(), emulated_.get());
+        return CheckCase(c);
     }
-
-    template <typename T>
-    static std::unique_ptr<T, decltype(&free)> Alloc()
-    {
-        return {static_cast<T *>(aligned_alloc(64, sizeof(T))), &free};
-    }
-
-    const TCGBackend *backend_ = nullptr;
-    std::unique_ptr<HarnessState, decltype(&free)> in_ = Alloc<HarnessState>();
-    std::unique_ptr<HarnessResult, decltype(&free)> native_ = Alloc<HarnessResult>();
-    std::unique_ptr<HarnessResult, decltype(&free)> emulated_ = Alloc<HarnessResult>();
 };
 
 TEST_P(CtlMiscTest, SoftwareInterrupts)

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/target-x86/tests/backend_fixture.h"
 #include "core/target-x86/tests/harness.h"
 extern "C" {
 #include "core/tcg/backend.h"
@@ -68,43 +69,15 @@ void SetupLayout(HarnessState *s, HarnessRng *r, void *arg)
     s->regs[HR_RAX] = harness_rng_next(r) % 2 ? fill64 : harness_rng_next(r);
 }
 
-class CtlStringTest : public ::testing::TestWithParam<std::string> {
+class CtlStringTest : public BackendTest {
   protected:
-    void SetUp() override
-    {
-        backend_ = tcg_backend_find(GetParam().c_str());
-        if (!backend_) GTEST_SKIP() << "no backend called " << GetParam();
-        harness_state_init(in_.get());
-    }
-
-    bool Check(const std::vector<uint8_t> &code)
-    {
-        HarnessCase c = {};
-        c.code = code.data();
-        c.len = code.size();
-        c.backend = backend_;
-        return harness_check_results(&c, in_.get(), GetParam().c_str(), native_.get(), emulated_.get());
-    }
+    bool Check(const std::vector<uint8_t> &code) { return CheckCase(Case(code)); }
 
     int Random(const std::vector<uint8_t> &code, const Layout &layout, int iterations, uint64_t seed)
     {
-        HarnessCase c = {};
-        c.code = code.data();
-        c.len = code.size();
-        c.backend = backend_;
+        HarnessCase c = Case(code);
         return harness_compare_random_ex(&c, iterations, seed, SetupLayout, const_cast<Layout *>(&layout));
     }
-
-    template <typename T>
-    static std::unique_ptr<T, decltype(&free)> Alloc()
-    {
-        return {static_cast<T *>(aligned_alloc(64, sizeof(T))), &free};
-    }
-
-    const TCGBackend *backend_ = nullptr;
-    std::unique_ptr<HarnessState, decltype(&free)> in_ = Alloc<HarnessState>();
-    std::unique_ptr<HarnessResult, decltype(&free)> native_ = Alloc<HarnessResult>();
-    std::unique_ptr<HarnessResult, decltype(&free)> emulated_ = Alloc<HarnessResult>();
 };
 
 // Every operation, size, direction and prefix, from random states with RCX from 0 to 300.

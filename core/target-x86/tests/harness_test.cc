@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/target-x86/tests/backend_fixture.h"
 #include "core/target-x86/tests/harness.h"
 extern "C" {
 #include "core/tcg/backend.h"
@@ -18,48 +19,22 @@ extern "C" {
 
 namespace {
 
-class HarnessTest : public ::testing::TestWithParam<std::string> {
+class HarnessTest : public BackendTest {
   protected:
-    void SetUp() override
-    {
-        backend_ = tcg_backend_find(GetParam().c_str());
-        if (!backend_) GTEST_SKIP() << "no backend called " << GetParam();
-        harness_state_init(in_.get());
-    }
-
     // Runs the case both ways; true when they agree (a mismatch is printed in full on stderr).
     bool Check(const std::vector<uint8_t> &code, uint32_t flags_mask = 0, bool fork_emulated = false)
     {
-        HarnessCase c = {};
+        HarnessCase c = Case(code, flags_mask);
         c.fork_emulated = fork_emulated;
-        c.code = code.data();
-        c.len = code.size();
-        c.flags_mask = flags_mask;
-        c.backend = backend_;
-        return harness_check_results(&c, in_.get(), GetParam().c_str(), native_.get(), emulated_.get());
+        return CheckCase(c);
     }
 
     int Random(const std::vector<uint8_t> &code, int iterations, uint64_t seed, uint32_t flags_mask = 0,
                void (*setup)(HarnessState *, HarnessRng *, void *) = nullptr, void *arg = nullptr)
     {
-        HarnessCase c = {};
-        c.code = code.data();
-        c.len = code.size();
-        c.flags_mask = flags_mask;
-        c.backend = backend_;
+        HarnessCase c = Case(code, flags_mask);
         return harness_compare_random_ex(&c, iterations, seed, setup, arg);
     }
-
-    template <typename T>
-    static std::unique_ptr<T, decltype(&free)> Alloc()
-    {
-        return {static_cast<T *>(aligned_alloc(64, sizeof(T))), &free};
-    }
-
-    const TCGBackend *backend_ = nullptr;
-    std::unique_ptr<HarnessState, decltype(&free)> in_ = Alloc<HarnessState>();
-    std::unique_ptr<HarnessResult, decltype(&free)> native_ = Alloc<HarnessResult>();
-    std::unique_ptr<HarnessResult, decltype(&free)> emulated_ = Alloc<HarnessResult>();
 };
 
 TEST_P(HarnessTest, Nop)
