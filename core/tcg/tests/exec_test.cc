@@ -12,35 +12,11 @@
 
 namespace {
 
-// pc = next; goto_tb slot (chainable).
-void gen_goto(TCGContext *s, uint64_t next, int slot)
-{
-    tcg_gen_movi(s, TCG_I64, fake_pc, next);
-    tcg_gen_goto_tb(s, slot);
-    tcg_gen_exit_tb(s, TCG_EXIT_NONE);
-}
-
-// A counting loop: block A adds 1 to r0 and jumps to itself until r0 == r1, then to B, which halts.
-void setup_loop()
-{
-    fake_set_block(0x1000, [](TCGContext *s) {
-        int done = tcg_label_new(s);
-        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
-        tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[0], fake_r[1], done);
-        gen_goto(s, 0x1000, 0);
-        tcg_gen_set_label(s, done);
-        gen_goto(s, 0x2000, 1);
-    });
-    fake_set_block(0x2000, [](TCGContext *s) {
-        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2004);
-        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
-    });
-}
 
 TEST(Exec, CountingLoopChainsBlocks)
 {
     fake_reset();
-    setup_loop();
+    fake_setup_counting_loop();
     FakeCPU *cpu = fake_cpu_new();
     cpu->tcg.pc = 0x1000;
     cpu->r[1] = 100000;
@@ -77,7 +53,7 @@ TEST(Exec, GotoPtrUsesTheJumpCache)
     });
     fake_set_block(0x3000, [](TCGContext *s) {
         tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 10));
-        gen_goto(s, 0x2000, 0);
+        fake_gen_goto(s, 0x2000, 0);
     });
     fake_set_block(0x2000, [](TCGContext *s) { tcg_gen_exit_tb(s, TCG_EXIT_HALT); });
     FakeCPU *cpu = fake_cpu_new();
@@ -115,7 +91,7 @@ TEST(Exec, ExitRequestStopsAChainedLoop)
     fake_reset();
     fake_set_block(0x1000, [](TCGContext *s) {
         tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
-        gen_goto(s, 0x1000, 0);   // forever
+        fake_gen_goto(s, 0x1000, 0);   // forever
     });
     FakeCPU *cpu = fake_cpu_new();
     cpu->tcg.pc = 0x1000;
@@ -200,7 +176,7 @@ TEST(Exec, LoopExitWithoutReasonRestartsTheLoop)
 TEST(Cache, BackendsNeverShareBlocks)
 {
     fake_reset();
-    setup_loop();
+    fake_setup_counting_loop();
     static TCGBackend other = tcg_backend_interp;   // same code, another identity (outlives its blocks)
     other.name = "interp-copy";
     FakeCPU *a = fake_cpu_new(&tcg_backend_interp), *b = fake_cpu_new(&other);
@@ -241,7 +217,7 @@ TEST(Cache, InvalidatePageDropsBlocksAndUnchains)
     fake_reset();
     protected_pages.clear();
     tb_set_page_hooks(&hooks);
-    setup_loop();
+    fake_setup_counting_loop();
     FakeCPU *cpu = fake_cpu_new();
     cpu->tcg.pc = 0x1000;
     cpu->r[1] = 3;
@@ -376,7 +352,7 @@ int faulting_translate(TCGCPU *cpu, TCGContext *, TranslationBlock *)
 TEST(Exec, TranslatorMayRaiseAFault)
 {
     fake_reset();
-    setup_loop();
+    fake_setup_counting_loop();
     TCGTargetOps ops = fake_target_ops;
     ops.translate = faulting_translate;
     FakeCPU *cpu = fake_cpu_new();
@@ -396,7 +372,7 @@ TEST(Exec, TranslatorMayRaiseAFault)
 TEST(Exec, LoggingTracesEveryBlock)
 {
     fake_reset();
-    setup_loop();
+    fake_setup_counting_loop();
     FakeCPU *cpu = fake_cpu_new();
     char *buf = nullptr;
     size_t len = 0;
@@ -423,7 +399,7 @@ TEST(Exec, LoggingTracesEveryBlock)
 TEST(Exec, ThreadsShareTheCache)
 {
     fake_reset();
-    setup_loop();
+    fake_setup_counting_loop();
     std::vector<std::thread> threads;
     std::vector<uint64_t> results(4);
     for (int t = 0; t < 4; t++) {

@@ -154,3 +154,26 @@ TCGExit fake_run_ir(FakeCPU *cpu, const FakeBody &body, bool optimize, std::stri
     cpu->tcg.backend->free_code(&tb);
     return e;
 }
+
+void fake_gen_goto(TCGContext *s, uint64_t next, int slot)
+{
+    tcg_gen_movi(s, TCG_I64, fake_pc, next);
+    tcg_gen_goto_tb(s, slot);
+    tcg_gen_exit_tb(s, TCG_EXIT_NONE);
+}
+
+void fake_setup_counting_loop()
+{
+    fake_set_block(0x1000, [](TCGContext *s) {
+        int done = tcg_label_new(s);
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[0], fake_r[1], done);
+        fake_gen_goto(s, 0x1000, 0);
+        tcg_gen_set_label(s, done);
+        fake_gen_goto(s, 0x2000, 1);
+    });
+    fake_set_block(0x2000, [](TCGContext *s) {
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2004);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+}

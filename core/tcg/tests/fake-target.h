@@ -46,3 +46,10 @@ TCGExit fake_run_ir(FakeCPU *cpu, const FakeBody &body, bool optimize, std::stri
 
 // The op list of a context as text.
 std::string fake_dump(const TCGContext *s);
+
+// pc = next; goto_tb slot (chainable).
+void fake_gen_goto(TCGContext *s, uint64_t next, int slot);
+
+// A counting loop: block 0x1000 adds 1 to r0 and jumps to itself until r0 == r1, then to 0x2000, which
+// halts (exit HALT, pc 0x2004).
+void fake_setup_counting_loop();

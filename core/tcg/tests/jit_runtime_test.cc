@@ -24,34 +24,11 @@ const uint8_t *jump_target(const TranslationBlock *tb, int slot)
     return h->jmp_field[slot] + 4 + rel;
 }
 
-void gen_goto(TCGContext *s, uint64_t next, int slot)
-{
-    tcg_gen_movi(s, TCG_I64, fake_pc, next);
-    tcg_gen_goto_tb(s, slot);
-    tcg_gen_exit_tb(s, TCG_EXIT_NONE);
-}
-
-// Block 0x1000: r0 += 1; loop to itself until r0 == r1, then to 0x2000, which halts.
-void setup_loop()
-{
-    fake_set_block(0x1000, [](TCGContext *s) {
-        int done = tcg_label_new(s);
-        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
-        tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[0], fake_r[1], done);
-        gen_goto(s, 0x1000, 0);
-        tcg_gen_set_label(s, done);
-        gen_goto(s, 0x2000, 1);
-    });
-    fake_set_block(0x2000, [](TCGContext *s) {
-        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2004);
-        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
-    });
-}
 
 TEST(JitRuntime, ChainPatchesTheJumpAndUnchainRestoresIt)
 {
     fake_reset();
-    setup_loop();
+    fake_setup_counting_loop();
     FakeCPU *cpu = fake_cpu_new(jit());
     cpu->tcg.pc = 0x1000;
     cpu->r[1] = 50000;
@@ -97,7 +74,7 @@ TEST(JitRuntime, ExitRequestIsSeenAtTheNextChainedEntry)
     fake_set_block(0x1000, [](TCGContext *s) {
         TCGTemp env = TCG_TEMP_ENV;
         tcg_gen_call(s, &info_count, -1, 1, &env);
-        gen_goto(s, 0x1000, 0);
+        fake_gen_goto(s, 0x1000, 0);
     });
     FakeCPU *cpu = fake_cpu_new(jit());
     cpu->tcg.pc = 0x1000;
@@ -127,7 +104,7 @@ TEST(JitRuntime, HelperThatDoesNotReturnLeavesCleanly)
         tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
         tcg_gen_call(s, &info_raise, -1, 2, args);
         tcg_gen_add(s, TCG_I64, fake_r[3], fake_r[3], tcg_const(s, 1));
-        gen_goto(s, 0x1000, 0);
+        fake_gen_goto(s, 0x1000, 0);
     });
     FakeCPU *cpu = fake_cpu_new(jit());
     // Many round trips: a leak of stack or state per exit would show up as a crash or a wrong count.
@@ -161,7 +138,7 @@ TEST(JitRuntime, GotoPtrFindsBlocksThroughTheJumpCache)
             tcg_gen_add(s, TCG_I64, fake_r[pc == 0x3000 ? 2 : 3], fake_r[pc == 0x3000 ? 2 : 3], tcg_const(s, 1));
             tcg_gen_add(s, TCG_I64, fake_r[1], fake_r[1], tcg_const(s, 1));
             tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[1], tcg_const(s, 1001), done);
-            gen_goto(s, 0x1000, 0);
+            fake_gen_goto(s, 0x1000, 0);
             tcg_gen_set_label(s, done);
             tcg_gen_exit_tb(s, TCG_EXIT_HALT);
         });
@@ -185,7 +162,7 @@ TEST(JitRuntime, FullCodeBufferFlushesAndKeepsRunning)
         fake_set_block(0x100000 + 16 * (uint64_t)i, [i](TCGContext *s) {
             tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, (uint64_t)i));
             if (i + 1 < n) {
-                gen_goto(s, 0x100000 + 16 * (uint64_t)(i + 1), 0);
+                fake_gen_goto(s, 0x100000 + 16 * (uint64_t)(i + 1), 0);
             } else {
                 tcg_gen_exit_tb(s, TCG_EXIT_HALT);
             }
