@@ -15,14 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            printf("FAILED line %d: %s (errno %d %s)\n", __LINE__, #cond, errno,      \
-                   strerror(errno));                                                  \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "testsuite/guest/check.h"
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -21,13 +21,7 @@ static volatile unsigned long bad_addr = 16;
 
 extern char **environ;
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            printf("FAILED line %d: %s (errno %d)\n", __LINE__, #cond, errno);        \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "testsuite/guest/check.h"
 
 static volatile sig_atomic_t sigchld_count;
 static void on_sigchld(int sig)

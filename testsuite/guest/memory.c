@@ -16,13 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            printf("FAILED line %d: %s (errno %d)\n", __LINE__, #cond, errno);        \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "testsuite/guest/check.h"
 
 static sigjmp_buf recover;
 static volatile int fault_signo, fault_code;

@@ -18,13 +18,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            printf("FAILED line %d: %s (errno %d)\n", __LINE__, #cond, errno);        \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "testsuite/guest/check.h"
 
 struct record {
     int signo, code, count, errno_in, pid_ok, value;

@@ -20,13 +20,7 @@
 #define NTHREADS 8
 #define ITERS 20000
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            printf("FAILED line %d: %s\n", __LINE__, #cond);                          \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "testsuite/guest/check.h"
 
 static atomic_long atomic_sum;
 static long locked_sum;
