@@ -1,0 +1,100 @@
+/*
+ * The accelerator interface: what runs the vCPUs. TCG (the translator, system/pc/accel-tcg.c) and KVM
+ * (system/kvm/) implement it; the machine, its devices and its boot code only use this header.
+ *
+ * One thread per vCPU loops on vcpu_run (system/pc/vcpu.c), which returns an exit much as KVM_RUN does.
+ * Port I/O and MMIO exits are completed by the vCPU loop through the machine's buses; an accelerator may
+ * also dispatch them itself without exiting (TCG does: its helpers call iobus_read/iobus_write with the
+ * machine lock held), since both reach the same device code.
+ */
+#ifndef EMBER_PC_ACCEL_H
+#define EMBER_PC_ACCEL_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "system/pc/machine.h"
+#include "system/pc/x86-state.h"
+
+typedef enum AccelExitReason {
+    ACCEL_EXIT_IO,           /* exit.io: the loop performs it, then runs again */
+    ACCEL_EXIT_MMIO,         /* exit.mmio: the loop performs it (a read fills data), then runs again */
+    ACCEL_EXIT_HALT,         /* HLT: the loop sleeps until a request (interrupt, NMI, INIT/SIPI, stop) */
+    ACCEL_EXIT_SHUTDOWN,     /* triple fault: the machine resets (or quits with -no-reboot) */
+    ACCEL_EXIT_RESET,        /* the guest asked for a reset through the CPU (KVM system event) */
+    ACCEL_EXIT_POWEROFF,     /* the guest powered off through the CPU (KVM system event) */
+    ACCEL_EXIT_REQUEST,      /* vcpu_kick or a pending request: the loop looks at Vcpu.requests */
+    ACCEL_EXIT_ERROR,        /* the accelerator cannot go on: exit.error says why (with registers) */
+} AccelExitReason;
+
+typedef struct AccelExit {
+    AccelExitReason reason;
+    union {
+        struct {
+            uint16_t port;
+            uint8_t size;        /* 1, 2 or 4 */
+            bool is_write;
+            uint32_t count;      /* string I/O repeats: data holds count * size bytes */
+            uint8_t *data;
+        } io;
+        struct {
+            uint64_t gpa;
+            uint8_t size;        /* 1, 2, 4 or 8 */
+            bool is_write;
+            uint8_t data[8];
+        } mmio;
+    };
+    char error[512];
+} AccelExit;
+
+typedef struct AccelOps {
+    const char *name;        /* "tcg", "kvm" */
+    /* Create the VM for a machine whose RAM is allocated; register RAM with the accelerator. */
+    bool (*machine_init)(Machine *m, GError **err);
+    void (*machine_destroy)(Machine *m);
+    bool (*vcpu_init)(Vcpu *v, GError **err);
+    void (*vcpu_destroy)(Vcpu *v);
+    /* Load / read a vCPU's architectural state (called on the vCPU's own thread, or before it starts). */
+    bool (*vcpu_set_state)(Vcpu *v, const X86VcpuState *s, GError **err);
+    bool (*vcpu_get_state)(Vcpu *v, X86VcpuState *s, GError **err);
+    /* Run until an exit (on the vCPU's thread, without the machine lock). */
+    void (*vcpu_run)(Vcpu *v, AccelExit *exit);
+    /* Make a running vcpu_run return ACCEL_EXIT_REQUEST soon (any thread, signal-safe not needed). */
+    void (*vcpu_kick)(Vcpu *v);
+    /* Set an interrupt line of the in-kernel irqchip (only when irqchip_in_kernel). */
+    void (*set_gsi)(Machine *m, int gsi, int level);
+    /* Deliver an MSI (a write of data to address 0xFEExxxxx) through the in-kernel irqchip. */
+    void (*send_msi)(Machine *m, uint64_t address, uint32_t data);
+} AccelOps;
+
+typedef struct Accel {
+    const AccelOps *ops;
+    bool irqchip_in_kernel;  /* PIC, I/O APIC, local APICs and PIT are the accelerator's */
+    void *state;
+} Accel;
+
+/* The accelerators, by name: NULL if unknown. */
+const AccelOps *accel_find(const char *name);
+extern const AccelOps accel_tcg_ops;
+
+/*
+ * For accelerators whose interrupt controllers live in user space (TCG): the machine's local APIC and
+ * 8259 model (system/pc/devices) answer these. Called with the machine lock held.
+ */
+bool pc_cpu_interrupt_pending(Vcpu *v);          /* a maskable interrupt is deliverable (if IF=1) */
+int pc_cpu_interrupt_ack(Vcpu *v);               /* take it: the vector (the PIC's through ExtINT) */
+uint64_t pc_cpu_apic_base(Vcpu *v);              /* IA32_APIC_BASE */
+bool pc_cpu_set_apic_base(Vcpu *v, uint64_t value);   /* false: #GP */
+uint8_t pc_cpu_get_tpr(Vcpu *v);                 /* CR8 */
+void pc_cpu_set_tpr(Vcpu *v, uint8_t cr8);
+
+/* MSI delivery from devices (virtio-pci MSI-X): to the user-space APICs or the accelerator's irqchip. */
+void machine_send_msi(Machine *m, uint64_t address, uint32_t data);
+/* The user-space local APICs' half of it (system/pc/devices; lock held). */
+void pc_apic_deliver_msi(Machine *m, uint64_t address, uint32_t data);
+
+/* The vCPU whose thread this is (NULL on other threads): the local APIC's MMIO is per CPU. */
+extern __thread Vcpu *vcpu_current;
+
+#endif
