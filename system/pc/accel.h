@@ -66,6 +66,8 @@ typedef struct AccelOps {
     void (*set_gsi)(Machine *m, int gsi, int level);
     /* Deliver an MSI (a write of data to address 0xFEExxxxx) through the in-kernel irqchip. */
     void (*send_msi)(Machine *m, uint64_t address, uint32_t data);
+    /* Guest RAM changed behind the CPUs' back (DMA, boot code): drop translations of it. May be NULL. */
+    void (*ram_written)(Machine *m, uint64_t gpa, uint64_t len);
 } AccelOps;
 
 typedef struct Accel {

@@ -49,8 +49,16 @@ bool machine_ram_write(Machine *m, uint64_t gpa, const void *buf, uint64_t len)
     void *p = machine_ram_ptr(m, gpa, len);
     if (p) {
         memcpy(p, buf, len);
+        machine_ram_written(m, gpa, len);
     }
     return p != NULL;
+}
+
+void machine_ram_written(Machine *m, uint64_t gpa, uint64_t len)
+{
+    if (m->accel && m->accel->ops->ram_written) {
+        m->accel->ops->ram_written(m, gpa, len);
+    }
 }
 
 void machine_set_gsi(Machine *m, int gsi, int level)

@@ -130,6 +130,11 @@ static inline void machine_unlock(Machine *m) { g_mutex_unlock(&m->lock); }
 void *machine_ram_ptr(Machine *m, uint64_t gpa, uint64_t len);
 bool machine_ram_read(Machine *m, uint64_t gpa, void *buf, uint64_t len);    /* false: not all RAM */
 bool machine_ram_write(Machine *m, uint64_t gpa, const void *buf, uint64_t len);
+/*
+ * A device wrote guest RAM through a pointer from machine_ram_ptr (DMA): the accelerator forgets
+ * translations of code there (TCG). machine_ram_write calls it itself. Any thread.
+ */
+void machine_ram_written(Machine *m, uint64_t gpa, uint64_t len);
 
 /* Set GSI n (0..PC_NUM_GSI-1) to level; routed to whatever interrupt controllers exist. */
 void machine_set_gsi(Machine *m, int gsi, int level);
