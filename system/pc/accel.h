@@ -58,7 +58,8 @@ typedef struct AccelOps {
     /* Load / read a vCPU's architectural state (called on the vCPU's own thread, or before it starts). */
     bool (*vcpu_set_state)(Vcpu *v, const X86VcpuState *s, GError **err);
     bool (*vcpu_get_state)(Vcpu *v, X86VcpuState *s, GError **err);
-    /* Run until an exit (on the vCPU's thread, without the machine lock). */
+    /* Run until an exit (on the vCPU's thread, without the machine lock). The loop passes the same
+       AccelExit again after completing an exit (a read's value in exit->mmio.data / exit->io.data). */
     void (*vcpu_run)(Vcpu *v, AccelExit *exit);
     /* Make a running vcpu_run return ACCEL_EXIT_REQUEST soon (any thread, signal-safe not needed). */
     void (*vcpu_kick)(Vcpu *v);
@@ -68,6 +69,13 @@ typedef struct AccelOps {
     void (*send_msi)(Machine *m, uint64_t address, uint32_t data);
     /* Guest RAM changed behind the CPUs' back (DMA, boot code): drop translations of it. May be NULL. */
     void (*ram_written)(Machine *m, uint64_t gpa, uint64_t len);
+    /*
+     * Optional fast paths for virtio (NULL or false: the device keeps its trapped path). ioeventfd: a guest
+     * write of len bytes to addr (port if pio) signals fd instead of exiting. irqfd: a write to fd raises
+     * the in-kernel irqchip's GSI (edge).
+     */
+    bool (*add_ioeventfd)(Machine *m, uint64_t addr, unsigned len, bool pio, int fd);
+    bool (*add_irqfd)(Machine *m, int gsi, int fd);
 } AccelOps;
 
 typedef struct Accel {

@@ -86,7 +86,7 @@ IrqLine machine_gsi(Machine *m, int gsi)
 
 void vcpu_request(Vcpu *v, unsigned requests)
 {
-    atomic_fetch_or(&v->requests, requests);
+    __atomic_fetch_or(&v->requests, requests, __ATOMIC_SEQ_CST);
     g_cond_broadcast(&v->machine->vcpu_wake);
     if (v->machine->accel) {
         v->machine->accel->ops->vcpu_kick(v);

@@ -12,7 +12,6 @@
 #define EMBER_PC_MACHINE_H
 
 #include <glib.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -55,7 +54,8 @@ typedef struct Vcpu {
     GThread *thread;
     void *accel_state;              /* the accelerator's per-vCPU data */
     struct LocalApic *apic;         /* user-space local APIC; NULL when the irqchip is in the kernel */
-    atomic_uint requests;           /* VCPU_REQ_*; set under the machine lock, cleared by the vCPU */
+    unsigned requests;              /* VCPU_REQ_*; set under the machine lock, cleared by the vCPU;
+                                       always accessed atomically (C11 atomic_* or __atomic builtins) */
     uint8_t sipi_vector;
     bool halted;                    /* in HLT or waiting for SIPI: sleeps on Machine.vcpu_wake */
     bool wait_for_sipi;
@@ -115,6 +115,12 @@ enum {
     MACHINE_LOG_GUEST_ERRORS = 1u << 2, /* the guest did something nonsensical to a device */
     MACHINE_LOG_UNIMP = 1u << 3,        /* the guest used something not modelled */
     MACHINE_LOG_IOPORT = 1u << 4,
+    /* The translator's items, which the TCG accelerator maps to its own log flags (-d in_asm,op,...) */
+    MACHINE_LOG_IN_ASM = 1u << 5,
+    MACHINE_LOG_OP = 1u << 6,
+    MACHINE_LOG_OP_OPT = 1u << 7,
+    MACHINE_LOG_EXEC = 1u << 8,
+    MACHINE_LOG_CPU = 1u << 9,
 };
 
 /* -d guest_errors etc.: print when the item is enabled. */
