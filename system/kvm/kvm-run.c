@@ -110,6 +110,14 @@ bool kvm_vcpu_set_state(Vcpu *v, const X86VcpuState *s, GError **err)
     if (ioctl(k->fd, KVM_SET_REGS, &regs) < 0) {
         return kvm_vcpu_fail(err, v, "KVM_SET_REGS");
     }
+    /* The in-kernel local APIC runs the INIT/SIPI protocol: an AP given its reset state (after a machine
+       reset, or at creation) must wait there for a start-up IPI, not run from the reset vector. */
+    bool reset_state = s->rip == 0xfff0 && s->cs.base == 0xffff0000;
+    struct kvm_mp_state mp = { .mp_state = v->index != 0 && reset_state ? KVM_MP_STATE_INIT_RECEIVED
+                                                                         : KVM_MP_STATE_RUNNABLE };
+    if (ioctl(k->fd, KVM_SET_MP_STATE, &mp) < 0) {
+        return kvm_vcpu_fail(err, v, "KVM_SET_MP_STATE");
+    }
     return true;
 }
 

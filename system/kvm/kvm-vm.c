@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -75,6 +76,11 @@ static bool kvm_machine_init(Machine *m, GError **err)
         return false;
     }
     vm->pvm = kvm_is_pvm();
+    if (vm->pvm) {
+        fprintf(stderr, "kvm: note: /dev/kvm is served by the PVM hypervisor (kvm_pvm): a guest not built for"
+                        " PVM runs in KVM's instruction emulator, slowly, and a stock Linux kernel does not"
+                        " boot; -accel tcg runs it\n");
+    }
     vm->run_size = ioctl(vm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (vm->run_size <= 0) {
         return kvm_fail(err, "KVM_GET_VCPU_MMAP_SIZE");
