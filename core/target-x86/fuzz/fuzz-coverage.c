@@ -214,6 +214,16 @@ static long fuzz_cmp_total(int ext, ZydisMnemonic m)
     return fuzz_cmp_count ? (long)fuzz_cmp_count[ext][m] : 0;
 }
 
+long fuzz_cov_compared_count(ZydisMnemonic m)
+{
+    fuzz_cov_init();
+    long total = 0;
+    for (int e = 0; e < FUZZ_NEXT; e++) {
+        total += fuzz_cmp_total(e, m);
+    }
+    return total;
+}
+
 int fuzz_cov_untested(FILE *out, long min_tested)
 {
     fuzz_cov_init();
@@ -304,9 +314,23 @@ int fuzz_cov_write(const char *path, long min_tested, const char *how)
     fprintf(f, "A mnemonic counts once per group it decodes in (PADDB is in MMX and SSE2, VPADDB in AVX and\n");
     fprintf(f, "AVX2...), so a translated mnemonic may be diff-tested in one group and not in another (its form\n");
     fprintf(f, "there may be one the generator cannot build, or one not advertised). Marks in the last column say\n");
-    fprintf(f, "why the fuzzer leaves it to directed tests: *c control flow, *p privileged, *n nondeterministic,\n");
-    fprintf(f, "*m describes the CPU model, *f no operand form the generator can build, *k a known mismatch\n");
-    fprintf(f, "(reported; left out of CI runs until fixed).\n\n");
+    fprintf(f, "why the fuzzer leaves it to directed tests: *c enters the kernel (SYSENTER), *f no operand form\n");
+    fprintf(f, "the generator can build, *k a known mismatch (reported; left out of CI runs until fixed).\n\n");
+    fprintf(f, "How the instructions that cannot run in a straight line are differential-tested:\n\n");
+    fprintf(f, "- branches, calls, returns, loops (Jcc, JRCXZ/JECXZ, JMP rel/reg/mem, CALL rel/reg/mem, RET,\n");
+    fprintf(f, "  RET imm16, LOOP/LOOPE/LOOPNE forward and backward): targets inside their unit; taken and not\n");
+    fprintf(f, "  taken both occur (fuzz_cpu_test checks it for every condition)\n");
+    fprintf(f, "- UD0/UD1/UD2, INT3, INT1, INT n (never 0x80, Linux's ia32 system call gate), HLT and the\n");
+    fprintf(f, "  privileged instructions: as a sequence's last unit; signal, vector, si_code, faulting RIP,\n");
+    fprintf(f, "  fault address and the whole state at the fault are compared\n");
+    fprintf(f, "- RDTSC, RDTSCP, RDRAND (RDSEED when the host has it), CPUID, XGETBV: the output registers are\n");
+    fprintf(f, "  masked after the instruction (their upper halves, which must be zero, are kept; 16-bit RDRAND\n");
+    fprintf(f, "  keeps bits 63:16); flags, other registers, memory and faults (XGETBV of a missing XCR) are\n");
+    fprintf(f, "  compared. CPUID's and XGETBV's values describe the model and are checked by directed tests\n");
+    fprintf(f, "- SYSCALL: RAX is set right before it to a call whose result the host gives both runs alike and\n");
+    fprintf(f, "  that changes nothing (sched_yield, getuid, getgid, geteuid, getegid, numbers Linux does not\n");
+    fprintf(f, "  have: -ENOSYS); natively the call runs, emulated the harness makes it on the host; RAX, RCX\n");
+    fprintf(f, "  (next RIP), R11 (RFLAGS) and everything else are compared\n\n");
     fprintf(f, "## Translated mnemonics the fuzzer does not generate\n\n| mnemonic | why |\n|---|---|\n");
     for (size_t i = 0; i < ninsns; i++) {
         if (insns[i].skip != FUZZ_USE) {

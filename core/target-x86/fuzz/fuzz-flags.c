@@ -15,7 +15,9 @@ static const uint16_t fuzz_fsw_bit[4] = {1u << 8, 1u << 9, 1u << 10, 1u << 14};
 
 static bool fuzz_reads_all_flags(ZydisMnemonic m)
 {
-    return m == ZYDIS_MNEMONIC_PUSHF || m == ZYDIS_MNEMONIC_PUSHFD || m == ZYDIS_MNEMONIC_PUSHFQ;
+    /* SYSCALL copies RFLAGS into R11. */
+    return m == ZYDIS_MNEMONIC_PUSHF || m == ZYDIS_MNEMONIC_PUSHFD || m == ZYDIS_MNEMONIC_PUSHFQ ||
+           m == ZYDIS_MNEMONIC_SYSCALL;
 }
 
 /* Instructions that copy the whole status word somewhere (so undefined condition codes leak). */

@@ -11,10 +11,6 @@
 
 #include "core/target-x86/fuzz/fuzz-internal.h"
 
-/* Bytes of the stack the sequence may use below HARNESS_STACK_TOP, and above it (the harness leaves 0x100). */
-#define FUZZ_STACK_BELOW 0x1800
-#define FUZZ_STACK_ABOVE 0xf0
-
 uint64_t fuzz_rand(FuzzGen *g, uint64_t n)
 {
     return n ? harness_rng_next(g->rng) % n : 0;
@@ -87,7 +83,7 @@ int fuzz_pick_free(FuzzGen *g, uint32_t avoid)
 /* --- memory operands ----------------------------------------------------------------------------------- */
 
 /* A target offset in the data buffer for an access of `size` bytes, aligned most of the time. */
-static uint64_t fuzz_pick_target(FuzzGen *g, unsigned size, unsigned margin)
+uint64_t fuzz_pick_target(FuzzGen *g, unsigned size, unsigned margin)
 {
     unsigned align = 1;
     while (align < size && align < 64) {
@@ -108,7 +104,7 @@ static uint64_t fuzz_pick_target(FuzzGen *g, unsigned size, unsigned margin)
  * A memory operand of `size` bytes whose effective address is `ea`, in a random addressing mode; its base
  * and index are loaded by setup code. `lea`: the operand is an address only (sized as the address).
  */
-static ZydisEncoderOperand fuzz_mem_operand(FuzzGen *g, uint16_t size, uint64_t ea, bool lea, uint32_t avoid)
+ZydisEncoderOperand fuzz_mem_operand(FuzzGen *g, uint16_t size, uint64_t ea, bool lea, uint32_t avoid)
 {
     ZydisEncoderOperand op;
     memset(&op, 0, sizeof(op));
@@ -329,7 +325,7 @@ static bool fuzz_always_aligned(ZydisMnemonic m)
 /* Encode the unit's instruction after its setup, check it, and append the unit to the sequence. */
 static bool fuzz_vendor_specific(const ZydisDecodedInstruction *insn);
 
-static bool fuzz_finish_unit(FuzzGen *g, ZydisEncoderRequest *reqp, ZydisMnemonic m, long depth_before)
+bool fuzz_finish_unit(FuzzGen *g, ZydisEncoderRequest *reqp, ZydisMnemonic m, long depth_before)
 {
     size_t insn_at = g->len;
     if (!fuzz_emit_req(g, reqp)) {
@@ -358,27 +354,38 @@ static bool fuzz_finish_unit(FuzzGen *g, ZydisEncoderRequest *reqp, ZydisMnemoni
     ZydisDecodedInstruction insn;
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
     if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&g->dec, g->buf + insn_at, g->len - insn_at, &insn, ops)) ||
-        fuzz_writes_rsp(&insn, ops) || fuzz_vendor_specific(&insn)) {
+        (!g->fault_unit && fuzz_writes_rsp(&insn, ops)) || fuzz_vendor_specific(&insn)) {
         g->depth = depth_before;
         return false;
     }
     long depth = g->depth - fuzz_stack_delta(&insn, ops);
-    if (depth > FUZZ_STACK_BELOW || depth < -FUZZ_STACK_ABOVE || g->depth > FUZZ_STACK_BELOW ||
-        g->depth < -FUZZ_STACK_ABOVE) {
+    if (!g->fault_unit && (depth > FUZZ_STACK_BELOW || depth < -FUZZ_STACK_ABOVE || g->depth > FUZZ_STACK_BELOW ||
+                           g->depth < -FUZZ_STACK_ABOVE)) {
         g->depth = depth_before;
         return false;
     }
-    /* The setup's own flags effects (the PUSH before POPF, the saves) come first. */
+    return fuzz_append_unit(g, insn_at, depth_before, depth);
+}
+
+bool fuzz_append_unit(FuzzGen *g, size_t insn_at, long depth_before, long depth)
+{
+    ZydisDecodedInstruction insn;
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&g->dec, NULL, g->buf + insn_at, g->len - insn_at, &insn))) {
+        g->depth = depth_before;
+        return false;
+    }
+    /* Every instruction of the unit in order: the setup's own flags effects (the PUSH before POPF, the
+       saves) come first, a control-flow unit's bodies and a masked unit's clean-up after (they touch no
+       flag, so the path taken does not matter). */
     FuzzUndef u = g->undef;
     ZydisDecodedInstruction si;
-    for (size_t off = 0; off < insn_at; off += si.length) {
-        if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&g->dec, NULL, g->buf + off, insn_at - off, &si))) {
+    for (size_t off = 0; off < g->len; off += si.length) {
+        if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&g->dec, NULL, g->buf + off, g->len - off, &si))) {
             g->depth = depth_before;
             return false;
         }
         fuzz_undef_step(&u, &si);
     }
-    fuzz_undef_step(&u, &insn);
     if (u.reads_undefined) {
         g->depth = depth_before;
         return false;
@@ -405,7 +412,7 @@ static bool fuzz_finish_unit(FuzzGen *g, ZydisEncoderRequest *reqp, ZydisMnemoni
 
 bool fuzz_unmasked_exceptions;
 
-static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
+bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
 {
     if (fuzz_is_gather(m)) {
         long depth_before = g->depth;
@@ -619,6 +626,48 @@ static bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
     return fuzz_finish_unit(g, &req, m, depth_before);
 }
 
+static bool fuzz_build_any(FuzzGen *g, ZydisMnemonic m)
+{
+    switch (fuzz_role(m)) {
+    case FUZZ_ROLE_CONTROL: return fuzz_control_unit(g, m);
+    case FUZZ_ROLE_MASKED: return fuzz_masked_unit(g, m);
+    case FUZZ_ROLE_SYSCALL: return fuzz_syscall_unit(g);
+    case FUZZ_ROLE_FAULT: return false;   /* only as the last unit */
+    default: return fuzz_build_unit(g, m);
+    }
+}
+
+/* The usable mnemonics that fault (drawn for the last unit); from `only` when it is given. */
+static size_t fuzz_fault_pool(const FuzzGenOptions *opt, const ZydisMnemonic **out)
+{
+    static ZydisMnemonic all[64], some[64];
+    static size_t nall;
+    static bool listed;
+    if (!listed) {
+        const FuzzInsn *insns;
+        size_t usable;
+        fuzz_insns(&insns, &usable);
+        for (size_t i = 0; i < usable && nall < 64; i++) {
+            if (fuzz_role(insns[i].mnemonic) == FUZZ_ROLE_FAULT) {
+                all[nall++] = insns[i].mnemonic;
+            }
+        }
+        listed = true;
+    }
+    if (!opt->only) {
+        *out = all;
+        return nall;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < opt->nonly && n < 64; i++) {
+        if (fuzz_is(opt->only[i], all, nall)) {
+            some[n++] = opt->only[i];
+        }
+    }
+    *out = some;
+    return n;
+}
+
 void fuzz_generate(FuzzSeq *seq, HarnessRng *rng, const FuzzGenOptions *opt)
 {
     FuzzGen g;
@@ -632,6 +681,14 @@ void fuzz_generate(FuzzSeq *seq, HarnessRng *rng, const FuzzGenOptions *opt)
     size_t usable;
     fuzz_insns(&insns, &usable);
     int want = opt->units > 0 && opt->units <= FUZZ_MAX_UNITS ? opt->units : 32;
+    /* A quarter of the sequences end in an instruction that faults or traps in user mode. They are short,
+       so that an earlier fault (#DE, an unaligned operand...) rarely keeps the last unit from running. */
+    const ZydisMnemonic *faults;
+    size_t nfaults = fuzz_fault_pool(opt, &faults);
+    bool end_in_fault = nfaults && fuzz_rand(&g, opt->only ? 2 : 4) == 0;
+    if (end_in_fault) {
+        want = 1 + (int)fuzz_rand(&g, (uint64_t)(want < 8 ? want : 8));
+    }
     int misses = 0;
     while (seq->nunits < want && misses < 64 * want) {
         ZydisMnemonic m;
@@ -642,9 +699,14 @@ void fuzz_generate(FuzzSeq *seq, HarnessRng *rng, const FuzzGenOptions *opt)
         } else {
             break;
         }
-        if (!fuzz_build_unit(&g, m)) {
+        if (!fuzz_build_any(&g, m)) {
             misses++;
         }
     }
+    if (end_in_fault && seq->nunits < FUZZ_MAX_UNITS) {
+        g.fault_unit = true;
+        for (int tries = 0; tries < 8 && !fuzz_fault_unit(&g, faults[fuzz_rand(&g, nfaults)]); tries++) {
+        }
+        g.fault_unit = false;
+    }
 }
-

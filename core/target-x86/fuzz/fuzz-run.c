@@ -54,8 +54,13 @@ static bool fuzz_compare(const FuzzRunner *r, const FuzzSeq *seq, const HarnessS
     }
     if (executed) {
         int n = 0;
+        /* Units that ran to their end, and a unit whose tested instruction faulted or trapped (its fault
+           was compared; its setup ran). */
         for (int i = 0; i < seq->nunits; i++) {
-            n += (size_t)(seq->unit[i].offset + seq->unit[i].len) <= end;
+            const FuzzUnit *u = &seq->unit[i];
+            bool faulted = res->native.status == HARNESS_SIGNAL && end >= u->insn_offset &&
+                           end < (size_t)(u->offset + u->len);
+            n += (size_t)(u->offset + u->len) <= end || faulted;
         }
         *executed = n;
     }

@@ -68,6 +68,11 @@ bool fuzz_seq_subset(FuzzSeq *out, const FuzzSeq *from, const bool *keep)
                     insn.raw.disp.size == 32) {
                     int32_t d;
                     memcpy(&d, p + insn.raw.disp.offset, 4);
+                    /* A target inside the unit itself (LEA of a branch target) moves with it. */
+                    int64_t target = (int64_t)u->offset + (int64_t)off + insn.length + d;
+                    if (target >= (int64_t)u->offset && target <= (int64_t)(u->offset + u->len)) {
+                        continue;
+                    }
                     d = (int32_t)(d + moved);
                     memcpy(p + insn.raw.disp.offset, &d, 4);
                 }

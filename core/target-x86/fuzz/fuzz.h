@@ -7,6 +7,9 @@
  *   fuzz-insns.c     which rows of the translator's table are generated, and why not the others
  *   fuzz-gen.c       one random sequence: operands, addressing modes, prefixes, immediates, setup code
  *   fuzz-special.c   instructions the form probe cannot produce: VBLENDV*, AVX2 gathers
+ *   fuzz-control.c   branches, calls, returns and loops with their targets inside the unit; instructions
+ *                    that fault in user mode (only as a sequence's last unit); nondeterministic and
+ *                    model-specific outputs (RDTSC, RDRAND, CPUID...) masked after the instruction
  *   fuzz-flags.c     what a sequence leaves architecturally undefined (RFLAGS bits, x87 condition codes)
  *   fuzz-run.c       running a sequence both ways, comparing, shrinking a mismatch to a reproducer
  *   fuzz-coverage.c  counters per mnemonic and ISA extension, and the coverage report
@@ -77,10 +80,10 @@ void fuzz_print_forms(FILE *out, const FuzzForms *f);
 
 typedef enum FuzzSkip {
     FUZZ_USE = 0,
-    FUZZ_SKIP_CONTROL,          /* leaves the sequence: jumps, calls, returns, traps */
-    FUZZ_SKIP_PRIVILEGED,       /* #GP in user mode (tested by directed tests, not here) */
-    FUZZ_SKIP_NONDETERMINISTIC, /* different on every run: time stamps, random numbers */
-    FUZZ_SKIP_MODEL,            /* answers about the CPU model, which differs from the host by design */
+    FUZZ_SKIP_CONTROL,          /* enters the kernel or returns from it: SYSENTER, IRET */
+    FUZZ_SKIP_PRIVILEGED,       /* (unused: privileged instructions are generated as faulting last units) */
+    FUZZ_SKIP_NONDETERMINISTIC, /* (unused: RDTSC, RDRAND... are generated with their outputs masked) */
+    FUZZ_SKIP_MODEL,            /* (unused: CPUID and XGETBV are generated with their outputs masked) */
     FUZZ_SKIP_NOT_ADVERTISED,   /* the model or the host lacks the feature */
     FUZZ_SKIP_NO_FORMS,         /* Zydis encodes no form we can generate */
     FUZZ_SKIP_KNOWN,            /* a known, reported mismatch (unless fuzz_include_known) */
@@ -183,6 +186,8 @@ ZydisMnemonic fuzz_report_mismatch_once(const FuzzRunner *r, const FuzzSeq *seq,
 void fuzz_cov_generated(const FuzzSeq *seq);
 void fuzz_cov_compared(const FuzzSeq *seq, int executed_units);
 void fuzz_cov_mismatch(ZydisMnemonic m);
+/* How often m was compared equal, in any group (for tests). */
+long fuzz_cov_compared_count(ZydisMnemonic m);
 /* Write the markdown coverage table (min_tested: generated and compared at least that often). */
 int fuzz_cov_write(const char *path, long min_tested, const char *how);
 /* The number of usable, advertised mnemonics never compared successfully (listed to `out` if given). */

@@ -1,7 +1,8 @@
 /*
  * The emulated runner: the same bytes at the same address, through the CPU model and a backend. The code
  * is followed by SYSCALL, which the translator turns into an exit to the loop (TCG_EXIT_SYSCALL) without
- * touching any register; that is where the native run's jump back to the trampoline sits.
+ * touching any register; that is where the native run's jump back to the trampoline sits. A SYSCALL
+ * anywhere else is the tested code's own: the harness plays the kernel for it (harness_emu_syscall).
  *
  * User mode's real fault handling lives in user/linux, not in the core, so the harness brings a small one:
  * a host SIGSEGV while a guest runs is the guest's access (guest addresses are host addresses) and becomes
@@ -22,6 +23,7 @@
 
 #include "core/target-x86/cpu.h"
 #include "core/target-x86/cpuid.h"
+#include "core/target-x86/fault.h"
 #include "core/target-x86/translate.h"
 #include "core/target-x86/tests/harness-internal.h"
 #include "core/tcg/cpu-exec.h"
@@ -46,7 +48,7 @@ static void harness_emu_segv(int sig, siginfo_t *si, void *ucv)
     CPUX86State *env = x86_env(cpu);
     const ucontext_t *uc = ucv;
     if (uc->uc_mcontext.gregs[REG_TRAPNO] == EXCP_GP) {
-        env->exception = EXCP_GP;
+        env->exception = x86_gp_fault_vector(env);   /* #SS through RSP/RBP */
         env->error_code = 0;
         env->fault_addr = 0;
     } else {
@@ -131,6 +133,25 @@ static int harness_signal_of_vector(int vector)
     }
 }
 
+/*
+ * The si_code Linux (x86-64, 6.x) sends with each vector's signal: the emulated side of the comparison with
+ * the kernel's own. #MF/#XM carry the model's FPE_* code as their error code (computed, as the kernel does,
+ * from the unmasked flags); #DB from INT1 (ICEBP) has no DR6 cause and is a breakpoint.
+ */
+static int harness_si_code_of(const CPUX86State *env)
+{
+    switch (env->exception) {
+    case EXCP_DE: return FPE_INTDIV;
+    case EXCP_DB: return TRAP_BRKPT;
+    case EXCP_UD: return ILL_ILLOPN;
+    case EXCP_MF:
+    case EXCP_XM: return env->error_code;
+    case EXCP_PF: return (env->error_code & 1) ? SEGV_ACCERR : SEGV_MAPERR;
+    case EXCP_AC: return BUS_ADRALN;
+    default: return SI_KERNEL;   /* #BP, #OF, #GP, #SS: force_sig() */
+    }
+}
+
 static void harness_emu_load(CPUX86State *env, const HarnessState *in)
 {
     x86_cpu_reset_user(env);
@@ -170,6 +191,27 @@ static void harness_emu_save(const CPUX86State *env, HarnessState *out)
     out->rflags = x86_get_eflags(env);
     memcpy(out->ymm, env->ymm, sizeof(out->ymm));
     memcpy(&out->fx, &env->fx, sizeof(out->fx));
+}
+
+/*
+ * The tested code's SYSCALL, as Linux runs it: the instruction leaves the next RIP in RCX and RFLAGS in
+ * R11 (the kernel's SYSRET path returns them so, RF clear), and the call's result lands in RAX. Only the
+ * allowed calls are made (on the host, with the same number, so the result is the native child's); any
+ * other number is the generator's mistake. False then, with out->error set.
+ */
+static bool harness_emu_syscall(CPUX86State *env, HarnessResult *out)
+{
+    uint64_t nr = env->regs[R_EAX];
+    if (!harness_syscall_allowed(nr)) {
+        snprintf(out->error, sizeof(out->error), "SYSCALL at 0x%llx with RAX = 0x%llx, not a call the harness "
+                 "allows", (unsigned long long)(env->tcg.pc - 2), (unsigned long long)nr);
+        return false;
+    }
+    env->regs[R_ECX] = env->tcg.pc;
+    env->regs[R_R11] = x86_get_eflags(env) & ~(uint64_t)(1u << 16);   /* RF */
+    long r = syscall((long)nr);
+    env->regs[R_EAX] = r < 0 ? (uint64_t)(int64_t)-errno : (uint64_t)r;
+    return true;
 }
 
 static void harness_emu_timer(int seconds)
@@ -213,6 +255,12 @@ int harness_run_emulated(const uint8_t *code, size_t len, const HarnessState *in
         if (why == TCG_EXIT_SYSCALL && env->tcg.pc == stop + 2) {
             out->status = HARNESS_DONE;
             out->rip = stop;
+        } else if (why == TCG_EXIT_SYSCALL) {
+            if (harness_emu_syscall(env, out)) {
+                continue;
+            }
+            out->status = HARNESS_ERROR;
+            out->rip = env->tcg.pc;
         } else if (why == TCG_EXIT_EXCEPTION && env->exception < 0) {
             out->status = HARNESS_ERROR;
             out->rip = env->tcg.pc;
@@ -224,6 +272,7 @@ int harness_run_emulated(const uint8_t *code, size_t len, const HarnessState *in
             out->signo = harness_signal_of_vector(env->exception);
             out->rip = env->tcg.pc;
             out->fault_addr = (out->signo == SIGSEGV || out->signo == SIGBUS) ? env->fault_addr : 0;
+            out->si_code = harness_si_code_of(env);
         } else if (why == TCG_EXIT_INTERRUPT && harness_emu_timed_out) {
             out->status = HARNESS_TIMEOUT;
             out->rip = env->tcg.pc;

@@ -2,7 +2,8 @@
  * The native runner's trampoline. harness_native_enter saves the host's callee-saved registers and stack
  * pointer, loads the whole input state (x87 + MXCSR, XMM/YMM, RFLAGS, all 16 GPRs including RSP) and jumps
  * to the tested code. The code page ends with `jmp *harness_native_exit` in place of the emulated run's
- * SYSCALL; the exit stores the whole state into the output and returns to the caller of enter.
+ * SYSCALL; the exit stores the whole state into the output and returns to the caller of enter. (A
+ * SYSCALL inside the tested code is a real system call that returns into the code; only this jump ends it.)
  *
  * Only moves run between POPFQ and the jump, and before the first store in the exit, so flags and
  * registers arrive and leave untouched. It runs in a forked child (harness-native.c), one call per process.

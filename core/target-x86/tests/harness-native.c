@@ -7,11 +7,16 @@
  */
 #define _GNU_SOURCE   /* REG_* in ucontext_t */
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -103,6 +108,51 @@ bool harness_host_has_avx(void)
     return avx == 1;
 }
 
+/* --- system calls the tested code may make ------------------------------------------------------------ */
+
+/* 1000, 0x7fff and 400 (in the gap after the io_uring calls) are numbers x86-64 Linux does not have. */
+const uint32_t harness_syscall_numbers[] = {
+    SYS_sched_yield, SYS_getuid, SYS_getgid, SYS_geteuid, SYS_getegid, 400, 1000, 0x7fff,
+};
+const size_t harness_syscall_count = sizeof(harness_syscall_numbers) / sizeof(harness_syscall_numbers[0]);
+
+bool harness_syscall_allowed(uint64_t nr)
+{
+    for (size_t i = 0; i < harness_syscall_count; i++) {
+        if (nr == harness_syscall_numbers[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * From the jump into the tested code on, the child may make only the allowed calls and exit: a SYSCALL
+ * with any other number (a generator or shrinker bug, random bytes) gets -ENOSYS instead of acting on the
+ * host. The kernel looks at the low 32 bits of RAX only, as the filter does.
+ */
+static int harness_native_seccomp(void)
+{
+    struct sock_filter f[8 + 2 * (sizeof(harness_syscall_numbers) / sizeof(harness_syscall_numbers[0])) + 4];
+    size_t n = 0;
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    const uint32_t always[] = {SYS_exit_group, SYS_exit, SYS_rt_sigreturn};
+    for (size_t i = 0; i < 3 + harness_syscall_count; i++) {
+        uint32_t nr = i < 3 ? always[i] : harness_syscall_numbers[i - 3];
+        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1);
+        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    }
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+    struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
 /* --- the child --------------------------------------------------------------------------------------- */
 
 static HarnessResult *harness_shared;   /* the child's report, in a MAP_SHARED page */
@@ -120,6 +170,7 @@ static void harness_native_fault(int sig, siginfo_t *si, void *ucv)
     r->vector = (int)g[REG_TRAPNO];
     r->rip = (uint64_t)g[REG_RIP];
     r->fault_addr = (sig == SIGSEGV || sig == SIGBUS) ? (uint64_t)(uintptr_t)si->si_addr : 0;
+    r->si_code = si->si_code;
     for (int i = 0; i < 16; i++) {
         r->state.regs[i] = (uint64_t)g[harness_greg_index[i]];
     }
@@ -172,6 +223,12 @@ static void harness_native_child(void)
     sigaddset(&unblock, SIGALRM);
     sigprocmask(SIG_UNBLOCK, &unblock, NULL);
     alarm(harness_time_limit);
+    int err = harness_native_seccomp();
+    if (err < 0) {
+        snprintf(harness_shared->error, sizeof(harness_shared->error), "cannot install the seccomp filter: %s",
+                 strerror(-err));
+        _exit(0);
+    }
 
     harness_native_enter(&harness_child_in, &harness_shared->state, HARNESS_CODE_ADDR, harness_host_has_avx());
 

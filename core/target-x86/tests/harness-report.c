@@ -162,8 +162,8 @@ void harness_print_result(FILE *out, const char *title, const HarnessResult *r)
 {
     fprintf(out, "%s: %s", title, harness_status_name(r->status));
     if (r->status == HARNESS_SIGNAL) {
-        fprintf(out, " %s (vector %d) at rip 0x%llx", harness_signal_name(r->signo), r->vector,
-                (unsigned long long)r->rip);
+        fprintf(out, " %s (vector %d, si_code %d) at rip 0x%llx", harness_signal_name(r->signo), r->vector,
+                r->si_code, (unsigned long long)r->rip);
         if (r->signo == SIGSEGV || r->signo == SIGBUS) {
             fprintf(out, " addr 0x%llx", (unsigned long long)r->fault_addr);
         }
@@ -300,6 +300,7 @@ bool harness_compare(const HarnessCase *c, const HarnessState *in, const Harness
             harness_diff_u64(&d, "signal", 0, (uint64_t)native->signo, (uint64_t)emulated->signo);
             harness_diff_u64(&d, "vector", 0, (uint64_t)(int64_t)native->vector, (uint64_t)(int64_t)emulated->vector);
             harness_diff_u64(&d, "fault addr", 0, native->fault_addr, emulated->fault_addr);
+            harness_diff_u64(&d, "si_code", 0, (uint64_t)(int64_t)native->si_code, (uint64_t)(int64_t)emulated->si_code);
         }
         if (both_ran) {
             harness_diff_u64(&d, "rip", HARNESS_CODE_ADDR, native->rip, emulated->rip);

@@ -5,7 +5,8 @@
  * Both runs use the same fixed addresses: the code at HARNESS_CODE_ADDR, the data buffer and the stack at
  * HARNESS_MEM_ADDR. So RIP-relative operands, pushed return addresses and stored pointers agree. The tested
  * bytes are followed by a stop instruction: natively a jump back into the trampoline (harness-native.S),
- * under emulation a SYSCALL, which the execution loop exits on. Both stop at HARNESS_CODE_ADDR + len.
+ * under emulation a SYSCALL, which the execution loop exits on. Both stop at HARNESS_CODE_ADDR + len. A
+ * SYSCALL inside the code is a real system call on both sides (see harness_syscall_allowed).
  *
  * A run that faults reports its signal (and the vector, faulting RIP and address) and the state at the
  * fault, on both sides; those are compared too.
@@ -129,6 +130,8 @@ typedef struct HarnessResult {
     int vector;                 /* the exception vector (native: the kernel's trap number), -1 if unknown */
     uint64_t rip;               /* where it stopped: the stop address, or the signal's RIP */
     uint64_t fault_addr;        /* SIGSEGV/SIGBUS: the faulting address (0 for #GP) */
+    int si_code;                /* the signal's si_code (native: the kernel's; emulated: what Linux would
+                                   send for the vector and error code, see harness-emu.c) */
     char error[160];
     HarnessState state;
 } HarnessResult;
@@ -175,6 +178,18 @@ int harness_run_emulated_forked(const uint8_t *code, size_t len, const HarnessSt
 
 /* True when the host has AVX (the native runner then loads and saves whole YMM registers). */
 bool harness_host_has_avx(void);
+
+/*
+ * The system calls tested code may make with SYSCALL: ones whose result is the same in the native child
+ * and in the emulated run and that change no state (numbers Linux does not have, sched_yield, get[e]uid,
+ * get[e]gid; every other register is ignored by them). Natively the call really runs (the child's seccomp
+ * filter turns any other number into -ENOSYS, so a stray call never acts); under emulation the harness
+ * makes the same call on the host and applies SYSCALL's RCX/R11 as Linux returns them. Any other number
+ * there is a harness error.
+ */
+extern const uint32_t harness_syscall_numbers[];
+extern const size_t harness_syscall_count;
+bool harness_syscall_allowed(uint64_t nr);
 
 /* --- comparison -------------------------------------------------------------------------------------- */
 

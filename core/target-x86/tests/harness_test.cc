@@ -1,9 +1,11 @@
 // Smoke tests of the differential harness: each case runs natively and under the CPU model (every backend
 // there is) and must agree. They also show the three ways to write a case: bytes with the mnemonic as a
 // comment, Zydis's encoder, and random inputs.
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -193,6 +195,43 @@ TEST_P(HarnessTest, EmulatorInAForkedChild)
     EXPECT_TRUE(Check({0xeb, 0xfe}, 0, true));  // jmp $
     harness_set_time_limit(5);
     EXPECT_EQ(emulated_->status, HARNESS_TIMEOUT);
+}
+
+// A SYSCALL inside the code is a real call on both sides (not the emulated run's stop marker): the
+// result in RAX, the next RIP in RCX and RFLAGS in R11, as Linux returns them; the code goes on after it.
+TEST_P(HarnessTest, SyscallRunsAnAllowedCall)
+{
+    in_->rflags = HARNESS_CF | HARNESS_ZF | HARNESS_DF;
+    const std::vector<uint8_t> code = {
+        0xb8, 0x66, 0x00, 0x00, 0x00,        // mov eax, 102 (getuid)
+        0x0f, 0x05,                          // syscall
+        0x48, 0x89, 0xc3,                    // mov rbx, rax
+        0xb8, 0xe8, 0x03, 0x00, 0x00,        // mov eax, 1000 (no such call)
+        0x0f, 0x05,                          // syscall
+    };
+    for (bool fork_emulated : {false, true}) {
+        EXPECT_TRUE(Check(code, 0, fork_emulated));
+        EXPECT_EQ(native_->status, HARNESS_DONE);
+        EXPECT_EQ(emulated_->status, HARNESS_DONE);
+        EXPECT_EQ(emulated_->state.regs[HR_RBX], (uint64_t)getuid());
+        EXPECT_EQ(emulated_->state.regs[HR_RAX], (uint64_t)-ENOSYS);
+        EXPECT_EQ(emulated_->state.regs[HR_RCX], HARNESS_CODE_ADDR + code.size());
+        EXPECT_EQ(native_->state.regs[HR_R11], 0x202u | HARNESS_CF | HARNESS_ZF | HARNESS_DF);
+        EXPECT_EQ(emulated_->state.regs[HR_R11], native_->state.regs[HR_R11]);
+    }
+}
+
+// Any other call number is refused: natively the child's seccomp filter answers -ENOSYS instead of running
+// it, and the emulated run reports a harness error (the generator must never produce one).
+TEST_P(HarnessTest, SyscallOutsideTheListIsRefused)
+{
+    static const uint8_t code[] = {0xb8, 0x27, 0x00, 0x00, 0x00, 0x0f, 0x05};   // mov eax, 39 (getpid); syscall
+    ASSERT_EQ(harness_run_native(code, sizeof(code), in_.get(), native_.get()), 0);
+    EXPECT_EQ(native_->status, HARNESS_DONE);
+    EXPECT_EQ(native_->state.regs[HR_RAX], (uint64_t)-ENOSYS);
+    ASSERT_EQ(harness_run_emulated(code, sizeof(code), in_.get(), emulated_.get(), backend_), 0);
+    EXPECT_EQ(emulated_->status, HARNESS_ERROR);
+    EXPECT_NE(strstr(emulated_->error, "not a call the harness allows"), nullptr) << emulated_->error;
 }
 
 // The comparison can fail: one register apart is a mismatch.
