@@ -1,14 +1,12 @@
 /*
  * The JIT's compiler: lowers the optimized op list of one block into x86-64 host code.
  *
- * Model: the CPU state pointer is in rbp for the whole run. Each op loads its inputs into scratch
- * registers (rax, rcx, rdx, rsi: caller-saved), computes, and puts its outputs. Temps are cached in seven
- * host registers (rbx, r12-r15, r10, r11) within a block: globals write through (their env slot is
- * stored on every write, so the guest state in env is exact at every guest memory access, helper call
- * and exit — what the fault handler and helpers rely on); locals (TCGCPU.frame slots, as in the
- * interpreter) are written back only when evicted, before a branch, label or clobbering call, and never
- * once dead. Constants become immediates where the instruction has a form for them. insn_start is
- * stored only before an op that can observe it (see jit_flush_pc).
+ * The CPU state pointer is in rbp for the whole run. Temps live in host registers within the block
+ * (jit-regs.c; the rule that keeps guest state precise at faults and helpers is in jit-ctx.h), and each
+ * op is selected into register/immediate forms that compute straight into its output's register: lea for
+ * a three-operand add, a dying input's register taken over by the result, guest memory accesses as one
+ * host instruction with the address's constant offset folded into it. rax, rcx and rdx are scratch.
+ * insn_start is stored only before an op that can observe it (see jit_flush_pc).
  *
  * Block layout: a JitBlock header (the goto_tb patch sites), the entry (the exit-request check), the
  * body, then the shared "exit to the loop" stub. Helpers are called directly (SysV ABI; the trampoline
@@ -20,49 +18,7 @@
 #include <string.h>
 
 #include "core/tcg/cpu-exec.h"
-#include "core/tcg/jit.h"
-#include "core/tcg/tb.h"
-
-typedef struct JitFixup {
-    uint8_t *field;
-    int label;            /* -1: the block's exit stub */
-} JitFixup;
-
-/* Host registers that cache temps within a block: callee-saved ones survive helper calls. */
-#define JIT_NCACHE 7
-static const int jit_cache_regs[JIT_NCACHE] = {JR_RBX, JR_R12, JR_R13, JR_R14, JR_R15, JR_R10, JR_R11};
-#define JIT_CACHE_CALLEE_SAVED 5   /* the first five */
-
-typedef struct JitCtx {
-    TCGContext *s;
-    /* The write-through register cache: memory always holds every temp's value (so faults and helpers
-       see exact state); a cached copy only saves the reload. */
-    int8_t cache_of[TCG_MAX_TEMPS];       /* temp -> cache slot + 1 (0: not cached) */
-    TCGTemp cache_temp[JIT_NCACHE];       /* slot -> temp (-1: free) */
-    uint32_t cache_used[JIT_NCACHE];      /* for least-recently-used replacement */
-    bool cache_dirty[JIT_NCACHE];         /* a local whose frame slot is stale */
-    uint32_t clock;
-    /* Locals are written back lazily: only when evicted, before a branch or label, or before a call
-       that clobbers their register, and not at all once dead. Liveness is the index of the last op
-       that reads each local; a block with a backward branch keeps every local live. */
-    int last_use[TCG_MAX_TEMPS];
-    int cur_op;
-    bool has_back_branch;
-    /* insn_start is stored lazily: only an op that can observe it (a guest memory access that may
-       fault, a helper, any block exit or branch) writes the pc of its instruction, and a pc whose upper
-       half is already in TCGCPU.insn_pc needs only a 4-byte store. */
-    uint64_t pending_pc;
-    bool pc_pending;
-    bool pc_hi_known;
-    uint32_t pc_hi;
-    TranslationBlock *tb;
-    JitBuf b;
-    JitBlock *hdr;
-    bool soft_mem;        /* guest memory through TCGCPU.mem (system mode) */
-    uint8_t *label_at[TCG_MAX_LABELS];
-    JitFixup fix[TCG_MAX_OPS + 8];
-    int nfix;
-} JitCtx;
+#include "core/tcg/jit-ctx.h"
 
 #define R(reg, bits) jit_r((reg), (bits))
 #define ENVM(off, bytes) jit_m(JIT_ENV, (int32_t)(off), (bytes))
@@ -72,24 +28,7 @@ static bool jit_temp_ok(const TCGContext *s, TCGTemp t)
     return t >= 0 && t < TCG_MAX_TEMPS && (t < s->nb_temps || t == TCG_MAX_TEMPS - 1);
 }
 
-/* The env offset of a temp kept in memory; -1 for env and constants. */
-static int64_t jit_slot(const JitCtx *c, TCGTemp t)
-{
-    const TCGTempInfo *ti = &c->s->temps[t];
-    switch (ti->kind) {
-    case TEMP_GLOBAL: return ti->env_offset;
-    case TEMP_LOCAL: return (int64_t)(offsetof(TCGCPU, frame) + 8 * (size_t)t);
-    default: return -1;
-    }
-}
-
 static bool jit_is_const(const JitCtx *c, TCGTemp t) { return c->s->temps[t].kind == TEMP_CONST; }
-
-static uint64_t jit_const(const JitCtx *c, TCGTemp t, int bits)
-{
-    uint64_t v = c->s->temps[t].value;
-    return bits == 32 ? (uint32_t)v : v;
-}
 
 /* A constant that fits the sign-extended imm32 of an op of this width (any value does at 32 bits). */
 static bool jit_imm_ok(const JitCtx *c, TCGTemp t, int bits)
@@ -101,151 +40,29 @@ static bool jit_imm_ok(const JitCtx *c, TCGTemp t, int bits)
     return bits == 32 || (int64_t)v == (int32_t)v;
 }
 
-static ZydisEncoderOperand jit_imm(const JitCtx *c, TCGTemp t, int bits)
+static uint64_t jit_const_value(const JitCtx *c, TCGTemp t, int type)
 {
-    uint64_t v = jit_const(c, t, bits);
-    return jit_i(bits == 32 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v);
+    uint64_t v = c->s->temps[t].value;
+    return type == TCG_I32 ? (uint32_t)v : v;
 }
 
-/* --- the register cache ------------------------------------------------------------------------------ */
+static int32_t jit_imm32(const JitCtx *c, TCGTemp t) { return (int32_t)(uint32_t)c->s->temps[t].value; }
 
-/* Whether a local's value may still be read after the current op. */
-static bool jit_live(const JitCtx *c, TCGTemp t)
+/* mov dst, src at this width (a 32-bit move clears the upper half); nothing when they are the same
+   register, as the 32-bit op that follows clears it anyway (jit_zext32 where nothing follows). */
+static void jit_mov_rr(JitCtx *c, int dst, int src, int bits)
 {
-    return c->has_back_branch || c->last_use[t] > c->cur_op;
-}
-
-/* Write a dirty local back to its frame slot (the cached copy stays valid). */
-static void jit_cache_spill(JitCtx *c, int k)
-{
-    TCGTemp t = c->cache_temp[k];
-    if (t >= 0 && c->cache_dirty[k]) {
-        if (jit_live(c, t)) {
-            jit_op_rm(&c->b, JOP_MOV_STORE, jit_cache_regs[k], JIT_ENV, (int32_t)jit_slot(c, t), 64);
-        }
-        c->cache_dirty[k] = false;
+    if (dst != src) {
+        jit_op_rr(&c->b, JOP_MOV_STORE, src, dst, bits);
     }
 }
 
-static void jit_cache_drop_slot(JitCtx *c, int k)
+/* dst = the low 32 bits of src, zero-extended (skipped when src's upper half is known to be clear). */
+static void jit_zext32(JitCtx *c, int dst, int src)
 {
-    if (c->cache_temp[k] >= 0) {
-        jit_cache_spill(c, k);
-        c->cache_of[c->cache_temp[k]] = 0;
-        c->cache_temp[k] = -1;
+    if (dst != src || !c->reg_zext[src]) {
+        jit_op_rr(&c->b, JOP_MOV_STORE, src, dst, 32);
     }
-}
-
-static void jit_cache_spill_all(JitCtx *c)
-{
-    for (int k = 0; k < JIT_NCACHE; k++) {
-        jit_cache_spill(c, k);
-    }
-}
-
-/* Forget cached copies of globals (memory may have changed under them); globals are never dirty. */
-static void jit_cache_forget_globals(JitCtx *c)
-{
-    for (int k = 0; k < JIT_NCACHE; k++) {
-        TCGTemp t = c->cache_temp[k];
-        if (t >= 0 && c->s->temps[t].kind == TEMP_GLOBAL) {
-            jit_cache_drop_slot(c, k);
-        }
-    }
-}
-
-/* Before a call: the registers it clobbers give up what they hold (dirty locals written back). */
-static void jit_cache_evict_caller_saved(JitCtx *c)
-{
-    for (int k = JIT_CACHE_CALLEE_SAVED; k < JIT_NCACHE; k++) {
-        jit_cache_drop_slot(c, k);
-    }
-}
-
-/* Forget cached globals whose 8-byte slot overlaps env bytes [lo, hi) (a store there changed them). */
-static void jit_cache_forget_range(JitCtx *c, int64_t lo, int64_t hi, TCGTemp except)
-{
-    for (int k = 0; k < JIT_NCACHE; k++) {
-        TCGTemp t = c->cache_temp[k];
-        if (t >= 0 && t != except && c->s->temps[t].kind == TEMP_GLOBAL) {
-            int64_t off = c->s->temps[t].env_offset;
-            if (off < hi && off + 8 > lo) {
-                jit_cache_drop_slot(c, k);
-            }
-        }
-    }
-}
-
-/* Before op i: locals that are never read again give up their registers, unwritten. */
-static void jit_cache_retire(JitCtx *c)
-{
-    if (c->has_back_branch) {
-        return;
-    }
-    for (int k = 0; k < JIT_NCACHE; k++) {
-        TCGTemp t = c->cache_temp[k];
-        if (t >= 0 && c->s->temps[t].kind == TEMP_LOCAL && c->last_use[t] < c->cur_op) {
-            c->cache_dirty[k] = false;
-            jit_cache_drop_slot(c, k);
-        }
-    }
-}
-
-/* reg = the temp's value; a 32-bit load zero-extends, which is the I32 view of it. */
-static void jit_get(JitCtx *c, int reg, TCGTemp t, int bits)
-{
-    const TCGTempInfo *ti = &c->s->temps[t];
-    if (c->cache_of[t]) {
-        int k = c->cache_of[t] - 1;
-        c->cache_used[k] = ++c->clock;
-        jit_op_rr(&c->b, JOP_MOV_STORE, jit_cache_regs[k], reg, bits);
-    } else if (ti->kind == TEMP_ENV) {
-        JI2(&c->b, MOV, R(reg, 64), R(JIT_ENV, 64));
-    } else if (ti->kind == TEMP_CONST) {
-        jit_movi(&c->b, reg, jit_const(c, t, bits));
-    } else {
-        jit_op_rm(&c->b, JOP_MOV_LOAD, reg, JIT_ENV, (int32_t)jit_slot(c, t), bits);
-    }
-}
-
-/* Store a result: reg holds it with its upper half already clear for I32 ops. */
-static void jit_put(JitCtx *c, TCGTemp t, int reg)
-{
-    bool local = c->s->temps[t].kind == TEMP_LOCAL;
-    if (!local) {
-        /* Globals are written through: env is exact at every op, for faults and helpers. */
-        int64_t off = jit_slot(c, t);
-        jit_op_rm(&c->b, JOP_MOV_STORE, reg, JIT_ENV, (int32_t)off, 64);
-        jit_cache_forget_range(c, off, off + 8, t);   /* globals that alias this one */
-    } else if (!c->has_back_branch && c->last_use[t] <= c->cur_op) {
-        /* Never read again (possibly by this same op, which has its inputs already). */
-        if (c->cache_of[t]) {
-            int k = c->cache_of[t] - 1;
-            c->cache_dirty[k] = false;
-            jit_cache_drop_slot(c, k);
-        }
-        return;
-    }
-    int k = c->cache_of[t] - 1;
-    if (k < 0) {
-        /* A free register, else the least recently used one. */
-        k = 0;
-        for (int i = 0; i < JIT_NCACHE; i++) {
-            if (c->cache_temp[i] < 0) {
-                k = i;
-                break;
-            }
-            if (c->cache_used[i] < c->cache_used[k]) {
-                k = i;
-            }
-        }
-        jit_cache_drop_slot(c, k);
-        c->cache_temp[k] = t;
-        c->cache_of[t] = (int8_t)(k + 1);
-    }
-    c->cache_used[k] = ++c->clock;
-    c->cache_dirty[k] = local;
-    jit_op_rr(&c->b, JOP_MOV_STORE, reg, jit_cache_regs[k], 64);
 }
 
 static void jit_fixup(JitCtx *c, uint8_t *field, int label)
@@ -278,70 +95,86 @@ static int jit_cc_of(TCGCond cond)
     return cc[cond];
 }
 
-/* Set the host flags for cond(a, b) (cond is neither NEVER nor ALWAYS); returns the condition code. */
-static int jit_compare(JitCtx *c, TCGCond cond, TCGTemp a, TCGTemp b, int bits)
+/* A compare's operands, fetched (registers locked) before anything is emitted that changes flags. */
+typedef struct JitCmp {
+    int ra, rb;          /* rb < 0: the immediate */
+    int32_t imm;
+    bool tst;
+    int bits;
+} JitCmp;
+
+static JitCmp jit_cmp_prepare(JitCtx *c, TCGCond *condp, TCGTemp a, TCGTemp b, int bits)
 {
-    bool tst = cond == TCG_COND_TSTEQ || cond == TCG_COND_TSTNE;
-    jit_get(c, JR_RAX, a, bits);
-    if (jit_imm_ok(c, b, bits)) {
-        jit_ins(&c->b, tst ? ZYDIS_MNEMONIC_TEST : ZYDIS_MNEMONIC_CMP, 2, R(JR_RAX, bits), jit_imm(c, b, bits),
-                jit_i(0));
-    } else {
-        jit_get(c, JR_RCX, b, bits);
-        jit_op_rr(&c->b, tst ? JOP_TEST : JOP_CMP, JR_RCX, JR_RAX, bits);
+    TCGCond cond = *condp;
+    if (jit_is_const(c, a) && !jit_is_const(c, b)) {
+        /* cmp wants the constant second */
+        TCGTemp x = a;
+        a = b;
+        b = x;
+        cond = tcg_cond_swap(cond);
+        *condp = cond;
     }
-    return jit_cc_of(cond);
+    JitCmp k = {.tst = cond == TCG_COND_TSTEQ || cond == TCG_COND_TSTNE, .bits = bits, .rb = -1};
+    k.ra = jit_use(c, a);
+    if (k.tst && jit_is_const(c, b) && jit_const_value(c, b, bits == 32 ? TCG_I32 : TCG_I64) == 0xffffffffULL) {
+        /* the low half: test r32, r32 */
+        k.rb = k.ra;
+        k.bits = 32;
+    } else if (jit_imm_ok(c, b, bits)) {
+        k.imm = jit_imm32(c, b);
+    } else {
+        k.rb = jit_use(c, b);
+    }
+    return k;
+}
+
+/* Set the host flags for the prepared comparison. */
+static void jit_cmp_emit(JitCtx *c, const JitCmp *k)
+{
+    if (k->rb >= 0) {
+        jit_op_rr(&c->b, k->tst ? JOP_TEST : JOP_CMP, k->rb, k->ra, k->bits);
+    } else if (k->tst) {
+        jit_ins(&c->b, ZYDIS_MNEMONIC_TEST, 2, R(k->ra, k->bits), jit_i(k->imm), jit_i(0));
+    } else if (k->imm == 0 && !k->tst) {
+        jit_op_rr(&c->b, JOP_TEST, k->ra, k->ra, k->bits);   /* same flags as cmp 0 for every condition */
+    } else {
+        jit_alu_ri(&c->b, 7, k->ra, k->imm, k->bits);
+    }
 }
 
 /* --- loads and stores ------------------------------------------------------------------------------ */
 
-/* dst = the memop-sized value at [base + disp], extended, then cut to the op's width. */
-static void jit_load_mo(JitCtx *c, int dst, int base, int32_t disp, unsigned mo, int bits)
+/* dst = the memop-sized value at [base + disp], extended, then cut to the op's width. Returns whether
+   the upper half of dst is zero afterwards. */
+static bool jit_load_mo(JitCtx *c, int dst, int base, int32_t disp, unsigned mo, int bits)
 {
     JitBuf *b = &c->b;
+    unsigned w = bits == 64 ? JM_W : 0;
     switch (mo & 7) {
-    case MO_8: JI2(b, MOVZX, R(dst, 32), jit_m(base, disp, 1)); break;
-    case MO_S8: JI2(b, MOVSX, R(dst, bits), jit_m(base, disp, 1)); break;
-    case MO_16: JI2(b, MOVZX, R(dst, 32), jit_m(base, disp, 2)); break;
-    case MO_S16: JI2(b, MOVSX, R(dst, bits), jit_m(base, disp, 2)); break;
-    case MO_32: JI2(b, MOV, R(dst, 32), jit_m(base, disp, 4)); break;
+    case MO_8: jit_op_mem(b, 0x0fb6, dst, base, -1, disp, 0); return true;
+    case MO_S8: jit_op_mem(b, 0x0fbe, dst, base, -1, disp, w); return bits == 32;
+    case MO_16: jit_op_mem(b, 0x0fb7, dst, base, -1, disp, 0); return true;
+    case MO_S16: jit_op_mem(b, 0x0fbf, dst, base, -1, disp, w); return bits == 32;
+    case MO_32: jit_op_mem(b, 0x8b, dst, base, -1, disp, 0); return true;
     case MO_S32:
         if (bits == 64) {
-            JI2(b, MOVSXD, R(dst, 64), jit_m(base, disp, 4));
-        } else {
-            JI2(b, MOV, R(dst, 32), jit_m(base, disp, 4));
+            jit_op_mem(b, 0x63, dst, base, -1, disp, JM_W);
+            return false;
         }
-        break;
-    default: JI2(b, MOV, R(dst, bits), jit_m(base, disp, bits / 8)); break;
+        jit_op_mem(b, 0x8b, dst, base, -1, disp, 0);
+        return true;
+    default: jit_op_mem(b, 0x8b, dst, base, -1, disp, w); return bits == 32;
     }
 }
 
 static void jit_store_mo(JitCtx *c, int src, int base, int32_t disp, unsigned mo)
 {
-    int bytes = 1 << (mo & MO_SIZE);
-    JI2(&c->b, MOV, jit_m(base, disp, bytes), R(src, bytes * 8));
-}
-
-/* The base register and displacement for a CPU-state access at base temp + off. */
-static int jit_state_addr(JitCtx *c, TCGTemp base, uint64_t off, int32_t *disp)
-{
-    int reg = JR_RAX;
-    if (c->s->temps[base].kind == TEMP_ENV) {
-        reg = JIT_ENV;
-    } else {
-        jit_get(c, JR_RAX, base, 64);
+    switch (mo & MO_SIZE) {
+    case MO_8: jit_op_mem(&c->b, 0x88, src, base, -1, disp, JM_BYTEREG); break;
+    case MO_16: jit_op_mem(&c->b, 0x89, src, base, -1, disp, JM_66); break;
+    case MO_32: jit_op_mem(&c->b, 0x89, src, base, -1, disp, 0); break;
+    default: jit_op_mem(&c->b, 0x89, src, base, -1, disp, JM_W); break;
     }
-    if ((int64_t)off == (int32_t)off) {
-        *disp = (int32_t)off;
-        return reg;
-    }
-    if (reg == JIT_ENV) {
-        JI2(&c->b, MOV, R(JR_RAX, 64), R(JIT_ENV, 64));
-    }
-    jit_movi(&c->b, JR_RDX, off);
-    JI2(&c->b, ADD, R(JR_RAX, 64), R(JR_RDX, 64));
-    *disp = 0;
-    return JR_RAX;
 }
 
 /* System mode: guest memory through TCGCPU.mem. */
@@ -362,79 +195,41 @@ static void jit_soft_st128(TCGCPU *cpu, uint64_t addr, uint64_t off)
     cpu->mem->store128(cpu, addr, (const uint8_t *)cpu + off);
 }
 
-static void jit_call_abs(JitCtx *c, const void *fn)
+/* --- helper calls ------------------------------------------------------------------------------------ */
+
+static const int jit_argreg[TCG_MAX_HELPER_ARGS] = {JR_RDI, JR_RSI, JR_RDX, JR_RCX, JR_R8, JR_R9};
+
+/*
+ * Call fn with up to six arguments (temps; -1 for env) and put its result (ret >= 0). Unless the helper is
+ * pure, env is made exact first (it may read the state or raise an exception); unless it promises not to
+ * touch the guest registers, their cached copies are forgotten after it.
+ */
+static void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGTemp ret, bool ret32,
+                        unsigned flags)
 {
-    jit_cache_evict_caller_saved(c);
+    if (!(flags & TCG_CALL_PURE)) {
+        jit_sync(c, false);
+    }
+    jit_regs_free_caller_saved(c);
+    for (int i = 0; i < nargs; i++) {
+        /* A 32-bit argument's upper half is the callee's to ignore (SysV). */
+        jit_get(c, jit_argreg[i], args[i], 64);
+    }
     jit_movi(&c->b, JR_RAX, (uintptr_t)fn);
     JI1(&c->b, CALL, R(JR_RAX, 64));
-}
-
-/* A call to one of our own helpers that may touch any of the CPU state. */
-static void jit_call_any(JitCtx *c, const void *fn)
-{
-    jit_call_abs(c, fn);
-    jit_cache_forget_globals(c);
-}
-
-/* Guest memory ops. The state in env is exact here (every temp is in memory), so a fault sees it. */
-static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits)
-{
-    unsigned mo = (unsigned)op->cargs[0];
-    switch (op->opc) {
-    case INDEX_op_guest_ld:
-        if (c->soft_mem) {
-            JI2(&c->b, MOV, R(JR_RDI, 64), R(JIT_ENV, 64));
-            jit_get(c, JR_RSI, op->args[1], 64);
-            jit_movi(&c->b, JR_RDX, mo & 7);
-            jit_call_any(c, (const void *)jit_soft_ld);
-            if (bits == 32) {
-                JI2(&c->b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
-            }
-        } else {
-            jit_get(c, JR_RAX, op->args[1], 64);
-            jit_load_mo(c, JR_RAX, JR_RAX, 0, mo, bits);
+    if (!(flags & (TCG_CALL_NO_RW_GLOBALS | TCG_CALL_PURE))) {
+        jit_regs_drop_globals(c);
+    }
+    if (ret >= 0) {
+        if (ret32) {
+            JI2(&c->b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
         }
-        jit_put(c, op->args[0], JR_RAX);
-        break;
-    case INDEX_op_guest_st:
-        if (c->soft_mem) {
-            JI2(&c->b, MOV, R(JR_RDI, 64), R(JIT_ENV, 64));
-            jit_get(c, JR_RSI, op->args[1], 64);
-            jit_get(c, JR_RDX, op->args[0], 64);
-            jit_movi(&c->b, JR_RCX, mo & MO_SIZE);
-            jit_call_any(c, (const void *)jit_soft_st);
-        } else {
-            jit_get(c, JR_RAX, op->args[1], 64);
-            jit_get(c, JR_RCX, op->args[0], 64);
-            jit_store_mo(c, JR_RCX, JR_RAX, 0, mo);
-        }
-        break;
-    default: /* guest_ld128, guest_st128 */
-        if (c->soft_mem) {
-            JI2(&c->b, MOV, R(JR_RDI, 64), R(JIT_ENV, 64));
-            jit_get(c, JR_RSI, op->args[0], 64);
-            jit_movi(&c->b, JR_RDX, op->cargs[0]);
-            jit_call_any(c, op->opc == INDEX_op_guest_ld128 ? (const void *)jit_soft_ld128 : (const void *)jit_soft_st128);
-        } else {
-            jit_get(c, JR_RAX, op->args[0], 64);
-            if (op->opc == INDEX_op_guest_ld128) {
-                JI2(&c->b, MOVDQU, R(0, 128), jit_m(JR_RAX, 0, 16));
-                JI2(&c->b, MOVDQU, ENVM(op->cargs[0], 16), R(0, 128));
-                jit_cache_forget_range(c, (int64_t)op->cargs[0], (int64_t)op->cargs[0] + 16, -1);
-            } else {
-                JI2(&c->b, MOVDQU, R(0, 128), ENVM(op->cargs[0], 16));
-                JI2(&c->b, MOVDQU, jit_m(JR_RAX, 0, 16), R(0, 128));
-            }
-        }
-        break;
+        jit_put(c, ret, JR_RAX, ret32);
     }
 }
 
-/* --- helper calls ------------------------------------------------------------------------------------ */
-
 static int jit_call(JitCtx *c, const TCGOp *op)
 {
-    static const int argreg[TCG_MAX_HELPER_ARGS] = {JR_RDI, JR_RSI, JR_RDX, JR_RCX, JR_R8, JR_R9};
     const TCGHelperInfo *h = op->helper;
     if (!h || !h->func || h->nargs > TCG_MAX_HELPER_ARGS) {
         return -EINVAL;
@@ -443,63 +238,261 @@ static int jit_call(JitCtx *c, const TCGOp *op)
         if (!jit_temp_ok(c->s, op->call_args[i])) {
             return -EINVAL;
         }
-        /* A 32-bit argument's upper half is the callee's to ignore (SysV). */
-        jit_get(c, argreg[i], op->call_args[i], 64);
     }
-    jit_call_abs(c, h->func);
-    if (!(h->flags & TCG_CALL_NO_RW_GLOBALS)) {
-        jit_cache_forget_globals(c);
-    }
+    TCGTemp ret = -1;
     if (h->ret != TCG_ARG_VOID) {
         if (!jit_temp_ok(c->s, op->call_ret) || jit_slot(c, op->call_ret) < 0) {
             return -EINVAL;
         }
-        if (h->ret == TCG_ARG_I32) {
-            JI2(&c->b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
+        ret = op->call_ret;
+    }
+    jit_call_fn(c, h->func, h->nargs, op->call_args, ret, h->ret == TCG_ARG_I32, h->flags);
+    return 0;
+}
+
+/* Guest memory ops. Dirty globals are written back first, so a fault sees the exact state. */
+static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, int32_t disp)
+{
+    unsigned mo = (unsigned)op->cargs[0];
+    if (c->soft_mem) {
+        TCGTemp mo_t = tcg_const(c->s, op->opc == INDEX_op_guest_ld ? mo & 7 : mo & MO_SIZE);
+        if (op->opc == INDEX_op_guest_ld) {
+            TCGTemp args[3] = {TCG_TEMP_ENV, op->args[1], mo_t};
+            jit_call_fn(c, (const void *)jit_soft_ld, 3, args, op->args[0], false, 0);
+            if (bits == 32 && c->temp_reg[op->args[0]]) {
+                int r = c->temp_reg[op->args[0]] - 1;
+                jit_op_rr(&c->b, JOP_MOV_STORE, r, r, 32);
+                c->reg_zext[r] = true;
+            }
+        } else if (op->opc == INDEX_op_guest_st) {
+            TCGTemp args[4] = {TCG_TEMP_ENV, op->args[1], op->args[0], mo_t};
+            jit_call_fn(c, (const void *)jit_soft_st, 4, args, -1, false, 0);
+        } else {
+            TCGTemp args[3] = {TCG_TEMP_ENV, op->args[0], tcg_const(c->s, op->cargs[0])};
+            jit_call_fn(c, op->opc == INDEX_op_guest_ld128 ? (const void *)jit_soft_ld128 : (const void *)jit_soft_st128,
+                        3, args, -1, false, 0);
         }
-        jit_put(c, op->call_ret, JR_RAX);
+        return;
+    }
+    jit_sync(c, false);
+    switch (op->opc) {
+    case INDEX_op_guest_ld: {
+        int rb = jit_use(c, base);
+        /* A dead result still loads: the access may fault. */
+        bool dead = jit_dead_after(c, op->args[0]);
+        int rd = dead ? JR_RAX : jit_def(c, op->args[0], -1, -1);
+        bool zext = jit_load_mo(c, rd, rb, disp, mo, bits);
+        if (!dead) {
+            c->reg_zext[rd] = zext;
+        }
+        break;
+    }
+    case INDEX_op_guest_st: {
+        int rv = jit_use(c, op->args[0]);
+        int rb = jit_use(c, base);
+        jit_store_mo(c, rv, rb, disp, mo);
+        break;
+    }
+    default: { /* guest_ld128, guest_st128 */
+        int64_t off = (int64_t)op->cargs[0];
+        int rb = jit_use(c, base);
+        if (op->opc == INDEX_op_guest_ld128) {
+            jit_regs_env_access(c, off, off + 16, true);
+            JI2(&c->b, MOVDQU, R(0, 128), jit_m(rb, disp, 16));
+            JI2(&c->b, MOVDQU, ENVM(off, 16), R(0, 128));
+        } else {
+            jit_regs_env_access(c, off, off + 16, false);
+            JI2(&c->b, MOVDQU, R(0, 128), ENVM(off, 16));
+            JI2(&c->b, MOVDQU, jit_m(rb, disp, 16), R(0, 128));
+        }
+        break;
+    }
+    }
+}
+
+/* CPU-state loads and stores (ld/st): at env + offset, or through a pointer temp. */
+static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
+{
+    unsigned mo = (unsigned)op->cargs[0];
+    uint64_t off = op->cargs[1];
+    bool is_st = op->opc == INDEX_op_st;
+    TCGTemp base = op->args[1];
+    bool env = c->s->temps[base].kind == TEMP_ENV;
+    if ((int64_t)off != (int32_t)off) {
+        return -EINVAL;   /* no state is that large */
+    }
+    int64_t lo = (int64_t)off, hi = lo + (1 << (mo & MO_SIZE));
+    if (env) {
+        jit_regs_env_access(c, lo, hi, false);
+    } else {
+        /* It could point anywhere into the state. */
+        jit_sync(c, false);
+    }
+    if (is_st) {
+        int rv = jit_use(c, op->args[0]);
+        int rb = jit_use(c, base);
+        jit_store_mo(c, rv, rb, (int32_t)off, mo);
+        /* After the store: cached copies of what it may have overwritten (clean now) are stale. */
+        if (env) {
+            jit_regs_env_access(c, lo, hi, true);
+        } else {
+            jit_regs_drop_globals(c);
+        }
+    } else {
+        int rb = jit_use(c, base);
+        if (jit_dead_after(c, op->args[0])) {
+            return 0;
+        }
+        int rd = jit_def(c, op->args[0], -1, -1);
+        c->reg_zext[rd] = jit_load_mo(c, rd, rb, (int32_t)off, mo, bits);
     }
     return 0;
 }
 
 /* --- pure ops ---------------------------------------------------------------------------------------- */
 
-/* rax = a OP b for the two-operand ALU forms; immediates where they fit. */
-static void jit_alu(JitCtx *c, ZydisMnemonic m, TCGTemp a, TCGTemp b, int bits)
+/* Group-1 ALU ops: the hand-encoded register opcode and the immediate form's /ext. */
+typedef struct JitAlu {
+    uint8_t rr;
+    int8_t ext;
+} JitAlu;
+
+static bool jit_alu_of(TCGOpcode opc, JitAlu *a)
 {
-    jit_get(c, JR_RAX, a, bits);
-    if (jit_imm_ok(c, b, bits)) {
-        if (m == ZYDIS_MNEMONIC_IMUL) {
-            jit_ins(&c->b, m, 3, R(JR_RAX, bits), R(JR_RAX, bits), jit_imm(c, b, bits));
-        } else {
-            jit_ins(&c->b, m, 2, R(JR_RAX, bits), jit_imm(c, b, bits), jit_i(0));
-        }
-    } else {
-        jit_get(c, JR_RCX, b, bits);
-        uint8_t opcode = m == ZYDIS_MNEMONIC_ADD ? JOP_ADD : m == ZYDIS_MNEMONIC_SUB ? JOP_SUB
-                         : m == ZYDIS_MNEMONIC_AND ? JOP_AND : m == ZYDIS_MNEMONIC_OR ? JOP_OR
-                         : m == ZYDIS_MNEMONIC_XOR ? JOP_XOR : 0;
-        if (opcode) {
-            jit_op_rr(&c->b, opcode, JR_RCX, JR_RAX, bits);   /* rax op= rcx */
-        } else {
-            jit_ins(&c->b, m, 2, R(JR_RAX, bits), R(JR_RCX, bits), jit_i(0));
-        }
+    switch (opc) {
+    case INDEX_op_add: *a = (JitAlu){JOP_ADD, 0}; return true;
+    case INDEX_op_or: *a = (JitAlu){JOP_OR, 1}; return true;
+    case INDEX_op_and: *a = (JitAlu){JOP_AND, 4}; return true;
+    case INDEX_op_sub: *a = (JitAlu){JOP_SUB, 5}; return true;
+    case INDEX_op_xor: *a = (JitAlu){JOP_XOR, 6}; return true;
+    default: return false;
     }
 }
 
-static void jit_shift(JitCtx *c, ZydisMnemonic m, TCGTemp a, TCGTemp b, int bits)
+/* d = a OP b for add/sub/and/or/xor/mul, computed in d's register. */
+static void jit_binop(JitCtx *c, const TCGOp *op, int bits)
 {
-    jit_get(c, JR_RAX, a, bits);
-    if (jit_is_const(c, b)) {
-        unsigned n = (unsigned)(c->s->temps[b].value & (unsigned)(bits - 1));
-        if (n) {
-            jit_ins(&c->b, m, 2, R(JR_RAX, bits), jit_i(n), jit_i(0));
-        }
-    } else {
-        jit_get(c, JR_RCX, b, bits);
-        /* The host masks the count to the width, as the IR defines it. */
-        jit_ins(&c->b, m, 2, R(JR_RAX, bits), R(JR_RCX, 8), jit_i(0));
+    TCGTemp d = op->args[0], a = op->args[1], bt = op->args[2];
+    const bool commutative = tcg_op_defs[op->opc].flags & OPF_COMMUTATIVE;
+    if (commutative && jit_is_const(c, a) && !jit_is_const(c, bt)) {
+        TCGTemp x = a;
+        a = bt;
+        bt = x;
     }
+    JitAlu alu = {0, 0};
+    const bool is_mul = op->opc == INDEX_op_mul;
+    jit_alu_of((TCGOpcode)op->opc, &alu);
+    const bool imm = jit_imm_ok(c, bt, bits);
+    int ra = jit_use(c, a);
+    int rb = imm ? -1 : jit_use(c, bt);
+    int32_t iv = imm ? jit_imm32(c, bt) : 0;
+    int rd = jit_def(c, d, a, bt);
+    JitBuf *b = &c->b;
+    if (rd != ra && (op->opc == INDEX_op_add || (op->opc == INDEX_op_sub && imm && iv != INT32_MIN))) {
+        /* Three-operand add: lea (it zero-extends at 32 bits like the add would). */
+        if (imm) {
+            jit_op_mem(b, 0x8d, rd, ra, -1, op->opc == INDEX_op_sub ? -iv : iv, bits == 64 ? JM_W : 0);
+        } else {
+            jit_op_mem(b, 0x8d, rd, ra, rb, 0, bits == 64 ? JM_W : 0);
+        }
+    } else if (is_mul && imm) {
+        jit_ins(b, ZYDIS_MNEMONIC_IMUL, 3, R(rd, bits), R(ra, bits), jit_i(iv));
+    } else {
+        int acc = rd;
+        if (rb == rd && rd != ra) {
+            if (commutative) {
+                rb = ra;          /* d = b OP a, in place */
+                ra = rd;
+            } else {
+                acc = JR_RAX;     /* d is b: compute elsewhere */
+            }
+        }
+        jit_mov_rr(c, acc, ra, bits);
+        if (is_mul) {
+            jit_ins(b, ZYDIS_MNEMONIC_IMUL, 2, R(acc, bits), R(rb, bits), jit_i(0));
+        } else if (imm) {
+            jit_alu_ri(b, alu.ext, acc, iv, bits);
+        } else {
+            jit_op_rr(b, alu.rr, rb, acc, bits);
+        }
+        if (acc != rd) {
+            jit_mov_rr(c, rd, acc, 64);
+        }
+    }
+    c->reg_zext[rd] = bits == 32;
+}
+
+static void jit_shift(JitCtx *c, const TCGOp *op, int ext, int bits)
+{
+    TCGTemp d = op->args[0], a = op->args[1], bt = op->args[2];
+    int ra = jit_use(c, a);
+    int n = -1;
+    if (jit_is_const(c, bt)) {
+        n = (int)(c->s->temps[bt].value & (unsigned)(bits - 1));
+    } else {
+        /* The count goes to cl; the host masks it to the width, as the IR defines it. */
+        int rb = jit_use(c, bt);
+        jit_op_rr(&c->b, JOP_MOV_STORE, rb, JR_RCX, 32);
+    }
+    bool azext = c->reg_zext[ra];
+    int rd = jit_def(c, d, a, -1);
+    if (n != 0) {
+        jit_mov_rr(c, rd, ra, bits);
+        jit_shift_ri(&c->b, ext, rd, n, bits);
+    } else if (bits == 32) {
+        c->reg_zext[ra] = azext;
+        jit_zext32(c, rd, ra);
+    } else {
+        jit_mov_rr(c, rd, ra, bits);
+    }
+    c->reg_zext[rd] = bits == 32;
+}
+
+/* d = f(a) for moves, extensions and one-operand ops. */
+static void jit_unop(JitCtx *c, const TCGOp *op, int bits)
+{
+    TCGTemp d = op->args[0], a = op->args[1];
+    JitBuf *b = &c->b;
+    if (jit_dead_after(c, d)) {
+        return;
+    }
+    int ra = jit_use(c, a);
+    bool azext = c->reg_zext[ra];
+    int rd = jit_def(c, d, a, -1);
+    bool zext = bits == 32;
+    switch (op->opc) {
+    case INDEX_op_mov:
+        if (bits == 64) {
+            jit_mov_rr(c, rd, ra, 64);
+            zext = azext;
+            break;
+        }
+        __attribute__((fallthrough));   /* an I32 mov is a zero extension */
+    case INDEX_op_ext32u:
+        if (azext) {
+            jit_mov_rr(c, rd, ra, 64);
+        } else {
+            jit_op_rr(b, JOP_MOV_STORE, ra, rd, 32);
+        }
+        zext = true;
+        break;
+    case INDEX_op_ext32s:
+        if (bits == 64) {
+            JI2(b, MOVSXD, R(rd, 64), R(ra, 32));
+        } else if (!azext || rd != ra) {
+            jit_op_rr(b, JOP_MOV_STORE, ra, rd, 32);
+        }
+        break;
+    case INDEX_op_ext8u: JI2(b, MOVZX, R(rd, 32), R(ra, 8)); zext = true; break;
+    case INDEX_op_ext16u: JI2(b, MOVZX, R(rd, 32), R(ra, 16)); zext = true; break;
+    case INDEX_op_ext8s: JI2(b, MOVSX, R(rd, bits), R(ra, 8)); break;
+    case INDEX_op_ext16s: JI2(b, MOVSX, R(rd, bits), R(ra, 16)); break;
+    case INDEX_op_neg: jit_mov_rr(c, rd, ra, bits); jit_unary(b, 3, rd, bits); break;
+    case INDEX_op_not: jit_mov_rr(c, rd, ra, bits); jit_unary(b, 2, rd, bits); break;
+    case INDEX_op_bswap: jit_mov_rr(c, rd, ra, bits); JI1(b, BSWAP, R(rd, bits)); break;
+    default: break;
+    }
+    c->reg_zext[rd] = zext;
 }
 
 /* Bit fields: pos/len outside the width give what the evaluator gives (0 / the input unchanged). */
@@ -508,6 +501,30 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
     JitBuf *b = &c->b;
     uint64_t pos = op->cargs[0], len = op->cargs[1];
     bool valid = !(len == 0 || pos >= (uint64_t)bits || len > bits - pos);
+    if (op->opc == INDEX_op_extract && valid) {
+        /* The hot one (flag bits): in the result's register. */
+        if (jit_dead_after(c, op->args[0])) {
+            return;
+        }
+        int ra = jit_use(c, op->args[1]);
+        int rd = jit_def(c, op->args[0], op->args[1], -1);
+        int w = len + pos <= 32 ? 32 : bits;
+        bool azext = c->reg_zext[ra];
+        jit_mov_rr(c, rd, ra, w);
+        if (pos) {
+            jit_shift_ri(b, 5, rd, (int)pos, w);
+        }
+        if (len < 32) {
+            jit_alu_ri(b, 4, rd, (int32_t)((1u << len) - 1), 32);
+        } else if (len == 32 && (pos || rd != ra || !azext)) {
+            jit_op_rr(b, JOP_MOV_STORE, rd, rd, 32);
+        } else if (len < 64) {
+            jit_shift_ri(b, 4, rd, (int)(64 - len), 64);
+            jit_shift_ri(b, 5, rd, (int)(64 - len), 64);
+        }
+        c->reg_zext[rd] = len <= 32;
+        return;
+    }
     if (op->opc == INDEX_op_deposit) {
         jit_get(c, JR_RAX, op->args[1], bits);
         if (valid) {
@@ -527,19 +544,6 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
         }
     } else if (!valid) {
         jit_movi(b, JR_RAX, 0);
-    } else if (op->opc == INDEX_op_extract) {
-        jit_get(c, JR_RAX, op->args[1], bits);
-        if (pos) {
-            JI2(b, SHR, R(JR_RAX, 64), jit_i((int64_t)pos));
-        }
-        if (len < 32) {
-            JI2(b, AND, R(JR_RAX, 32), jit_i((int64_t)((1ULL << len) - 1)));
-        } else if (len == 32) {
-            JI2(b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
-        } else if (len < 64) {
-            JI2(b, SHL, R(JR_RAX, 64), jit_i((int64_t)(64 - len)));
-            JI2(b, SHR, R(JR_RAX, 64), jit_i((int64_t)(64 - len)));
-        }
     } else {
         jit_get(c, JR_RAX, op->args[1], 64);
         if (64 - pos - len) {
@@ -552,7 +556,7 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
             JI2(b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
         }
     }
-    jit_put(c, op->args[0], JR_RAX);
+    jit_put(c, op->args[0], JR_RAX, bits == 32);
 }
 
 static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
@@ -560,27 +564,49 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
     JitBuf *b = &c->b;
     const TCGTemp *a = op->args;
     switch (op->opc) {
-    case INDEX_op_mov: jit_get(c, JR_RAX, a[1], bits); break;
-    case INDEX_op_movi: jit_movi(b, JR_RAX, bits == 32 ? (uint32_t)op->cargs[0] : op->cargs[0]); break;
-    case INDEX_op_add: jit_alu(c, ZYDIS_MNEMONIC_ADD, a[1], a[2], bits); break;
-    case INDEX_op_sub: jit_alu(c, ZYDIS_MNEMONIC_SUB, a[1], a[2], bits); break;
-    case INDEX_op_mul: jit_alu(c, ZYDIS_MNEMONIC_IMUL, a[1], a[2], bits); break;
-    case INDEX_op_and: jit_alu(c, ZYDIS_MNEMONIC_AND, a[1], a[2], bits); break;
-    case INDEX_op_or: jit_alu(c, ZYDIS_MNEMONIC_OR, a[1], a[2], bits); break;
-    case INDEX_op_xor: jit_alu(c, ZYDIS_MNEMONIC_XOR, a[1], a[2], bits); break;
+    case INDEX_op_mov:
+    case INDEX_op_ext8s:
+    case INDEX_op_ext8u:
+    case INDEX_op_ext16s:
+    case INDEX_op_ext16u:
+    case INDEX_op_ext32s:
+    case INDEX_op_ext32u:
+    case INDEX_op_neg:
+    case INDEX_op_not:
+    case INDEX_op_bswap:
+        jit_unop(c, op, bits);
+        return 0;
+    case INDEX_op_movi: {
+        if (jit_dead_after(c, a[0])) {
+            return 0;
+        }
+        uint64_t v = bits == 32 ? (uint32_t)op->cargs[0] : op->cargs[0];
+        int rd = jit_def(c, a[0], -1, -1);
+        jit_movi(b, rd, v);
+        c->reg_zext[rd] = v <= 0xffffffffULL;
+        return 0;
+    }
+    case INDEX_op_add:
+    case INDEX_op_sub:
+    case INDEX_op_mul:
+    case INDEX_op_and:
+    case INDEX_op_or:
+    case INDEX_op_xor:
+        if (!jit_dead_after(c, a[0])) {
+            jit_binop(c, op, bits);
+        }
+        return 0;
+    case INDEX_op_shl: jit_shift(c, op, 4, bits); return 0;
+    case INDEX_op_shr: jit_shift(c, op, 5, bits); return 0;
+    case INDEX_op_sar: jit_shift(c, op, 7, bits); return 0;
+    case INDEX_op_rotl: jit_shift(c, op, 0, bits); return 0;
+    case INDEX_op_rotr: jit_shift(c, op, 1, bits); return 0;
     case INDEX_op_andc:
         jit_get(c, JR_RAX, a[1], bits);
         jit_get(c, JR_RCX, a[2], bits);
         JI1(b, NOT, R(JR_RCX, bits));
         JI2(b, AND, R(JR_RAX, bits), R(JR_RCX, bits));
         break;
-    case INDEX_op_shl: jit_shift(c, ZYDIS_MNEMONIC_SHL, a[1], a[2], bits); break;
-    case INDEX_op_shr: jit_shift(c, ZYDIS_MNEMONIC_SHR, a[1], a[2], bits); break;
-    case INDEX_op_sar: jit_shift(c, ZYDIS_MNEMONIC_SAR, a[1], a[2], bits); break;
-    case INDEX_op_rotl: jit_shift(c, ZYDIS_MNEMONIC_ROL, a[1], a[2], bits); break;
-    case INDEX_op_rotr: jit_shift(c, ZYDIS_MNEMONIC_ROR, a[1], a[2], bits); break;
-    case INDEX_op_neg: jit_get(c, JR_RAX, a[1], bits); JI1(b, NEG, R(JR_RAX, bits)); break;
-    case INDEX_op_not: jit_get(c, JR_RAX, a[1], bits); JI1(b, NOT, R(JR_RAX, bits)); break;
     case INDEX_op_mulu2:
     case INDEX_op_muls2:
         jit_get(c, JR_RAX, a[2], bits);
@@ -588,28 +614,14 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
         /* One-operand form: rdx:rax = rax * rcx (edx:eax at 32 bits, each zero-extended). */
         jit_ins(b, op->opc == INDEX_op_mulu2 ? ZYDIS_MNEMONIC_MUL : ZYDIS_MNEMONIC_IMUL, 1, R(JR_RCX, bits), jit_i(0),
                 jit_i(0));
-        jit_put(c, a[0], JR_RAX);
-        jit_put(c, a[1], JR_RDX);
+        jit_put(c, a[0], JR_RAX, bits == 32);
+        jit_put(c, a[1], JR_RDX, bits == 32);
         return 0;
-    case INDEX_op_ext8s: jit_get(c, JR_RAX, a[1], 64); JI2(b, MOVSX, R(JR_RAX, bits), R(JR_RAX, 8)); break;
-    case INDEX_op_ext8u: jit_get(c, JR_RAX, a[1], 64); JI2(b, MOVZX, R(JR_RAX, 32), R(JR_RAX, 8)); break;
-    case INDEX_op_ext16s: jit_get(c, JR_RAX, a[1], 64); JI2(b, MOVSX, R(JR_RAX, bits), R(JR_RAX, 16)); break;
-    case INDEX_op_ext16u: jit_get(c, JR_RAX, a[1], 64); JI2(b, MOVZX, R(JR_RAX, 32), R(JR_RAX, 16)); break;
-    case INDEX_op_ext32s:
-        if (bits == 64) {
-            jit_get(c, JR_RAX, a[1], 64);
-            JI2(b, MOVSXD, R(JR_RAX, 64), R(JR_RAX, 32));
-        } else {
-            jit_get(c, JR_RAX, a[1], 32);
-        }
-        break;
-    case INDEX_op_ext32u: jit_get(c, JR_RAX, a[1], 32); break;
     case INDEX_op_extract:
     case INDEX_op_sextract:
     case INDEX_op_deposit:
         jit_field(c, op, bits);
         return 0;
-    case INDEX_op_bswap: jit_get(c, JR_RAX, a[1], bits); JI1(b, BSWAP, R(JR_RAX, bits)); break;
     case INDEX_op_clz:
     case INDEX_op_ctz:
         jit_get(c, JR_RDX, a[1], bits);
@@ -630,32 +642,52 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
     case INDEX_op_ctpop: jit_get(c, JR_RAX, a[1], bits); JI2(b, POPCNT, R(JR_RAX, 64), R(JR_RAX, 64)); break;
     case INDEX_op_setcond: {
         TCGCond cond = (TCGCond)op->cargs[0];
+        if (jit_dead_after(c, a[0])) {
+            return 0;
+        }
         if (cond == TCG_COND_NEVER || cond == TCG_COND_ALWAYS) {
             jit_movi(b, JR_RAX, cond == TCG_COND_ALWAYS);
-        } else {
-            int cc = jit_compare(c, cond, a[1], a[2], bits);
-            jit_setcc(b, cc, JR_RAX);
-            JI2(b, MOVZX, R(JR_RAX, 32), R(JR_RAX, 8));
+            break;
         }
-        break;
+        JitCmp k = jit_cmp_prepare(c, &cond, a[1], a[2], bits);
+        int rd = jit_def(c, a[0], -1, -1);
+        jit_cmp_emit(c, &k);
+        jit_setcc(b, jit_cc_of(cond), JR_RAX);
+        JI2(b, MOVZX, R(rd, 32), R(JR_RAX, 8));
+        c->reg_zext[rd] = true;
+        return 0;
     }
     case INDEX_op_movcond: {
         TCGCond cond = (TCGCond)op->cargs[0];
+        if (jit_dead_after(c, a[0])) {
+            return 0;
+        }
         if (cond == TCG_COND_NEVER || cond == TCG_COND_ALWAYS) {
             jit_get(c, JR_RAX, cond == TCG_COND_ALWAYS ? a[3] : a[4], bits);
-        } else {
-            int cc = jit_compare(c, cond, a[1], a[2], bits);
-            /* Plain moves keep the flags. */
-            jit_get(c, JR_RDX, a[3], bits);
-            jit_get(c, JR_RAX, a[4], bits);
-            jit_cmov(b, cc, JR_RAX, JR_RDX, 64);
+            break;
         }
-        break;
+        JitCmp k = jit_cmp_prepare(c, &cond, a[1], a[2], bits);
+        int r1 = jit_use(c, a[3]);
+        int r2 = jit_use(c, a[4]);
+        int rd = jit_def(c, a[0], -1, -1);
+        int cc = jit_cc_of(cond);
+        /* Moves keep the flags; cmov at 32 bits clears the upper half either way. */
+        if (rd == r1) {
+            jit_cmp_emit(c, &k);
+            jit_cmov(b, cc ^ 1, rd, r2, bits);
+        } else {
+            jit_mov_rr(c, JR_RAX, r2, bits);
+            jit_cmp_emit(c, &k);
+            jit_cmov(b, cc, JR_RAX, r1, bits);
+            jit_mov_rr(c, rd, JR_RAX, 64);
+        }
+        c->reg_zext[rd] = bits == 32;
+        return 0;
     }
     default:
         return -EINVAL;
     }
-    jit_put(c, a[0], JR_RAX);
+    jit_put(c, a[0], JR_RAX, bits == 32);
     return 0;
 }
 
@@ -681,7 +713,55 @@ static void jit_flush_pc(JitCtx *c)
     c->pc_pending = false;
 }
 
-static int jit_op(JitCtx *c, const TCGOp *op)
+/*
+ * goto_ptr: the per-CPU jump cache. When the target's key is (pc, a 32-bit field of the state), the hit
+ * path is inline: hash the pc as tcg_jmp_hash does, check the entry's pc, flags and validity, jump to its
+ * code. A miss (or any other target) calls the loop's own lookup, which also fills the entry.
+ */
+static void jit_goto_ptr(JitCtx *c)
+{
+    JitBuf *b = &c->b;
+    jit_sync(c, false);
+    const TCGCPU *cpu = tcg_current_cpu;
+    uint8_t *miss[4] = {NULL, NULL, NULL, NULL};
+    if (cpu && cpu->target && cpu->target->tb_flags_offset && !c->soft_mem && TB_JMP_CACHE_BITS < 32) {
+        const int32_t flags_off = (int32_t)cpu->target->tb_flags_offset;
+        jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
+        jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
+        jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
+        jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
+        jit_alu_ri(b, 4, JR_RCX, (int32_t)(TB_JMP_CACHE_SIZE - 1), 32);
+        jit_shift_ri(b, 4, JR_RCX, 3, 32);
+        /* rcx = cpu->jmp_cache[hash] */
+        jit_op_mem(b, 0x8b, JR_RCX, JIT_ENV, JR_RCX, (int32_t)offsetof(TCGCPU, jmp_cache), JM_W);
+        jit_op_rr(b, JOP_TEST, JR_RCX, JR_RCX, 64);
+        miss[0] = jit_jcc32(b, JCC_E, NULL);
+        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, pc), JM_W);
+        miss[1] = jit_jcc32(b, JCC_NE, NULL);
+        jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, flags_off, 32);
+        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, flags), 0);
+        miss[2] = jit_jcc32(b, JCC_NE, NULL);
+        JI2(b, CMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, invalid), 1), jit_i(0));
+        miss[3] = jit_jcc32(b, JCC_NE, NULL);
+        jit_op_mem(b, 0x8b, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, code), JM_W);
+        jit_alu_ri(b, 0, JR_RAX, JIT_BLOCK_HDR, 64);
+        JI1(b, JMP, R(JR_RAX, 64));
+        for (int i = 0; i < 4; i++) {
+            if (miss[i]) {
+                jit_patch_rel32(miss[i], b->p, false);
+            }
+        }
+    }
+    TCGTemp env = TCG_TEMP_ENV;
+    jit_call_fn(c, (const void *)tcg_cpu_find_tb, 1, &env, -1, false, TCG_CALL_NO_RW_GLOBALS);
+    JI2(b, TEST, R(JR_RAX, 64), R(JR_RAX, 64));
+    jit_fixup(c, jit_jcc32(b, JCC_E, NULL), -1);
+    JI2(b, MOV, R(JR_RAX, 64), jit_m(JR_RAX, (int32_t)offsetof(TranslationBlock, code), 8));
+    JI2(b, ADD, R(JR_RAX, 64), jit_i(JIT_BLOCK_HDR));
+    JI1(b, JMP, R(JR_RAX, 64));
+}
+
+static int jit_op(JitCtx *c, const TCGOp *op, int prev)
 {
     JitBuf *b = &c->b;
     const TCGOpDef *def = &tcg_op_defs[op->opc];
@@ -707,47 +787,37 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         }
     }
     switch (op->opc) {
-    case INDEX_op_ld: {
-        int32_t disp;
-        int base = jit_state_addr(c, op->args[1], op->cargs[1], &disp);
-        jit_load_mo(c, JR_RAX, base, disp, (unsigned)op->cargs[0], bits);
-        jit_put(c, op->args[0], JR_RAX);
-        return 0;
-    }
-    case INDEX_op_st: {
-        int32_t disp;
-        int base = jit_state_addr(c, op->args[1], op->cargs[1], &disp);
-        jit_get(c, JR_RCX, op->args[0], 64);
-        jit_store_mo(c, JR_RCX, base, disp, (unsigned)op->cargs[0]);
-        if (base == JIT_ENV) {
-            jit_cache_forget_range(c, disp, disp + (1 << (op->cargs[0] & MO_SIZE)), -1);
-        } else {
-            jit_cache_forget_globals(c);   /* could point anywhere into the state */
-        }
-        return 0;
-    }
+    case INDEX_op_ld:
+    case INDEX_op_st:
+        return jit_state_access(c, op, bits);
     case INDEX_op_guest_ld:
     case INDEX_op_guest_st:
     case INDEX_op_guest_ld128:
-    case INDEX_op_guest_st128:
-        jit_guest_mem(c, op, bits);
+    case INDEX_op_guest_st128: {
+        TCGTemp addr = op->opc == INDEX_op_guest_ld || op->opc == INDEX_op_guest_st ? op->args[1] : op->args[0];
+        TCGTemp base = addr;
+        int32_t disp = 0;
+        if (prev >= 0 && c->folded[prev] && c->s->ops[prev].args[0] == addr) {
+            base = c->s->ops[prev].args[1];
+            disp = jit_imm32(c, c->s->ops[prev].args[2]);
+        }
+        jit_guest_mem(c, op, bits, base, disp);
         return 0;
+    }
     case INDEX_op_set_label:
         if (op->cargs[0] >= (uint64_t)c->s->nb_labels || op->cargs[0] >= TCG_MAX_LABELS) {
             return -EINVAL;
         }
-        /* Reached from elsewhere too: locals go to memory on the way in, and nothing is known after. */
-        jit_cache_spill_all(c);
+        /* Reached from elsewhere too: everything goes to memory on the way in, and nothing is known after. */
+        jit_sync(c, true);
+        jit_regs_drop_all(c);
         c->label_at[op->cargs[0]] = b->p;
-        for (int k = 0; k < JIT_NCACHE; k++) {
-            jit_cache_drop_slot(c, k);
-        }
         return 0;
     case INDEX_op_br:
         if (op->cargs[0] >= (uint64_t)c->s->nb_labels) {
             return -EINVAL;
         }
-        jit_cache_spill_all(c);
+        jit_sync(c, true);
         jit_fixup(c, jit_jmp32(b, NULL), (int)op->cargs[0]);
         return 0;
     case INDEX_op_brcond: {
@@ -758,17 +828,28 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         if (cond == TCG_COND_NEVER) {
             return 0;
         }
-        jit_cache_spill_all(c);   /* the label reads locals from memory */
         if (cond == TCG_COND_ALWAYS) {
+            jit_sync(c, true);
             jit_fixup(c, jit_jmp32(b, NULL), (int)op->cargs[1]);
             return 0;
         }
-        int cc = jit_compare(c, cond, op->args[0], op->args[1], bits);
-        jit_fixup(c, jit_jcc32(b, cc, NULL), (int)op->cargs[1]);
+        TCGTemp x = op->args[0], y = op->args[1];
+        int w = bits;
+        if (prev >= 0 && c->folded[prev] && c->s->ops[prev].opc == INDEX_op_setcond &&
+            c->s->ops[prev].args[0] == x) {
+            /* brcond(setcond(a, b) != 0): one host compare and jump on the original operands. */
+            const TCGOp *sc = &c->s->ops[prev];
+            cond = cond == TCG_COND_EQ ? tcg_cond_invert((TCGCond)sc->cargs[0]) : (TCGCond)sc->cargs[0];
+            x = sc->args[1];
+            y = sc->args[2];
+            w = sc->type == TCG_I32 ? 32 : 64;
+        }
+        JitCmp k = jit_cmp_prepare(c, &cond, x, y, w);
+        jit_sync(c, true);   /* the label reads everything from memory */
+        jit_cmp_emit(c, &k);
+        jit_fixup(c, jit_jcc32(b, jit_cc_of(cond), NULL), (int)op->cargs[1]);
         return 0;
     }
-    case INDEX_op_call:
-        return jit_call(c, op);
     case INDEX_op_insn_start:
         c->pending_pc = op->cargs[0];
         c->pc_pending = true;
@@ -778,6 +859,7 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         if (op->cargs[0] > 1) {
             return -EINVAL;
         }
+        jit_sync(c, false);
         if (c->hdr->jmp_field[slot]) {
             /* The slot's patchable jump exists already: go through it. */
             jit_jmp32(b, c->hdr->jmp_field[slot] - 1);
@@ -790,16 +872,10 @@ static int jit_op(JitCtx *c, const TCGOp *op)
         return 0;
     }
     case INDEX_op_goto_ptr:
-        /* The jump cache (the target computes the key, so this calls the loop's own lookup). */
-        JI2(b, MOV, R(JR_RDI, 64), R(JIT_ENV, 64));
-        jit_call_abs(c, (const void *)tcg_cpu_find_tb);
-        JI2(b, TEST, R(JR_RAX, 64), R(JR_RAX, 64));
-        jit_fixup(c, jit_jcc32(b, JCC_E, NULL), -1);
-        JI2(b, MOV, R(JR_RAX, 64), jit_m(JR_RAX, (int32_t)offsetof(TranslationBlock, code), 8));
-        JI2(b, ADD, R(JR_RAX, 64), jit_i(JIT_BLOCK_HDR));
-        JI1(b, JMP, R(JR_RAX, 64));
+        jit_goto_ptr(c);
         return 0;
     case INDEX_op_exit_tb:
+        jit_sync(c, false);
         jit_store_imm32(b, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_reason), (int32_t)op->cargs[0], 32);
         jit_exit(c, -1, (TCGExitReason)op->cargs[0]);
         return 0;
@@ -808,7 +884,63 @@ static int jit_op(JitCtx *c, const TCGOp *op)
     }
 }
 
-/* The last op that reads each temp, and whether any branch goes backward (then nothing is dead). */
+/* The next op after i that is emitted, or -1. */
+static int jit_next_live(const TCGContext *s, int i)
+{
+    for (int j = i + 1; j < s->nb_ops; j++) {
+        if (!s->ops[j].dead) {
+            return j;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Whether op i is "t = x + const" whose only reader is the guest access right after it: then the access
+ * addresses [x + const] and the add is not emitted (x cannot change in between).
+ */
+static bool jit_foldable(const JitCtx *c, int i)
+{
+    const TCGContext *s = c->s;
+    const TCGOp *op = &s->ops[i];
+    if (op->opc == INDEX_op_setcond) {
+        /* A flag computed only for the branch right after it (see INDEX_op_brcond). */
+        TCGCond cond = (TCGCond)op->cargs[0];
+        int j = jit_next_live(s, i);
+        if (j < 0 || cond == TCG_COND_NEVER || cond == TCG_COND_ALWAYS || cond > TCG_COND_TSTNE ||
+            s->temps[op->args[0]].kind != TEMP_LOCAL) {
+            return false;
+        }
+        const TCGOp *br = &s->ops[j];
+        TCGCond bc = (TCGCond)br->cargs[0];
+        return br->opc == INDEX_op_brcond && br->args[0] == op->args[0] && (bc == TCG_COND_NE || bc == TCG_COND_EQ) &&
+               jit_temp_ok(s, br->args[1]) && jit_is_const(c, br->args[1]) &&
+               jit_const_value(c, br->args[1], br->type) == 0 && br->args[0] != op->args[1] &&
+               br->args[0] != op->args[2];
+    }
+    if (c->soft_mem || op->opc != INDEX_op_add || op->type != TCG_I64) {
+        return false;
+    }
+    TCGTemp t = op->args[0], x = op->args[1], k = op->args[2];
+    if (!jit_temp_ok(s, t) || !jit_temp_ok(s, x) || !jit_temp_ok(s, k) || s->temps[t].kind != TEMP_LOCAL ||
+        !jit_imm_ok(c, k, 64) || jit_is_const(c, x) || s->temps[x].kind == TEMP_ENV || t == x) {
+        return false;
+    }
+    int j = jit_next_live(s, i);
+    if (j < 0) {
+        return false;
+    }
+    const TCGOp *m = &s->ops[j];
+    switch (m->opc) {
+    case INDEX_op_guest_ld: return m->args[1] == t && m->args[0] != t;
+    case INDEX_op_guest_st: return m->args[1] == t && m->args[0] != t;
+    case INDEX_op_guest_ld128:
+    case INDEX_op_guest_st128: return m->args[0] == t;
+    default: return false;
+    }
+}
+
+/* The last op that reads each temp, how often, and whether any branch goes backward (then nothing dies). */
 static void jit_liveness(JitCtx *c)
 {
     const TCGContext *s = c->s;
@@ -816,8 +948,10 @@ static void jit_liveness(JitCtx *c)
     for (int t = 0; t < TCG_MAX_TEMPS; t++) {
         c->last_use[t] = -1;
     }
+    memset(c->nuses, 0, sizeof(c->nuses));
     for (int i = 0; i < s->nb_ops; i++) {
         const TCGOp *op = &s->ops[i];
+        c->folded[i] = false;
         if (op->dead || op->opc >= TCG_OP_COUNT) {
             continue;
         }
@@ -826,6 +960,7 @@ static void jit_liveness(JitCtx *c)
             for (int a = 0; op->helper && a < op->helper->nargs && a < TCG_MAX_HELPER_ARGS; a++) {
                 if (op->call_args[a] >= 0 && op->call_args[a] < TCG_MAX_TEMPS) {
                     c->last_use[op->call_args[a]] = i;
+                    c->nuses[op->call_args[a]]++;
                 }
             }
             continue;
@@ -833,6 +968,7 @@ static void jit_liveness(JitCtx *c)
         for (int a = def->nb_oargs; a < def->nb_oargs + def->nb_iargs && a < TCG_MAX_OP_ARGS; a++) {
             if (op->args[a] >= 0 && op->args[a] < TCG_MAX_TEMPS) {
                 c->last_use[op->args[a]] = i;
+                c->nuses[op->args[a]]++;
             }
         }
         uint64_t label = op->opc == INDEX_op_set_label ? op->cargs[0]
@@ -847,11 +983,26 @@ static void jit_liveness(JitCtx *c)
             }
         }
     }
+    /* Address folding needs the use counts, so it is a second pass; the base is then read by the access. */
+    for (int i = 0; i < s->nb_ops; i++) {
+        const TCGOp *op = &s->ops[i];
+        if (!op->dead && (op->opc == INDEX_op_add || op->opc == INDEX_op_setcond) && jit_temp_ok(s, op->args[0]) &&
+            c->nuses[op->args[0]] == 1 && jit_foldable(c, i)) {
+            /* Its inputs are read by the next op instead. */
+            c->folded[i] = true;
+            int j = jit_next_live(s, i);
+            for (int a = 1; a <= 2; a++) {
+                if (c->last_use[op->args[a]] < j) {
+                    c->last_use[op->args[a]] = j;
+                }
+            }
+        }
+    }
 }
 
-/* Bytes of host code an op may need at most (calls and bit fields are the longest). */
+/* Bytes of host code an op may need at most (calls, bit fields and write-backs are the longest). */
 #define JIT_MAX_OP_BYTES 128
-#define JIT_BLOCK_EXTRA 256
+#define JIT_BLOCK_EXTRA 512
 
 int jit_compile(TCGContext *s, TranslationBlock *tb)
 {
@@ -871,12 +1022,19 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     if (s->nb_labels > TCG_MAX_LABELS) {
         return -EINVAL;
     }
+    /* Soft-MMU calls make constants: keep room for them. */
+    if (s->nb_temps > TCG_MAX_TEMPS - 8) {
+        return -E2BIG;
+    }
     size_t max = (size_t)nlive * JIT_MAX_OP_BYTES + JIT_BLOCK_EXTRA;
     bool flushed;
     uint8_t *start = jit_buf_reserve(max, &flushed);
     if (!start) {
         return -ENOMEM;
     }
+    /* Flushes happen only under the buffer lock, which we hold: this is the generation of the slice the
+       code goes to (tb_insert refuses the block if another flush comes before it is published). */
+    tb->flush_gen = tb_flush_generation();
     /* One context per translating thread, reused: only the parts this block uses are reset. */
     static __thread JitCtx *jit_ctx;
     if (!jit_ctx && !(jit_ctx = calloc(1, sizeof(*jit_ctx)))) {
@@ -884,20 +1042,14 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
         return -ENOMEM;
     }
     JitCtx *c = jit_ctx;
-    memset(c->cache_of, 0, sizeof(c->cache_of));
     memset(c->label_at, 0, sizeof(c->label_at[0]) * (size_t)s->nb_labels);
     c->nfix = 0;
-    c->clock = 0;
     c->cur_op = 0;
     c->has_back_branch = false;
     c->pc_pending = c->pc_hi_known = false;
-    memset(c->cache_dirty, 0, sizeof(c->cache_dirty));
-    memset(c->cache_used, 0, sizeof(c->cache_used));
     c->s = s;
     c->tb = tb;
-    for (int k = 0; k < JIT_NCACHE; k++) {
-        c->cache_temp[k] = -1;
-    }
+    jit_regs_reset(c);
     c->hdr = (JitBlock *)(void *)start;
     memset(c->hdr, 0, JIT_BLOCK_HDR);
     c->b = (JitBuf){start, start + JIT_BLOCK_HDR, start + max, false, false};
@@ -910,15 +1062,21 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
 
     jit_liveness(c);
     int err = 0;
-    for (int i = 0; i < s->nb_ops && !err; i++) {
-        if (!s->ops[i].dead) {
-            c->cur_op = i;
-            jit_cache_retire(c);
-            err = jit_op(c, &s->ops[i]);
+    int prev = -1;
+    int nops = s->nb_ops;   /* soft-MMU lowering may add constants, never ops */
+    for (int i = 0; i < nops && !err; i++) {
+        if (s->ops[i].dead) {
+            continue;
         }
+        jit_regs_begin_op(c, i);
+        if (!c->folded[i]) {
+            err = jit_op(c, &s->ops[i], prev);
+        }
+        prev = i;
     }
     /* Falling off the end is exit_tb(NONE). */
     jit_flush_pc(c);
+    jit_sync(c, false);
     jit_store_imm32(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_reason), 0, 32);
     jit_exit(c, -1, TCG_EXIT_NONE);
     uint8_t *exit_stub = c->b.p;
@@ -941,5 +1099,8 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     tb->code = start;
     tb->code_size = (uint32_t)(c->b.p - start);
     jit_buf_commit(c->b.p);
+    if (jit_dump_enabled()) {
+        jit_dump_block(tb);
+    }
     return 0;
 }

@@ -212,6 +212,82 @@ void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int b
     }
 }
 
+/* Any opcode (one byte, or 0x0F xx given as 0x0fxx) with ModRM = reg, [base + index + disp], for any
+   base (rsp/r12 need a SIB, rbp/r13 a displacement) and an optional index (not rsp; -1: none). */
+void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_t disp, unsigned flags)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    if (flags & JM_66) {
+        jit_byte(b, 0x66);
+    }
+    uint8_t rex = (uint8_t)(0x40 | ((flags & JM_W) ? 8 : 0) | ((reg >> 3) & 1) << 2 |
+                            (index >= 0 ? ((index >> 3) & 1) << 1 : 0) | ((base >> 3) & 1));
+    if (rex != 0x40 || ((flags & JM_BYTEREG) && reg >= 4 && reg < 8)) {
+        jit_byte(b, rex);
+    }
+    if (opcode > 0xff) {
+        jit_byte(b, (uint8_t)(opcode >> 8));
+    }
+    jit_byte(b, (uint8_t)opcode);
+    int mod = disp == 0 && (base & 7) != 5 ? 0 : disp == (int8_t)disp ? 1 : 2;
+    bool sib = index >= 0 || (base & 7) == 4;
+    jit_byte(b, (uint8_t)(mod << 6 | (reg & 7) << 3 | (sib ? 4 : (base & 7))));
+    if (sib) {
+        jit_byte(b, (uint8_t)((index >= 0 ? (index & 7) : 4) << 3 | (base & 7)));
+    }
+    if (mod == 1) {
+        jit_byte(b, (uint8_t)disp);
+    } else if (mod == 2) {
+        memcpy(b->p, &disp, 4);
+        b->p += 4;
+    }
+}
+
+/* Group-1 ALU op (ext: ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7) with a sign-extended immediate. */
+void jit_alu_ri(JitBuf *b, int ext, int reg, int32_t imm, int bits)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    jit_rex(b, bits, 0, reg);
+    bool small = imm == (int8_t)imm;
+    jit_byte(b, small ? 0x83 : 0x81);
+    jit_byte(b, (uint8_t)(0xc0 | (ext & 7) << 3 | (reg & 7)));
+    if (small) {
+        jit_byte(b, (uint8_t)imm);
+    } else {
+        memcpy(b->p, &imm, 4);
+        b->p += 4;
+    }
+}
+
+/* Group-2 shift/rotate (ext: ROL 0, ROR 1, SHL 4, SHR 5, SAR 7) by an immediate, or by cl (n < 0). */
+void jit_shift_ri(JitBuf *b, int ext, int reg, int n, int bits)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    jit_rex(b, bits, 0, reg);
+    jit_byte(b, n < 0 ? 0xd3 : n == 1 ? 0xd1 : 0xc1);
+    jit_byte(b, (uint8_t)(0xc0 | (ext & 7) << 3 | (reg & 7)));
+    if (n > 1) {
+        jit_byte(b, (uint8_t)n);
+    }
+}
+
+/* Group-3 unary op on a register (ext: NOT 2, NEG 3). */
+void jit_unary(JitBuf *b, int ext, int reg, int bits)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    jit_rex(b, bits, 0, reg);
+    jit_byte(b, 0xf7);
+    jit_byte(b, (uint8_t)(0xc0 | (ext & 7) << 3 | (reg & 7)));
+}
+
 /* --- patchable branches ---------------------------------------------------------------------------- */
 
 bool jit_patch_rel32(uint8_t *field, const void *target, bool atomic)
@@ -276,10 +352,22 @@ uint8_t *jit_jmp32_aligned(JitBuf *b, const void *target)
 #define JIT_SLICE_DEFAULT (64ULL << 20)
 #define JIT_TRAMPOLINE_BYTES 256
 
+/*
+ * The slices form a ring. When the current one is full, every block is dropped (tb_flush_all), the slice
+ * is retired at the current epoch, and emission moves to the next slice of the ring. A retired slice is
+ * written again only once no thread can still be running its code: jit.c knows, per thread, the epoch at
+ * which it entered generated code; a thread that entered after the retirement cannot reach old code (every
+ * block of it was invalidated and unchained first). Threads that are still in old code are asked to come
+ * back to the loop (exit_request), and the allocating thread waits for them.
+ */
 static pthread_mutex_t jit_buf_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *jit_region;                 /* the reservation; the trampoline is its first bytes */
 static uint8_t *jit_slice_start, *jit_slice_end, *jit_next;
 static size_t jit_slice_size = JIT_SLICE_DEFAULT;
+static unsigned jit_nslices;                /* slices in the ring */
+static unsigned jit_slice_max;              /* 0: as many as fit in the reservation */
+static unsigned jit_cur_slice;
+static uint64_t *jit_slice_retired;         /* per slice: the epoch it was retired at, 0: never used */
 uint8_t *jit_prologue, *jit_epilogue;
 unsigned long jit_buf_flushes;
 
@@ -307,12 +395,63 @@ static void jit_emit_trampoline(JitBuf *b)
     JI0(b, RET);
 }
 
+/* Point the ring at slice i (called with the lock held). */
+static void jit_slice_enter(unsigned i)
+{
+    jit_cur_slice = i;
+    jit_slice_start = jit_region + JIT_TRAMPOLINE_BYTES + (size_t)i * jit_slice_size;
+    jit_slice_end = jit_slice_start + jit_slice_size;
+    jit_next = jit_slice_start;
+}
+
+/* Size the ring for the current slice size (called with the lock held). */
+static bool jit_ring_init(void)
+{
+    size_t fit = (JIT_RESERVATION - JIT_TRAMPOLINE_BYTES) / jit_slice_size;
+    unsigned n = fit > 4096 ? 4096 : (unsigned)fit;
+    if (jit_slice_max && jit_slice_max < n) {
+        n = jit_slice_max;
+    }
+    if (n < 2) {
+        return false;
+    }
+    uint64_t *retired = calloc(n, sizeof(*retired));
+    if (!retired) {
+        return false;
+    }
+    free(jit_slice_retired);
+    jit_slice_retired = retired;
+    jit_nslices = n;
+    jit_slice_enter(0);
+    return true;
+}
+
+/* Tests: EMBER_JIT_SLICE (bytes) and EMBER_JIT_SLICES (ring length) make the buffer small. */
+static void jit_buf_env_config(void)
+{
+    const char *e = getenv("EMBER_JIT_SLICE");
+    if (e && *e) {
+        unsigned long long v = strtoull(e, NULL, 0);
+        if (v >= 4096 && v <= JIT_RESERVATION / 2) {
+            jit_slice_size = (size_t)v;
+        }
+    }
+    e = getenv("EMBER_JIT_SLICES");
+    if (e && *e) {
+        unsigned long v = strtoul(e, NULL, 0);
+        if (v >= 2 && v <= 4096) {
+            jit_slice_max = (unsigned)v;
+        }
+    }
+}
+
 /* Called with jit_buf_lock held. */
 static bool jit_buf_init_locked(void)
 {
     if (jit_region) {
         return true;
     }
+    jit_buf_env_config();
     void *p = mmap(NULL, JIT_RESERVATION, PROT_READ | PROT_WRITE | PROT_EXEC,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
@@ -321,12 +460,11 @@ static bool jit_buf_init_locked(void)
     jit_region = p;
     JitBuf b = {jit_region, jit_region, jit_region + JIT_TRAMPOLINE_BYTES, false, false};
     jit_emit_trampoline(&b);
-    if (b.overflow || b.error) {
+    if (b.overflow || b.error || !jit_ring_init()) {
+        munmap(p, JIT_RESERVATION);
+        jit_region = NULL;
         return false;
     }
-    jit_slice_start = jit_region + JIT_TRAMPOLINE_BYTES;
-    jit_slice_end = jit_region + (jit_slice_size < JIT_RESERVATION / 2 ? jit_slice_size : JIT_RESERVATION / 2);
-    jit_next = jit_slice_start;
     return true;
 }
 
@@ -340,18 +478,31 @@ bool jit_buf_init(void)
 
 void jit_buf_set_slice_size(size_t bytes)
 {
+    jit_buf_set_geometry(bytes, 0);
+}
+
+void jit_buf_set_geometry(size_t slice_bytes, unsigned nslices)
+{
     pthread_mutex_lock(&jit_buf_lock);
-    jit_slice_size = bytes ? bytes : JIT_SLICE_DEFAULT;
-    if (jit_region) {
-        /* Start a fresh slice of the new size right away. */
-        jit_slice_end = jit_next;
+    bool was = jit_region != NULL;
+    if (was) {
+        /* Drop everything first: the ring's layout changes under the old blocks. Every thread must be
+           out of generated code (tests call this between runs). */
+        tb_flush_all();
+    }
+    jit_slice_size = slice_bytes ? slice_bytes : JIT_SLICE_DEFAULT;
+    jit_slice_max = nslices;
+    if (was && !jit_ring_init()) {
+        jit_slice_size = JIT_SLICE_DEFAULT;
+        jit_slice_max = 0;
+        jit_ring_init();
     }
     pthread_mutex_unlock(&jit_buf_lock);
 }
 
 /*
  * Room for up to max_bytes of code, 16-byte aligned. Takes the buffer lock, which jit_buf_commit releases,
- * so one thread at a time emits. NULL (lock released) when the reservation is used up.
+ * so one thread at a time emits. NULL (lock released) when the request can never fit.
  */
 uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed)
 {
@@ -363,18 +514,21 @@ uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed)
     }
     uint8_t *p = (uint8_t *)(((uintptr_t)jit_next + 15) & ~(uintptr_t)15);
     if (p + max_bytes > jit_slice_end) {
-        /* Full: move to a fresh slice and drop every block, so nothing old is chained to or looked up. */
-        uint8_t *limit = jit_region + JIT_RESERVATION;
-        uint8_t *start = jit_slice_end;
-        if (start + jit_slice_size > limit || max_bytes > jit_slice_size) {
+        if (max_bytes > jit_slice_size) {
             pthread_mutex_unlock(&jit_buf_lock);
             return NULL;
         }
-        jit_slice_start = start;
-        jit_slice_end = start + jit_slice_size;
+        /* Full: drop every block so nothing old is chained to or looked up, retire this slice... */
+        tb_flush_all();
+        jit_slice_retired[jit_cur_slice] = jit_epoch_advance();
         jit_buf_flushes++;
         *flushed = true;
-        tb_flush_all();
+        /* ...and move to the next one, once nobody can be running what it held. */
+        unsigned next = (jit_cur_slice + 1) % jit_nslices;
+        if (jit_slice_retired[next]) {
+            jit_epoch_wait_quiescent(jit_slice_retired[next]);
+        }
+        jit_slice_enter(next);
         p = jit_slice_start;
     }
     return p;

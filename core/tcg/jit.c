@@ -6,7 +6,10 @@
  * through tcg_cpu_loop_exit at any point. The code buffer is never rewritten under a running thread:
  * see jit.h for why a full buffer moves to a fresh slice instead.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "core/tcg/cpu-exec.h"
 #include "core/tcg/jit.h"
@@ -14,9 +17,119 @@
 
 typedef TCGExit (*JitEnterFn)(TCGCPU *cpu, void *entry);
 
+/* --- who is running generated code (for reusing code-buffer slices, see jit-emit.c) ------------------- */
+
+/* One record per thread that ever ran generated code; records of finished threads are reused. */
+typedef struct JitThread {
+    _Atomic uint64_t epoch;        /* the epoch at which it entered generated code; 0: outside */
+    TCGCPU *_Atomic cpu;           /* the CPU it runs (valid while epoch != 0) */
+    _Atomic bool free;             /* its thread has ended */
+    struct JitThread *next;
+} JitThread;
+
+static _Atomic uint64_t jit_epoch = 1;
+static JitThread *_Atomic jit_threads;
+static pthread_key_t jit_thread_key;
+static pthread_once_t jit_thread_once = PTHREAD_ONCE_INIT;
+static __thread JitThread *jit_self;
+
+static void jit_thread_end(void *p)
+{
+    JitThread *t = p;
+    atomic_store(&t->epoch, 0);
+    atomic_store(&t->free, true);
+}
+
+static void jit_thread_key_init(void)
+{
+    pthread_key_create(&jit_thread_key, jit_thread_end);
+}
+
+static JitThread *jit_thread_self(void)
+{
+    if (jit_self) {
+        return jit_self;
+    }
+    pthread_once(&jit_thread_once, jit_thread_key_init);
+    JitThread *t = NULL;
+    for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
+        bool was_free = true;
+        if (atomic_load(&r->free) && atomic_compare_exchange_strong(&r->free, &was_free, false)) {
+            t = r;
+            break;
+        }
+    }
+    if (!t) {
+        t = calloc(1, sizeof(*t));
+        if (!t) {
+            return NULL;
+        }
+        t->next = atomic_load(&jit_threads);
+        while (!atomic_compare_exchange_weak(&jit_threads, &t->next, t)) {
+        }
+    }
+    pthread_setspecific(jit_thread_key, t);
+    jit_self = t;
+    return t;
+}
+
+uint64_t jit_epoch_advance(void)
+{
+    return atomic_fetch_add(&jit_epoch, 1);
+}
+
+void jit_epoch_wait_quiescent(uint64_t epoch)
+{
+    for (;;) {
+        bool busy = false;
+        for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
+            uint64_t e = atomic_load(&r->epoch);
+            if (e != 0 && e <= epoch && r != jit_self) {
+                busy = true;
+                TCGCPU *cpu = atomic_load(&r->cpu);
+                if (cpu) {
+                    tcg_cpu_request_exit(cpu);   /* it leaves at its next block entry */
+                }
+            }
+        }
+        if (!busy) {
+            return;
+        }
+        sched_yield();
+    }
+}
+
 static TCGExit jit_exec(TCGCPU *cpu, TranslationBlock *tb)
 {
-    return ((JitEnterFn)(void *)jit_prologue)(cpu, JIT_ENTRY(tb->code));
+    JitThread *me = jit_thread_self();
+    uint64_t outer = 0;   /* nonzero if a helper runs guest code from inside generated code */
+    if (me) {
+        outer = atomic_load(&me->epoch);
+        atomic_store(&me->cpu, cpu);
+        atomic_store(&me->epoch, outer ? outer : atomic_load(&jit_epoch));
+        /* Published before this check: a flush that invalidated tb after it was looked up either sees
+           this thread inside (and waits for it) or is seen here (and tb is not run). A block compiled
+           before a flush (tcg_run_uncached's, never cached) is not run either. */
+        if (__atomic_load_n(&tb->invalid, __ATOMIC_SEQ_CST) ||
+            (tb->flush_gen && tb->flush_gen != tb_flush_generation())) {
+            atomic_store(&me->epoch, outer);
+            return (TCGExit){NULL, -1, TCG_EXIT_NONE};
+        }
+    }
+    TCGExit e = ((JitEnterFn)(void *)jit_prologue)(cpu, JIT_ENTRY(tb->code));
+    if (me) {
+        atomic_store(&me->epoch, outer);
+    }
+    return e;
+}
+
+/* The exception path left generated code without returning through jit_exec. */
+static void jit_left(TCGCPU *cpu)
+{
+    (void)cpu;
+    if (jit_self) {
+        atomic_store(&jit_self->epoch, 0);
+    }
 }
 
 static void jit_chain(TranslationBlock *from, int slot, TranslationBlock *to)
@@ -51,4 +164,5 @@ const TCGBackend tcg_backend_jit = {
     .chain = jit_chain,
     .unchain = jit_unchain,
     .free_code = jit_free_code,
+    .left = jit_left,
 };

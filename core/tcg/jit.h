@@ -59,6 +59,14 @@ enum {
 };
 void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits);
 void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int bits);
+/* Any base/index memory form; opcode 0x0fxx for two-byte opcodes. */
+enum { JM_W = 1, JM_66 = 2, JM_BYTEREG = 4 };
+void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_t disp, unsigned flags);
+/* Register forms with immediates: group 1 (ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7), group 2 shifts
+   (ROL 0, ROR 1, SHL 4, SHR 5, SAR 7; n < 0: by cl), group 3 (NOT 2, NEG 3). */
+void jit_alu_ri(JitBuf *b, int ext, int reg, int32_t imm, int bits);
+void jit_shift_ri(JitBuf *b, int ext, int reg, int n, int bits);
+void jit_unary(JitBuf *b, int ext, int reg, int bits);
 /* mov dword|qword [base + disp], simm32 */
 void jit_store_imm32(JitBuf *b, int base, int32_t disp, int32_t imm, int bits);
 
@@ -77,20 +85,30 @@ uint8_t *jit_jmp32_aligned(JitBuf *b, const void *target);
 bool jit_patch_rel32(uint8_t *field, const void *target, bool atomic);
 
 /*
- * The code buffer: one large reservation (RWX), bump-allocated. When a slice fills up, allocation moves to
- * the next slice and every block is dropped (tb_flush_all). Old slices are never written again: a thread
- * may still be running in them (they are unreachable through the cache and unchained, so it leaves soon),
- * which is the same reasoning as the block cache's graveyard. All slices share one reservation, so every
- * rel32 between blocks, stubs and the trampoline is in range.
+ * The code buffer: one large reservation (RWX) cut into a ring of slices, bump-allocated. When a slice
+ * fills up, every block is dropped (tb_flush_all) and allocation moves to the next slice, which is reused
+ * only once no thread can still be running its old code (see jit-emit.c). All slices share one
+ * reservation, so every rel32 between blocks, stubs and the trampoline is in range.
  */
 uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed);
 void jit_buf_commit(uint8_t *end);
 /* The shared trampoline (prologue: enter a block; epilogue: return a TCGExit). */
 extern uint8_t *jit_prologue, *jit_epilogue;
 bool jit_buf_init(void);
-/* Tests: make slices this small (0: the default), to exercise the flush. */
+/* Tests: make slices this small (0: the default), and the ring this long (0: what fits), to exercise
+   the flush. Drops every block; no thread may be running generated code. */
 void jit_buf_set_slice_size(size_t bytes);
+void jit_buf_set_geometry(size_t slice_bytes, unsigned nslices);
 extern unsigned long jit_buf_flushes;
+
+/*
+ * Which threads may be running generated code (jit.c). Each thread records the epoch at which it entered
+ * generated code (0 while it is outside). jit_epoch_advance starts a new epoch and returns the old one;
+ * jit_epoch_wait_quiescent returns once no thread is inside since an epoch <= `epoch`, asking such
+ * threads to come back to the loop meanwhile.
+ */
+uint64_t jit_epoch_advance(void);
+void jit_epoch_wait_quiescent(uint64_t epoch);
 
 /* Block layout: a header, then the entry. TranslationBlock.code points at the header. */
 typedef struct JitBlock {
@@ -102,5 +120,9 @@ typedef struct JitBlock {
 
 struct TranslationBlock;
 int jit_compile(TCGContext *s, struct TranslationBlock *tb);
+
+/* EMBER_JIT_DUMP=1: each compiled block's host code, disassembled, to stderr (jit-dump.c). */
+bool jit_dump_enabled(void);
+void jit_dump_block(const struct TranslationBlock *tb);
 
 #endif

@@ -10,7 +10,7 @@
 
 TCGTemp fake_r[8];
 TCGTemp fake_pc;
-int fake_translations;
+std::atomic<int> fake_translations;
 
 namespace {
 
@@ -28,7 +28,7 @@ std::map<uint64_t, FakeBlock> &blocks()
 void fake_tb_key(TCGCPU *cpu, uint64_t *pc, uint32_t *flags)
 {
     *pc = cpu->pc;
-    *flags = 0;
+    *flags = reinterpret_cast<FakeCPU *>(cpu)->key_flags;
 }
 
 int fake_translate(TCGCPU *, TCGContext *s, TranslationBlock *tb)
@@ -63,7 +63,7 @@ void fake_dump_state(TCGCPU *cpu, FILE *out)
 }  // namespace
 
 const TCGTargetOps fake_target_ops = {
-    fake_tb_key, fake_translate, fake_init_globals, fake_dump_state, nullptr,
+    fake_tb_key, fake_translate, fake_init_globals, fake_dump_state, nullptr, FAKE_OFF(key_flags),
 };
 
 const TCGBackend *fake_backend()

@@ -2,6 +2,7 @@
 // (globals r0..r7), whose "guest code" is a map from pc to a C++ function that emits the block's IR.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -17,6 +18,7 @@ struct FakeCPU {
     TCGCPU tcg;
     uint64_t r[8];
     uint64_t scratch[4];   // CPU-state memory for ld/st and 128-bit guest loads/stores
+    uint32_t key_flags;    // the flags half of the block key (0 unless a test sets it)
 };
 
 #define FAKE_OFF(field) ((uint32_t)offsetof(FakeCPU, field))
@@ -24,7 +26,7 @@ struct FakeCPU {
 extern TCGTemp fake_r[8];
 extern TCGTemp fake_pc;
 extern const TCGTargetOps fake_target_ops;
-extern int fake_translations;   // blocks translated since fake_reset
+extern std::atomic<int> fake_translations;   // blocks translated since fake_reset (any thread)
 
 using FakeBody = std::function<void(TCGContext *s)>;
 

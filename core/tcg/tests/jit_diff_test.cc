@@ -273,18 +273,19 @@ TEST(JitDiff, RandomProgramsMatchTheInterpreter)
             }
         };
         uint64_t r[2][8];
+        std::string dump;
         const TCGBackend *bs[2] = {&tcg_backend_interp, jit()};
         for (int bi = 0; bi < 2; bi++) {
             FakeCPU *cpu = fake_cpu_new(bs[bi]);
             for (int i = 0; i < 8; i++) {
                 cpu->r[i] = 0x0123456789abcdefULL * (uint64_t)(i + 3) + seed;
             }
-            fake_run_ir(cpu, body, prog % 2 == 0);
+            fake_run_ir(cpu, body, prog % 2 == 0, &dump);
             memcpy(r[bi], cpu->r, sizeof(r[bi]));
             fake_cpu_free(cpu);
         }
         for (int i = 0; i < 8; i++) {
-            ASSERT_EQ(r[1][i], r[0][i]) << "program " << prog << " r" << i;
+            ASSERT_EQ(r[1][i], r[0][i]) << "program " << prog << " r" << i << "\n" << dump;
         }
     }
 }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "core/tcg/tests/fake-target.h"
 
@@ -153,6 +155,38 @@ TEST(JitRuntime, GotoPtrFindsBlocksThroughTheJumpCache)
     fake_cpu_free(cpu);
 }
 
+// goto_ptr's inline jump-cache hit checks the key's flags too: after the CPU's mode flags change, the
+// entry for the same pc (translated under the old flags) must miss and the block is translated again.
+TEST(JitRuntime, GotoPtrInlineLookupComparesTheFlags)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x3000);
+        tcg_gen_goto_ptr(s);
+    });
+    fake_set_block(0x3000, [](TCGContext *s) {
+        int done = tcg_label_new(s);
+        tcg_gen_add(s, TCG_I64, fake_r[1], fake_r[1], tcg_const(s, 1));
+        tcg_gen_brcond(s, TCG_I64, TCG_COND_GEU, fake_r[1], fake_r[7], done);
+        fake_gen_goto(s, 0x1000, 0);
+        tcg_gen_set_label(s, done);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+    FakeCPU *cpu = fake_cpu_new(jit());
+    cpu->r[7] = 100;
+    cpu->tcg.pc = 0x1000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[1], 100u);
+    EXPECT_EQ(fake_translations, 2);
+    cpu->key_flags = 1;
+    cpu->r[7] = 200;
+    cpu->tcg.pc = 0x1000;
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[1], 200u);
+    EXPECT_EQ(fake_translations, 4);
+    fake_cpu_free(cpu);
+}
+
 // A tiny code buffer: 3000 distinct chained blocks overflow many slices; every block still runs right.
 TEST(JitRuntime, FullCodeBufferFlushesAndKeepsRunning)
 {
@@ -180,6 +214,69 @@ TEST(JitRuntime, FullCodeBufferFlushesAndKeepsRunning)
     jit_buf_set_slice_size(0);
     EXPECT_GT(jit_buf_flushes, before + 2);
     fake_cpu_free(cpu);
+    fake_reset();
+}
+
+// A code buffer of three tiny slices filled over and over while four guest threads run: slices are
+// reused only once no thread can be in them (the others are made to leave generated code), and every
+// thread's result is still exact. The chain mixes direct jumps and goto_ptr (the inline jump cache).
+TEST(JitRuntime, CodeBufferRingIsReusedSafelyUnderThreads)
+{
+    fake_reset();
+    const int n = 2000;
+    for (int i = 0; i < n; i++) {
+        fake_set_block(0x200000 + 16 * (uint64_t)i, [i](TCGContext *s) {
+            tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, (uint64_t)i));
+            tcg_gen_add(s, TCG_I64, fake_r[1], fake_r[1], fake_r[0]);
+            if (i + 1 == n) {
+                tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+            } else if (i % 3 == 0) {
+                tcg_gen_movi(s, TCG_I64, fake_pc, 0x200000 + 16 * (uint64_t)(i + 1));
+                tcg_gen_goto_ptr(s);
+            } else {
+                fake_gen_goto(s, 0x200000 + 16 * (uint64_t)(i + 1), 0);
+            }
+        });
+    }
+    // What one pass computes, natively.
+    uint64_t want0 = 0, want1 = 0;
+    for (int i = 0; i < n; i++) {
+        want0 += (uint64_t)i;
+        want1 += want0;
+    }
+    unsigned long before = jit_buf_flushes;
+    jit_buf_set_geometry(64 << 10, 3);
+    const int nthreads = 4, rounds = 6;
+    std::vector<FakeCPU *> cpus;
+    for (int t = 0; t < nthreads; t++) {
+        cpus.push_back(fake_cpu_new(jit()));
+    }
+    std::vector<int> ok(nthreads, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < nthreads; t++) {
+        threads.emplace_back([&, t]() {
+            FakeCPU *cpu = cpus[t];
+            for (int round = 0; round < rounds; round++) {
+                cpu->tcg.pc = 0x200000;
+                cpu->r[0] = cpu->r[1] = 0;
+                TCGExitReason why;
+                // A thread asked to leave (another one is reusing a slice) just goes on.
+                while ((why = tcg_cpu_exec(&cpu->tcg)) == TCG_EXIT_INTERRUPT) {
+                }
+                ok[t] += why == TCG_EXIT_HALT && cpu->r[0] == want0 && cpu->r[1] == want1;
+            }
+        });
+    }
+    for (auto &th : threads) {
+        th.join();
+    }
+    jit_buf_set_geometry(0, 0);
+    for (int t = 0; t < nthreads; t++) {
+        EXPECT_EQ(ok[t], rounds) << "thread " << t;
+        fake_cpu_free(cpus[t]);
+    }
+    // Many more flushes than slices: the ring went round several times.
+    EXPECT_GT(jit_buf_flushes, before + 6);
     fake_reset();
 }
 

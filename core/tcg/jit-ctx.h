@@ -1,0 +1,96 @@
+/*
+ * The JIT compiler's per-block state and its register allocator (jit-regs.c), shared with the op lowering
+ * (jit-compile.c). Internal to core/tcg.
+ *
+ * Allocation model. Every temp (guest-register globals, the lazy-flag globals, block locals, even
+ * constants) may live in one of eleven host registers for a stretch of the block. rax, rcx and rdx are
+ * never allocated: the lowering uses them as scratch (shift counts in cl, mul's rdx:rax, values passed
+ * through). A register's copy is "dirty" when the temp's home (its env slot for a global, its
+ * TCGCPU.frame slot for a local) is stale.
+ *
+ * Precise state: dirty globals are written back (and stay cached, now clean) before anything that can
+ * observe env — a guest memory access (it may fault, and the fault handler restarts the instruction
+ * from env and insn_pc), a helper call that is not pure, a branch, a label and every block exit. Between
+ * those points guest registers and flags live only in host registers, which is where the speed comes
+ * from. Locals are written to their frame slot only when evicted while still live, or before a branch or
+ * label (the target reads them from memory). A block with a backward branch keeps every local live.
+ */
+#ifndef EMBER_TCG_JIT_CTX_H
+#define EMBER_TCG_JIT_CTX_H
+
+#include "core/tcg/jit.h"
+#include "core/tcg/tb.h"
+
+typedef struct JitFixup {
+    uint8_t *field;
+    int label;            /* -1: the block's exit stub */
+} JitFixup;
+
+typedef struct JitCtx {
+    TCGContext *s;
+    /* The register file: per host register number (0..15). */
+    TCGTemp reg_temp[16];        /* the temp it holds, -1: free */
+    bool reg_dirty[16];          /* the temp's home is stale */
+    bool reg_zext[16];           /* its upper 32 bits are known to be zero */
+    uint32_t reg_used[16];       /* for least-recently-used eviction */
+    uint16_t locked;             /* registers the current op is using: never evicted under it */
+    uint32_t clock;
+    int8_t temp_reg[TCG_MAX_TEMPS];   /* temp -> host register + 1 (0: not in a register) */
+    /* Liveness: the index of the last op that reads each temp, how many ops read it, and whether any
+       branch goes backward (then every local stays live to the end). */
+    int last_use[TCG_MAX_TEMPS];
+    uint16_t nuses[TCG_MAX_TEMPS];
+    int cur_op;
+    bool has_back_branch;
+    /* Guest addresses folded into the access: op i (an add of a constant) is not emitted, and the memory
+       op that uses its result addresses [base + disp] directly. */
+    bool folded[TCG_MAX_OPS];
+    /* insn_start is stored lazily: only an op that can observe it (a guest memory access that may
+       fault, a helper, any block exit or branch) writes the pc of its instruction, and a pc whose upper
+       half is already in TCGCPU.insn_pc needs only a 4-byte store. */
+    uint64_t pending_pc;
+    bool pc_pending;
+    bool pc_hi_known;
+    uint32_t pc_hi;
+    TranslationBlock *tb;
+    JitBuf b;
+    JitBlock *hdr;
+    bool soft_mem;        /* guest memory through TCGCPU.mem (system mode) */
+    uint8_t *label_at[TCG_MAX_LABELS];
+    JitFixup fix[TCG_MAX_OPS + 8];
+    int nfix;
+} JitCtx;
+
+/* The env offset of a temp's home; -1 for env and constants. */
+int64_t jit_slot(const JitCtx *c, TCGTemp t);
+
+/* Reset the register file for a new block. */
+void jit_regs_reset(JitCtx *c);
+/* Start op i: unlock everything, free the registers of locals that are never read again. */
+void jit_regs_begin_op(JitCtx *c, int i);
+
+/* The register holding t (loaded on first use), locked for this op; rbp for env. */
+int jit_use(JitCtx *c, TCGTemp t);
+/* A register for t's new value, locked and dirty; its old value is not loaded. If `from` is a local in a
+   register that dies at this op (and is not `keep`), its register is taken over instead of copied. */
+int jit_def(JitCtx *c, TCGTemp t, TCGTemp from, TCGTemp keep);
+/* Whether t is a local that is never read after this op. */
+bool jit_dead_after(const JitCtx *c, TCGTemp t);
+
+/* reg = t's value (without allocating); t = reg's value. */
+void jit_get(JitCtx *c, int reg, TCGTemp t, int bits);
+void jit_put(JitCtx *c, TCGTemp t, int reg, bool zext);
+
+/* Write dirty globals back (they stay cached); with locals too: also dirty live locals. */
+void jit_sync(JitCtx *c, bool locals);
+/* Forget every register (after a label: nothing is known). */
+void jit_regs_drop_all(JitCtx *c);
+/* Forget cached globals (a helper may have changed them; they must be clean). */
+void jit_regs_drop_globals(JitCtx *c);
+/* Before a call: caller-saved registers give up what they hold (written back where needed). */
+void jit_regs_free_caller_saved(JitCtx *c);
+/* An access to env bytes [lo, hi) by ld (store false) or st (store true): cached globals overlapping
+   it are written back first; a store also makes them forget their copy. */
+void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * The JIT's register allocator: which temps live in which host registers within one block, and when
+ * their homes in memory are brought up to date. The model and its precise-state rule are in jit-ctx.h.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "core/tcg/cpu-exec.h"
+#include "core/tcg/jit-ctx.h"
+
+/* Allocation order: callee-saved registers first, as they survive helper calls. */
+#define JIT_NREGS 11
+static const int jit_alloc_order[JIT_NREGS] = {
+    JR_RBX, JR_R12, JR_R13, JR_R14, JR_R15, JR_RSI, JR_RDI, JR_R8, JR_R9, JR_R10, JR_R11,
+};
+
+static bool jit_callee_saved(int r) { return r == JR_RBX || r >= JR_R12; }
+
+int64_t jit_slot(const JitCtx *c, TCGTemp t)
+{
+    const TCGTempInfo *ti = &c->s->temps[t];
+    switch (ti->kind) {
+    case TEMP_GLOBAL: return ti->env_offset;
+    case TEMP_LOCAL: return (int64_t)(offsetof(TCGCPU, frame) + 8 * (size_t)t);
+    default: return -1;
+    }
+}
+
+static TCGTempKind jit_kind(const JitCtx *c, TCGTemp t) { return c->s->temps[t].kind; }
+
+bool jit_dead_after(const JitCtx *c, TCGTemp t)
+{
+    return jit_kind(c, t) == TEMP_LOCAL && !c->has_back_branch && c->last_use[t] <= c->cur_op;
+}
+
+/* Whether a dirty copy of t must reach its home when the register is given up. */
+static bool jit_home_needed(const JitCtx *c, TCGTemp t)
+{
+    switch (jit_kind(c, t)) {
+    case TEMP_GLOBAL: return true;
+    case TEMP_LOCAL: return c->has_back_branch || c->last_use[t] >= c->cur_op;
+    default: return false;
+    }
+}
+
+static void jit_reg_writeback(JitCtx *c, int r)
+{
+    TCGTemp t = c->reg_temp[r];
+    if (t >= 0 && c->reg_dirty[r]) {
+        if (jit_home_needed(c, t)) {
+            jit_op_rm(&c->b, JOP_MOV_STORE, r, JIT_ENV, (int32_t)jit_slot(c, t), 64);
+        }
+        c->reg_dirty[r] = false;
+    }
+}
+
+static void jit_reg_unbind(JitCtx *c, int r)
+{
+    TCGTemp t = c->reg_temp[r];
+    if (t >= 0) {
+        c->temp_reg[t] = 0;
+    }
+    c->reg_temp[r] = -1;
+    c->reg_dirty[r] = false;
+}
+
+static void jit_reg_free(JitCtx *c, int r)
+{
+    jit_reg_writeback(c, r);
+    jit_reg_unbind(c, r);
+}
+
+static void jit_reg_bind(JitCtx *c, int r, TCGTemp t)
+{
+    c->reg_temp[r] = t;
+    c->temp_reg[t] = (int8_t)(r + 1);
+    c->reg_used[r] = ++c->clock;
+    c->locked |= (uint16_t)(1u << r);
+}
+
+void jit_regs_reset(JitCtx *c)
+{
+    memset(c->temp_reg, 0, sizeof(c->temp_reg));
+    for (int r = 0; r < 16; r++) {
+        c->reg_temp[r] = -1;
+        c->reg_dirty[r] = c->reg_zext[r] = false;
+        c->reg_used[r] = 0;
+    }
+    c->locked = 0;
+    c->clock = 0;
+}
+
+void jit_regs_begin_op(JitCtx *c, int i)
+{
+    c->cur_op = i;
+    c->locked = 0;
+    if (c->has_back_branch) {
+        return;
+    }
+    for (int k = 0; k < JIT_NREGS; k++) {
+        int r = jit_alloc_order[k];
+        TCGTemp t = c->reg_temp[r];
+        if (t >= 0 && jit_kind(c, t) == TEMP_LOCAL && c->last_use[t] < i) {
+            jit_reg_unbind(c, r);
+        }
+    }
+}
+
+/* A register for a new value: a free one, else the least recently used unlocked one (written back). */
+static int jit_reg_alloc(JitCtx *c)
+{
+    int best = -1;
+    for (int k = 0; k < JIT_NREGS; k++) {
+        int r = jit_alloc_order[k];
+        if (c->locked & (1u << r)) {
+            continue;
+        }
+        if (c->reg_temp[r] < 0) {
+            return r;
+        }
+        /* Prefer a clean victim: it costs no store. */
+        uint32_t cost = c->reg_used[r] + (c->reg_dirty[r] ? 64u : 0u);
+        if (best < 0 || cost < c->reg_used[best] + (c->reg_dirty[best] ? 64u : 0u)) {
+            best = r;
+        }
+    }
+    /* At most a handful of registers are locked by one op, so there is always a victim. */
+    jit_reg_free(c, best);
+    return best;
+}
+
+int jit_use(JitCtx *c, TCGTemp t)
+{
+    TCGTempKind kind = jit_kind(c, t);
+    if (kind == TEMP_ENV) {
+        return JIT_ENV;
+    }
+    if (c->temp_reg[t]) {
+        int r = c->temp_reg[t] - 1;
+        c->reg_used[r] = ++c->clock;
+        c->locked |= (uint16_t)(1u << r);
+        return r;
+    }
+    int r = jit_reg_alloc(c);
+    if (kind == TEMP_CONST) {
+        uint64_t v = c->s->temps[t].value;
+        jit_movi(&c->b, r, v);
+        c->reg_zext[r] = v <= 0xffffffffULL;
+    } else {
+        jit_op_rm(&c->b, JOP_MOV_LOAD, r, JIT_ENV, (int32_t)jit_slot(c, t), 64);
+        c->reg_zext[r] = false;
+    }
+    jit_reg_bind(c, r, t);
+    c->reg_dirty[r] = false;
+    return r;
+}
+
+int jit_def(JitCtx *c, TCGTemp t, TCGTemp from, TCGTemp keep)
+{
+    int r;
+    if (from >= 0 && from != t && from != keep && c->temp_reg[from] && jit_dead_after(c, from)) {
+        /* Take over the dying local's register: its value is the start of ours. */
+        r = c->temp_reg[from] - 1;
+        jit_reg_unbind(c, r);
+        if (c->temp_reg[t]) {
+            jit_reg_unbind(c, c->temp_reg[t] - 1);
+        }
+        bool zext = c->reg_zext[r];
+        jit_reg_bind(c, r, t);
+        c->reg_zext[r] = zext;
+    } else if (c->temp_reg[t]) {
+        r = c->temp_reg[t] - 1;
+        c->reg_used[r] = ++c->clock;
+        c->locked |= (uint16_t)(1u << r);
+    } else {
+        r = jit_reg_alloc(c);
+        jit_reg_bind(c, r, t);
+        c->reg_zext[r] = false;
+    }
+    c->reg_dirty[r] = true;
+    return r;
+}
+
+void jit_get(JitCtx *c, int reg, TCGTemp t, int bits)
+{
+    const TCGTempInfo *ti = &c->s->temps[t];
+    if (c->temp_reg[t]) {
+        int r = c->temp_reg[t] - 1;
+        c->reg_used[r] = ++c->clock;
+        if (r != reg || bits == 32) {
+            jit_op_rr(&c->b, JOP_MOV_STORE, r, reg, bits);
+        }
+    } else if (ti->kind == TEMP_ENV) {
+        jit_op_rr(&c->b, JOP_MOV_STORE, JIT_ENV, reg, 64);
+    } else if (ti->kind == TEMP_CONST) {
+        jit_movi(&c->b, reg, bits == 32 ? (uint32_t)ti->value : ti->value);
+    } else {
+        jit_op_rm(&c->b, JOP_MOV_LOAD, reg, JIT_ENV, (int32_t)jit_slot(c, t), bits);
+    }
+}
+
+void jit_put(JitCtx *c, TCGTemp t, int reg, bool zext)
+{
+    if (jit_dead_after(c, t)) {
+        if (c->temp_reg[t]) {
+            jit_reg_unbind(c, c->temp_reg[t] - 1);
+        }
+        return;
+    }
+    int r = jit_def(c, t, -1, -1);
+    if (r != reg) {
+        jit_op_rr(&c->b, JOP_MOV_STORE, reg, r, 64);
+    }
+    c->reg_zext[r] = zext;
+}
+
+void jit_sync(JitCtx *c, bool locals)
+{
+    for (int k = 0; k < JIT_NREGS; k++) {
+        int r = jit_alloc_order[k];
+        TCGTemp t = c->reg_temp[r];
+        if (t < 0 || !c->reg_dirty[r]) {
+            continue;
+        }
+        if (jit_kind(c, t) == TEMP_GLOBAL) {
+            jit_reg_writeback(c, r);
+        } else if (locals && jit_kind(c, t) == TEMP_LOCAL) {
+            /* Only a local read after this op (the branch or label) needs its home. */
+            if (c->has_back_branch || c->last_use[t] > c->cur_op) {
+                jit_reg_writeback(c, r);
+            }
+        }
+    }
+}
+
+void jit_regs_drop_all(JitCtx *c)
+{
+    for (int k = 0; k < JIT_NREGS; k++) {
+        jit_reg_free(c, jit_alloc_order[k]);
+    }
+}
+
+void jit_regs_drop_globals(JitCtx *c)
+{
+    for (int k = 0; k < JIT_NREGS; k++) {
+        int r = jit_alloc_order[k];
+        TCGTemp t = c->reg_temp[r];
+        if (t >= 0 && jit_kind(c, t) == TEMP_GLOBAL) {
+            jit_reg_free(c, r);
+        }
+    }
+}
+
+void jit_regs_free_caller_saved(JitCtx *c)
+{
+    for (int k = 0; k < JIT_NREGS; k++) {
+        int r = jit_alloc_order[k];
+        if (!jit_callee_saved(r)) {
+            jit_reg_free(c, r);
+        }
+    }
+}
+
+void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store)
+{
+    for (int k = 0; k < JIT_NREGS; k++) {
+        int r = jit_alloc_order[k];
+        TCGTemp t = c->reg_temp[r];
+        if (t < 0 || jit_kind(c, t) != TEMP_GLOBAL) {
+            continue;
+        }
+        int64_t off = c->s->temps[t].env_offset;
+        if (off < hi && off + 8 > lo) {
+            jit_reg_writeback(c, r);
+            if (store) {
+                jit_reg_unbind(c, r);
+            }
+        }
+    }
+}
