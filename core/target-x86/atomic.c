@@ -9,12 +9,45 @@
  */
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/int-emit.h"
+#include "core/target-x86/sys.h"
 
-static inline void *atomic_host_ptr(uint64_t addr) { return (void *)(uintptr_t)addr; }
+/*
+ * The host address of a guest operand. System mode translates it through the soft-MMU (checking write
+ * rights, faulting like the access would); NULL there means it crosses a page or is MMIO, and the helper
+ * then does a plain load and store (no other CPU can see a split access half-done on RAM we do not share
+ * with a device anyway).
+ */
+static inline void *atomic_host_ptr_n(uint64_t addr, unsigned bytes)
+{
+    TCGCPU *cpu = tcg_current_cpu;
+    if (__builtin_expect(cpu != NULL && cpu->mem != NULL, 0)) {
+        return x86_sys_host_ptr(x86_env(cpu), addr, bytes, true);
+    }
+    return (void *)(uintptr_t)addr;
+}
+
+#define atomic_host_ptr(addr) atomic_host_ptr_n((addr), bits / 8)
+
+enum { ATOMIC_CMPXCHG, ATOMIC_XCHG, ATOMIC_ADD };
+
+/* The system-mode path for an operand no host atomic can reach: load, compute, store. */
+static uint64_t atomic_split(uint64_t addr, unsigned bits, int op, uint64_t a, uint64_t b)
+{
+    CPUX86State *env = x86_env(tcg_current_cpu);
+    int idx = x86_sys_mmu_index(env);
+    uint64_t mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
+    uint64_t old = x86_sys_ld(env, addr, bits / 8, idx);
+    uint64_t val = op == ATOMIC_CMPXCHG ? (old == (a & mask) ? b : old) : op == ATOMIC_XCHG ? a : old + a;
+    x86_sys_st(env, addr, val & mask, bits / 8, idx);
+    return old;
+}
 
 uint64_t helper_atomic_cmpxchg(uint64_t addr, uint64_t expected, uint64_t desired, uint32_t bits)
 {
     void *p = atomic_host_ptr(addr);
+    if (!p) {
+        return atomic_split(addr, bits, ATOMIC_CMPXCHG, expected, desired);
+    }
     switch (bits) {
     case 8: {
         uint8_t e = (uint8_t)expected;
@@ -44,6 +77,9 @@ uint64_t helper_atomic_cmpxchg(uint64_t addr, uint64_t expected, uint64_t desire
 uint64_t helper_atomic_xchg(uint64_t addr, uint64_t v, uint32_t bits)
 {
     void *p = atomic_host_ptr(addr);
+    if (!p) {
+        return atomic_split(addr, bits, ATOMIC_XCHG, v, 0);
+    }
     switch (bits) {
     case 8:
         return __atomic_exchange_n((uint8_t *)p, (uint8_t)v, __ATOMIC_SEQ_CST);
@@ -59,6 +95,9 @@ uint64_t helper_atomic_xchg(uint64_t addr, uint64_t v, uint32_t bits)
 uint64_t helper_atomic_fetch_add(uint64_t addr, uint64_t v, uint32_t bits)
 {
     void *p = atomic_host_ptr(addr);
+    if (!p) {
+        return atomic_split(addr, bits, ATOMIC_ADD, v, 0);
+    }
     switch (bits) {
     case 8:
         return __atomic_fetch_add((uint8_t *)p, (uint8_t)v, __ATOMIC_SEQ_CST);
@@ -82,6 +121,7 @@ uint64_t helper_cmpxchg16b(CPUX86State *env, uint64_t addr)
     }
     uint64_t lo = env->regs[R_EAX], hi = env->regs[R_EDX];
     uint8_t zf;
+    unsigned bits = 128;   /* for atomic_host_ptr: 16 bytes, aligned, so never split */
     __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
                      : "=q"(zf), "+m"(*(volatile __int128 *)atomic_host_ptr(addr)), "+a"(lo), "+d"(hi)
                      : "b"(env->regs[R_EBX]), "c"(env->regs[R_ECX])

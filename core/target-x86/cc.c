@@ -212,6 +212,9 @@ void x86_set_eflags(CPUX86State *env, uint64_t value, uint64_t mask)
 void gen_set_cc(DisasContext *dc, int cc_op, TCGTemp dst, TCGTemp src, TCGTemp src2)
 {
     TCGContext *s = dc->s;
+    if (x86_hook_cmp && src >= 0 && src2 >= 0 && cc_op_is_sized(cc_op) && cc_op_family(cc_op) == CC_OP_SUBB) {
+        x86_hook_cmp(dc, 8u << cc_op_size(cc_op), src2, src);   /* SUB: dst = src2 - src */
+    }
     if (dst >= 0) {
         tcg_gen_mov(s, TCG_I64, cpu_cc_dst, dst);
     }

@@ -84,9 +84,18 @@ typedef struct CPUX86State {
     uint64_t tsc_offset;
     const struct X86CPUModel *model;     /* CPUID answers; see cpuid.h */
     void *opaque;                        /* the front end's per-CPU data (user/linux's thread) */
+    struct X86SysState *sys;             /* system mode only (sys.h); NULL for a user-mode CPU */
 } CPUX86State;
 
 #define X86_TBFLAG_CODE32 (1u << 0)      /* 32-bit compatibility-mode code segment */
+/* System mode only (sys.h); all clear in user mode. Neither CODE32 nor CODE16: 64-bit code. */
+#define X86_TBFLAG_CODE16 (1u << 1)      /* 16-bit code segment (real mode or D=0) */
+#define X86_TBFLAG_SYS (1u << 2)         /* a system CPU: segment bases, privileged instructions */
+#define X86_TBFLAG_SS16 (1u << 3)        /* 16-bit stack (SS.B = 0) outside 64-bit mode */
+#define X86_TBFLAG_CPL_SHIFT 4           /* 2 bits */
+#define X86_TBFLAG_PE (1u << 6)          /* protected mode */
+#define X86_TBFLAG_LMA (1u << 7)         /* long mode active */
+#define X86_TBFLAG_MODE_MASK 0xffu       /* the bits above; the rest of a key's flags identify the code */
 
 static inline CPUX86State *x86_env(TCGCPU *cpu) { return (CPUX86State *)cpu; }
 

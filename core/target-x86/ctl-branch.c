@@ -23,6 +23,19 @@ static bool ctl_is_far(const DisasContext *dc)
     return dc->insn.zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR;
 }
 
+/* A near branch to a non-canonical address raises #GP at the branch itself, before it pushes or pops
+   anything (the host would fault fetching the target instead: a crash, not the guest's #GP). */
+static void ctl_check_canonical(DisasContext *dc, TCGTemp target)
+{
+    TCGContext *s = dc->s;
+    int l_ok = tcg_label_new(s);
+    TCGTemp c = tcg_temp_new(s);
+    tcg_gen_sextract(s, TCG_I64, c, target, 0, 48);
+    tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, c, target, l_ok);
+    gen_exception(dc, EXCP_GP, 0);
+    tcg_gen_set_label(s, l_ok);
+}
+
 /* Two exits: to `taken` when cond(a, b) holds, else to the next instruction. */
 static void ctl_branch2(DisasContext *dc, TCGType t, TCGCond cond, TCGTemp a, TCGTemp b, uint64_t taken)
 {
@@ -45,7 +58,9 @@ void ctl_emit_jmp(DisasContext *dc)
     if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         gen_jmp_const(dc, ctl_rel_target(dc), 0);
     } else {
-        gen_jmp_indirect(dc, gen_load_op(dc, 0));
+        TCGTemp target = gen_load_op(dc, 0);
+        ctl_check_canonical(dc, target);
+        gen_jmp_indirect(dc, target);
     }
     dc->end_block = true;
 }
@@ -107,6 +122,7 @@ void ctl_emit_call(DisasContext *dc)
     } else {
         /* The target is read before the push: `call [rsp]` uses the old RSP. */
         TCGTemp target = gen_load_op(dc, 0);
+        ctl_check_canonical(dc, target);
         gen_push(dc, ret, 64);
         gen_jmp_indirect(dc, target);
     }
@@ -122,6 +138,7 @@ void ctl_emit_ret(DisasContext *dc)
         return;
     }
     TCGTemp target = gen_pop_value(dc, 64);
+    ctl_check_canonical(dc, target);
     gen_pop_commit(dc, 64);
     if (dc->insn.zi.operand_count_visible > 0 && dc->insn.op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         uint64_t n = dc->insn.op[0].imm.value.u & 0xffff;

@@ -16,6 +16,9 @@
 
 static unsigned ctl_stack_bits(const DisasContext *dc)
 {
+    if (dc->sys && !x86_dc_code64(dc)) {
+        return dc->insn.zi.operand_width == 16 ? 16 : 32;   /* system mode, 16/32-bit code */
+    }
     return dc->insn.zi.operand_width == 16 ? 16 : 64;
 }
 

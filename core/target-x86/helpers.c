@@ -11,3 +11,4 @@
 #include "core/target-x86/helpers-int.def"
 #include "core/target-x86/helpers-ctl.def"
 #include "core/target-x86/helpers-vec.def"
+#include "core/target-x86/helpers-sys.def"

@@ -20,6 +20,7 @@
 #include "core/target-x86/helpers-int.def"
 #include "core/target-x86/helpers-ctl.def"
 #include "core/target-x86/helpers-vec.def"
+#include "core/target-x86/helpers-sys.def"
 #undef DEF_HELPER_0
 #undef DEF_HELPER_1
 #undef DEF_HELPER_2

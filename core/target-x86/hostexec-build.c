@@ -344,6 +344,8 @@ static bool plan_insn(StubPlan *p, const X86Insn *insn)
                                                                       &p->req))) {
         return false;
     }
+    /* A 16/32-bit guest instruction (system mode) runs as the same instruction in the host's 64-bit mode. */
+    p->req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
     /* The address is computed by the IR: no segment override, no address-size prefix on the host. */
     p->req.prefixes &= ~(ZydisInstructionAttributes)(ZYDIS_ATTRIB_HAS_SEGMENT_CS | ZYDIS_ATTRIB_HAS_SEGMENT_SS |
                                                      ZYDIS_ATTRIB_HAS_SEGMENT_DS | ZYDIS_ATTRIB_HAS_SEGMENT_ES |

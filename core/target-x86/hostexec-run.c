@@ -23,14 +23,22 @@
 
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/hostexec.h"
+#include "core/target-x86/sys.h"
 
 #define X87_EXC_MASK 0x3f
 #define X87_SF 0x40
 #define X87_PE 0x20
+#define X87_C1 0x0200
 #define X87_PRE_COMPUTATION 0x07   /* IE, DE, ZE */
 #define X87_ES_B 0x8080
 #define MXCSR_MASKS 0x1f80
 #define MXCSR_FLAGS 0x3f
+#define MXCSR_PRE_COMPUTATION 0x07   /* IE, DE, ZE */
+#define MXCSR_OE 0x08
+#define MXCSR_UE 0x10
+#define MXCSR_PE 0x20
+#define MXCSR_UM 0x0800
+#define MXCSR_FTZ 0x8000
 /* Memory destinations up to this size are put back when an unmasked exception suppresses the write. */
 #define HOSTEXEC_SAVED_MEM 32
 
@@ -237,7 +245,10 @@ static uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_
     x87_patch_env_image(env, st, mem, &old);
 
     uint16_t raised = arith ? env->fx.fsw & (X87_EXC_MASK | X87_SF) : 0;
-    if (raised & ~fcw & X87_EXC_MASK) {
+    uint16_t run_fsw = env->fx.fsw;
+    /* An unmasked precision exception alone does not suppress the result: it completes normally below
+       (result stored, PE and C1 set) and ES makes the next waiting instruction deliver #MF. */
+    if (raised & ~fcw & X87_EXC_MASK & ~X87_PE) {
         /* Only the exceptions the hardware detects before suppressing the result: invalid, denormal and
            divide-by-zero come before any rounding; an overflow or underflow stops before precision. */
         if (raised & ~fcw & X87_PRE_COMPUTATION) {
@@ -250,6 +261,10 @@ static uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_
         uint16_t fop = env->fx.fop;
         env->fx = saved;
         env->fx.fsw = fsw | raised | X87_ES_B;
+        if (raised & X87_SF) {
+            /* A stack fault still sets C1: 1 for overflow, 0 for underflow. */
+            env->fx.fsw = (uint16_t)((env->fx.fsw & ~X87_C1) | (run_fsw & X87_C1));
+        }
         env->fx.fip = fip;   /* the pointers name the instruction that raised it */
         env->fx.fdp = fdp;
         env->fx.fop = fop;
@@ -281,6 +296,42 @@ static uint64_t run_any(CPUX86State *env, const HostStub *st, void *mem, uint64_
     return st->code(env, mem, flags_in);
 }
 
+/*
+ * With underflow unmasked, a tiny result raises #XM even when it is exact, but a masked run only flags
+ * tiny results that are also inexact. Flush-to-zero flags every tiny result: run the instruction again
+ * with FTZ from the same inputs and return MXCSR_UE if it saw one. The first run's results are kept.
+ */
+static uint32_t simd_exact_tiny(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in,
+                                uint64_t pc_info, const X86YMMReg *in_ymm, const uint64_t *in_regs,
+                                const uint8_t *in_mem)
+{
+    if (st->flags & HOSTEXEC_X87) {
+        return 0;   /* x87/MMX state would need saving too; MMX has no floating point */
+    }
+    X86YMMReg out_ymm[16];
+    uint64_t out_regs[16];
+    uint8_t out_mem[HOSTEXEC_SAVED_MEM];
+    uint32_t out_mxcsr = env->fx.mxcsr;
+    memcpy(out_ymm, env->ymm, sizeof(out_ymm));
+    memcpy(out_regs, env->regs, sizeof(out_regs));
+    if (in_mem) {
+        memcpy(out_mem, mem, st->mem_bytes);
+        memcpy(mem, in_mem, st->mem_bytes);
+    }
+    memcpy(env->ymm, in_ymm, sizeof(out_ymm));
+    memcpy(env->regs, in_regs, sizeof(out_regs));
+    env->fx.mxcsr = (out_mxcsr | MXCSR_MASKS | MXCSR_FTZ) & ~(uint32_t)MXCSR_FLAGS;
+    run_any(env, st, mem, flags_in, pc_info);
+    uint32_t tiny = env->fx.mxcsr & MXCSR_UE;
+    memcpy(env->ymm, out_ymm, sizeof(out_ymm));
+    memcpy(env->regs, out_regs, sizeof(out_regs));
+    if (in_mem) {
+        memcpy(mem, out_mem, st->mem_bytes);
+    }
+    env->fx.mxcsr = out_mxcsr;
+    return tiny;
+}
+
 uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
 {
     if ((st->flags & HOSTEXEC_ALIGNED) && ((uintptr_t)mem & (st->mem_bytes - 1))) {
@@ -308,12 +359,33 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
         memcpy(old_mem, mem, st->mem_bytes);
     }
     env->fx.mxcsr = (mxcsr | MXCSR_MASKS) & ~(uint32_t)MXCSR_FLAGS;
+    uint8_t old_st[8][16];   /* an MMX destination (CVTPD2PI...) lives in the x87 registers */
+    memcpy(old_st, env->fx.st, sizeof(old_st));
+    uint16_t old_fsw = env->fx.fsw;
     uint64_t r = run_any(env, st, mem, flags_in, pc_info);
     uint32_t raised = env->fx.mxcsr & MXCSR_FLAGS;
+    if (!(mxcsr & MXCSR_UM) && !(raised & (MXCSR_UE | MXCSR_PRE_COMPUTATION))) {
+        raised |= simd_exact_tiny(env, st, mem, flags_in, pc_info, ymm, regs, keep_mem ? old_mem : NULL);
+    }
+    uint32_t unmasked = raised & ~(mxcsr >> 7) & MXCSR_FLAGS;
+    if (unmasked & MXCSR_PRE_COMPUTATION) {
+        /* An unmasked invalid, denormal or divide-by-zero stops the instruction before it computes: only
+           those flags are set (for every element), never overflow, underflow or precision. */
+        raised &= MXCSR_PRE_COMPUTATION;
+    } else if (unmasked & (MXCSR_OE | MXCSR_UE)) {
+        /* An unmasked overflow or underflow reports itself, not the precision loss that comes with it. */
+        raised &= ~(uint32_t)MXCSR_PE;
+    }
     env->fx.mxcsr = mxcsr | raised;
-    if (raised & ~(mxcsr >> 7) & MXCSR_FLAGS) {
+    if (unmasked) {
         memcpy(env->ymm, ymm, sizeof(ymm));
         memcpy(env->regs, regs, sizeof(regs));
+        /* The registers keep their values, but the MMX transition (TOP = 0, all valid) has happened: the
+           image is in ST(i) order, so each value moves by the change of TOP. */
+        unsigned moved = ((old_fsw >> 11) - (env->fx.fsw >> 11)) & 7;
+        for (unsigned i = 0; i < 8; i++) {
+            memcpy(env->fx.st[(i + moved) & 7], old_st[i], sizeof(old_st[i]));
+        }
         if (keep_mem) {
             memcpy(mem, old_mem, st->mem_bytes);
         }
@@ -322,7 +394,25 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
     return r;
 }
 
+/* System mode: the memory operand is a guest-virtual address, mapped (or bounced) by sys-mmu.c. */
+typedef struct HostexecSysCall {
+    const HostStub *st;
+    uint64_t flags_in, pc_info;
+} HostexecSysCall;
+
+static uint64_t hostexec_sys_run(CPUX86State *env, void *mem, void *opaque)
+{
+    const HostexecSysCall *c = opaque;
+    return hostexec_run(env, c->st, mem, c->flags_in, c->pc_info);
+}
+
 uint64_t helper_hostexec_call(CPUX86State *env, void *stub, void *mem, uint64_t flags_in, uint64_t pc_info)
 {
-    return hostexec_run(env, (const HostStub *)stub, mem, flags_in, pc_info);
+    const HostStub *st = stub;
+    if (env->sys && st->mem_bytes) {
+        HostexecSysCall c = {st, flags_in, pc_info};
+        return x86_sys_with_mem(env, (uint64_t)(uintptr_t)mem, st->mem_bytes, (st->flags & HOSTEXEC_MEM_READ) != 0,
+                                (st->flags & HOSTEXEC_MEM_WRITE) != 0, hostexec_sys_run, &c);
+    }
+    return hostexec_run(env, st, mem, flags_in, pc_info);
 }

@@ -183,6 +183,11 @@ void int_emit_andn(DisasContext *dc)
 
 void int_emit_bextr(DisasContext *dc)
 {
+    if (dc->insn.zi.encoding == ZYDIS_INSTRUCTION_ENCODING_XOP) {
+        /* TBM's BEXTR with an immediate control: TBM is neither implemented nor advertised. */
+        gen_exception(dc, EXCP_UD, 0);
+        return;
+    }
     unsigned bits = x86_op_bits(dc, 0);
     TCGTemp src = gen_load_op(dc, 1), ctl = gen_load_op(dc, 2);
     TCGTemp res = tcg_temp_new(dc->s);

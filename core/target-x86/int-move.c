@@ -25,6 +25,16 @@ static int int_seg_index(ZydisRegister r)
     return R_DS;
 }
 
+/* MOV to or from a control or debug register (0F 20-23) is privileged: #GP at CPL 3. */
+static bool int_is_cr_or_dr(const DisasContext *dc, int i)
+{
+    if (dc->insn.op[i].type != ZYDIS_OPERAND_TYPE_REGISTER) {
+        return false;
+    }
+    ZydisRegisterClass c = ZydisRegisterGetClass(dc->insn.op[i].reg.value);
+    return c == ZYDIS_REGCLASS_CONTROL || c == ZYDIS_REGCLASS_DEBUG;
+}
+
 /*
  * MOV. Segment registers: reading gives the selector; writing one stores only the selector (64-bit user
  * mode has no descriptor tables to load a base from; FS/GS bases come from arch_prctl).
@@ -32,6 +42,10 @@ static int int_seg_index(ZydisRegister r)
 void int_emit_mov(DisasContext *dc)
 {
     TCGContext *s = dc->s;
+    if (int_is_cr_or_dr(dc, 0) || int_is_cr_or_dr(dc, 1)) {
+        gen_exception(dc, EXCP_GP, 0);
+        return;
+    }
     if (int_is_seg_reg(dc, 1)) {
         TCGTemp v = tcg_temp_new(s);
         tcg_gen_ld(s, TCG_I64, MO_16, v, TCG_TEMP_ENV, ENV_OFF(seg_sel[int_seg_index(dc->insn.op[1].reg.value)]));

@@ -85,6 +85,14 @@ static uint32_t x86_seg_base_offset(ZydisRegister seg)
     return seg == ZYDIS_REGISTER_FS ? ENV_OFF(seg_base[R_FS]) : ENV_OFF(seg_base[R_GS]);
 }
 
+/* The base of any segment register (system mode). */
+static uint32_t x86_seg_index_offset(ZydisRegister seg)
+{
+    int idx = seg == ZYDIS_REGISTER_ES ? R_ES : seg == ZYDIS_REGISTER_CS ? R_CS : seg == ZYDIS_REGISTER_SS ? R_SS
+            : seg == ZYDIS_REGISTER_DS ? R_DS : seg == ZYDIS_REGISTER_FS ? R_FS : R_GS;
+    return ENV_OFF(seg_base[idx]);
+}
+
 TCGTemp gen_lea(DisasContext *dc, int i)
 {
     TCGContext *s = dc->s;
@@ -114,6 +122,15 @@ TCGTemp gen_lea(DisasContext *dc, int i)
         } else if (dc->insn.zi.address_width == 16) {
             tcg_gen_ext16u(s, TCG_I64, addr, addr);
         }
+    }
+    if (dc->sys && !x86_dc_code64(dc)) {
+        /* System mode outside 64-bit code: every segment has a base (sys-translate.c). */
+        if (m->segment != ZYDIS_REGISTER_NONE) {
+            TCGTemp base = tcg_temp_new(s);
+            tcg_gen_ld(s, TCG_I64, MO_64, base, TCG_TEMP_ENV, x86_seg_index_offset(m->segment));
+            tcg_gen_add(s, TCG_I64, addr, addr, base);
+        }
+        return addr;
     }
     /* In 64-bit mode only FS and GS have a base; the others are flat. */
     if (m->segment == ZYDIS_REGISTER_FS || m->segment == ZYDIS_REGISTER_GS) {
@@ -229,9 +246,56 @@ void gen_store_op(DisasContext *dc, int i, TCGTemp v)
     gen_store_op_rmw(dc, i, v, -1);
 }
 
+/*
+ * System mode outside 64-bit code: there are no 64-bit pushes (a caller's 64 means the operand size),
+ * and the stack is SS:ESP or SS:SP as SS.B says.
+ */
+static unsigned x86_sys_push_bits(const DisasContext *dc, unsigned bits)
+{
+    if (bits == 64) {
+        return dc->insn.zi.operand_width == 16 ? 16 : 32;
+    }
+    return bits;
+}
+
+static uint64_t x86_sys_sp_mask(const DisasContext *dc)
+{
+    return (dc->tb->flags & X86_TBFLAG_SS16) ? 0xffff : 0xffffffffu;
+}
+
+/* SS base + (sp & mask) */
+static TCGTemp x86_sys_stack_addr(DisasContext *dc, TCGTemp sp)
+{
+    TCGContext *s = dc->s;
+    TCGTemp a = tcg_temp_new(s);
+    TCGTemp base = tcg_temp_new(s);
+    tcg_gen_and(s, TCG_I64, a, sp, tcg_const(s, x86_sys_sp_mask(dc)));
+    tcg_gen_ld(s, TCG_I64, MO_64, base, TCG_TEMP_ENV, ENV_OFF(seg_base[R_SS]));
+    tcg_gen_add(s, TCG_I64, a, a, base);
+    return a;
+}
+
+static void x86_sys_set_sp(DisasContext *dc, TCGTemp sp)
+{
+    TCGContext *s = dc->s;
+    if (dc->tb->flags & X86_TBFLAG_SS16) {
+        tcg_gen_deposit(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], sp, 0, 16);
+    } else {
+        tcg_gen_ext32u(s, TCG_I64, cpu_regs[R_ESP], sp);
+    }
+}
+
 void gen_push(DisasContext *dc, TCGTemp v, unsigned bits)
 {
     TCGContext *s = dc->s;
+    if (dc->sys && !x86_dc_code64(dc)) {
+        bits = x86_sys_push_bits(dc, bits);
+        TCGTemp nsp = tcg_temp_new(s);
+        tcg_gen_sub(s, TCG_I64, nsp, cpu_regs[R_ESP], tcg_const(s, bits / 8));
+        gen_st(dc, x86_sys_stack_addr(dc, nsp), v, bits);
+        x86_sys_set_sp(dc, nsp);
+        return;
+    }
     TCGTemp sp = tcg_temp_new(s);
     tcg_gen_sub(s, TCG_I64, sp, cpu_regs[R_ESP], tcg_const(s, bits / 8));
     gen_st(dc, sp, v, bits);     /* memory first: a fault leaves RSP untouched */
@@ -240,10 +304,19 @@ void gen_push(DisasContext *dc, TCGTemp v, unsigned bits)
 
 TCGTemp gen_pop_value(DisasContext *dc, unsigned bits)
 {
+    if (dc->sys && !x86_dc_code64(dc)) {
+        return gen_ld(dc, x86_sys_stack_addr(dc, cpu_regs[R_ESP]), x86_sys_push_bits(dc, bits), false);
+    }
     return gen_ld(dc, cpu_regs[R_ESP], bits, false);
 }
 
 void gen_pop_commit(DisasContext *dc, unsigned bits)
 {
+    if (dc->sys && !x86_dc_code64(dc)) {
+        TCGTemp nsp = tcg_temp_new(dc->s);
+        tcg_gen_add(dc->s, TCG_I64, nsp, cpu_regs[R_ESP], tcg_const(dc->s, x86_sys_push_bits(dc, bits) / 8));
+        x86_sys_set_sp(dc, nsp);
+        return;
+    }
     tcg_gen_add(dc->s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(dc->s, bits / 8));
 }

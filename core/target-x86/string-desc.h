@@ -8,6 +8,7 @@
 
 #define STR_SHIFT_MASK 0x3u          /* log2 of the element size: 0..3 for B, W, D, Q */
 #define STR_A32 (1u << 2)            /* 0x67 prefix: RCX/RSI/RDI are used (and written) as ECX/ESI/EDI */
+#define STR_A16 (1u << 3)            /* 16-bit addressing (system mode): CX/SI/DI, the rest of each kept */
 #define STR_SEG_SHIFT 4              /* the source segment (R_ES..R_GS); the destination is always ES */
 #define STR_SEG_MASK (0x7u << STR_SEG_SHIFT)
 #define STR_REPNE (1u << 8)          /* CMPS/SCAS: repeat while not equal (else while equal) */

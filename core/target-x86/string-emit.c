@@ -99,10 +99,12 @@ static TCGTemp str_addr(DisasContext *dc, int reg, int seg)
     TCGTemp a = tcg_temp_new(s);
     if (str_a32(dc)) {
         tcg_gen_ext32u(s, TCG_I64, a, cpu_regs[reg]);
+    } else if (dc->insn.zi.address_width == 16) {
+        tcg_gen_ext16u(s, TCG_I64, a, cpu_regs[reg]);
     } else {
         tcg_gen_mov(s, TCG_I64, a, cpu_regs[reg]);
     }
-    if (seg == R_FS || seg == R_GS) {
+    if (seg == R_FS || seg == R_GS || (dc->sys && !x86_dc_code64(dc))) {
         TCGTemp base = tcg_temp_new(s);
         tcg_gen_ld(s, TCG_I64, MO_64, base, TCG_TEMP_ENV, ENV_OFF(seg_base[seg]));
         tcg_gen_add(s, TCG_I64, a, a, base);
@@ -114,6 +116,12 @@ static TCGTemp str_addr(DisasContext *dc, int reg, int seg)
 static void str_advance(DisasContext *dc, int reg, TCGTemp step)
 {
     TCGContext *s = dc->s;
+    if (dc->insn.zi.address_width == 16) {
+        TCGTemp t = tcg_temp_new(s);
+        tcg_gen_add(s, TCG_I64, t, cpu_regs[reg], step);
+        tcg_gen_deposit(s, TCG_I64, cpu_regs[reg], cpu_regs[reg], t, 0, 16);
+        return;
+    }
     tcg_gen_add(s, TCG_I64, cpu_regs[reg], cpu_regs[reg], step);
     if (str_a32(dc)) {
         tcg_gen_ext32u(s, TCG_I64, cpu_regs[reg], cpu_regs[reg]);
@@ -139,6 +147,8 @@ static uint32_t str_desc(const DisasContext *dc, unsigned shift)
     uint32_t desc = shift | ((uint32_t)str_src_seg(dc) << STR_SEG_SHIFT);
     if (str_a32(dc)) {
         desc |= STR_A32;
+    } else if (dc->insn.zi.address_width == 16) {
+        desc |= STR_A16;
     }
     if (dc->insn.zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) {
         desc |= STR_REPNE;

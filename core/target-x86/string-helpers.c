@@ -49,7 +49,7 @@ typedef struct StrCtx {
 /* In 64-bit mode only FS and GS have a base; in a 32-bit code segment every segment has its own. */
 static uint64_t str_seg_base(const CPUX86State *env, unsigned seg)
 {
-    if (seg == R_FS || seg == R_GS || (env->cs_flags & X86_TBFLAG_CODE32)) {
+    if (seg == R_FS || seg == R_GS || (env->cs_flags & (X86_TBFLAG_CODE32 | X86_TBFLAG_CODE16))) {
         return env->seg_base[seg];
     }
     return 0;
@@ -60,7 +60,7 @@ static void str_ctx_init(StrCtx *c, CPUX86State *env, uint32_t desc)
     c->env = env;
     c->shift = str_desc_shift(desc);
     c->esz = 1ULL << c->shift;
-    c->mask = (desc & STR_A32) ? 0xffffffffULL : ~0ULL;
+    c->mask = (desc & STR_A32) ? 0xffffffffULL : (desc & STR_A16) ? 0xffffULL : ~0ULL;
     c->src_base = str_seg_base(env, str_desc_seg(desc));
     c->dst_base = str_seg_base(env, R_ES);
     c->df = env->df < 0 ? -1 : 1;
@@ -70,7 +70,8 @@ static void str_ctx_init(StrCtx *c, CPUX86State *env, uint32_t desc)
 /* With a 32-bit address size, ECX/ESI/EDI are written as 32-bit registers (the upper half cleared). */
 static inline void str_set_reg(const StrCtx *c, int r, uint64_t v)
 {
-    c->env->regs[r] = v & c->mask;
+    /* 16-bit addressing keeps the upper part of the register. */
+    c->env->regs[r] = c->mask == 0xffff ? (c->env->regs[r] & ~0xffffULL) | (v & 0xffff) : v & c->mask;
 }
 
 /* Offset of register r after n elements. */

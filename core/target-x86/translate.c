@@ -8,16 +8,19 @@
 
 #include "core/target-x86/cc.h"
 #include "core/target-x86/helpers.h"
+#include "core/target-x86/sys-translate.h"
 #include "core/target-x86/translate.h"
 
 /* Keep blocks short enough that the builder's arrays never fill. */
-#define X86_MAX_INSNS_PER_TB 64
+#define X86_MAX_INSNS_PER_TB 256
 #define X86_TB_OP_BUDGET (TCG_MAX_OPS - 512)
 #define X86_TB_TEMP_BUDGET (TCG_MAX_TEMPS - 256)
 #define X86_MAX_INSN_LEN 15
 
 TCGTemp cpu_regs[16];
 TCGTemp cpu_cc_dst, cpu_cc_src, cpu_cc_src2, cpu_cc_op;
+void (*x86_hook_block_start)(DisasContext *dc);
+void (*x86_hook_cmp)(DisasContext *dc, unsigned bits, TCGTemp a, TCGTemp b);
 
 static const char *const x86_reg_names[16] = {
     "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -46,8 +49,10 @@ static void x86_decoder_init(void)
 /*
  * Decode at pc without reading past the end of its page unless the instruction really continues there:
  * the next page may be unmapped, and touching it for a short instruction would be a false fault.
+ * Returns -1 when decoded, else the exception to raise: #GP for an instruction longer than 15 bytes
+ * (15 bytes were there and did not end it), #UD for anything else Zydis rejects.
  */
-static bool x86_decode(X86Insn *insn, uint64_t pc)
+static int x86_decode(X86Insn *insn, uint64_t pc)
 {
     pthread_once(&x86_decoder_once, x86_decoder_init);
     size_t to_page_end = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
@@ -60,7 +65,10 @@ static bool x86_decode(X86Insn *insn, uint64_t pc)
     insn->bytes = bytes;
     insn->pc = pc;
     insn->next_pc = pc + (ZYAN_SUCCESS(st) ? insn->zi.length : 0);
-    return ZYAN_SUCCESS(st);
+    if (ZYAN_SUCCESS(st)) {
+        return -1;
+    }
+    return st == ZYDIS_STATUS_NO_MORE_DATA || st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG ? EXCP_GP : EXCP_UD;
 }
 
 static void gen_store_pc(DisasContext *dc, TCGTemp pc)
@@ -71,6 +79,11 @@ static void gen_store_pc(DisasContext *dc, TCGTemp pc)
 void gen_jmp_const(DisasContext *dc, uint64_t pc, int slot)
 {
     gen_store_pc(dc, tcg_const(dc->s, pc));
+    if (dc->sys && !x86_sys_jmp_chainable(dc, pc)) {
+        tcg_gen_goto_ptr(dc->s);   /* another page: its mapping may change, so look the block up */
+        dc->end_block = true;
+        return;
+    }
     tcg_gen_goto_tb(dc->s, slot);
     dc->end_block = true;
 }
@@ -107,6 +120,9 @@ static bool x86_insn_allowed(const DisasContext *dc, const X86InsnDef *def)
 
 int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
 {
+    if (x86_env(cpu)->sys) {
+        return x86_sys_translate_block(cpu, s, tb);
+    }
     DisasContext dc = {.s = s, .env = x86_env(cpu), .tb = tb, .cc_op = CC_OP_DYNAMIC};
     uint64_t pc = tb->pc;
     uint64_t first_page = pc & TB_PAGE_MASK;
@@ -114,13 +130,27 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
     tb->icount = 0;
     tb->page[0] = first_page;
     tb->page[1] = ~0ULL;
+    if (x86_hook_block_start) {
+        x86_hook_block_start(&dc);
+    }
     for (;;) {
+        if (tcg_debug_breakpoint && !(tb->icount == 0 && tb->max_insns == 1) && tcg_debug_breakpoint(pc)) {
+            /* A debugger breakpoint: stop before this instruction (see cpu-exec.h). A block of only this
+               exit still counts one instruction, for the loop's sake. */
+            gen_store_pc(&dc, tcg_const(s, pc));
+            tcg_gen_exit_tb(s, TCG_EXIT_INTERRUPT);
+            if (tb->icount == 0) {
+                tb->icount = 1;
+            }
+            break;
+        }
         tcg_gen_insn_start(s, pc);
         /* A fault while reading the code is reported at this instruction. */
         cpu->insn_pc = pc;
-        if (!x86_decode(&dc.insn, pc)) {
+        int decode_fault = x86_decode(&dc.insn, pc);
+        if (decode_fault >= 0) {
             dc.insn.next_pc = pc + 1;
-            gen_exception(&dc, EXCP_UD, 0);
+            gen_exception(&dc, decode_fault, 0);
         } else {
             const X86InsnDef *def = x86_insn_lookup(dc.insn.zi.mnemonic);
             if (!def || !x86_insn_allowed(&dc, def)) {
@@ -151,13 +181,20 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
 
 static void x86_tb_key(TCGCPU *cpu, uint64_t *pc, uint32_t *flags)
 {
+    if (x86_env(cpu)->sys) {
+        x86_sys_tb_key(cpu, pc, flags);
+        return;
+    }
     *pc = cpu->pc;
     *flags = x86_env(cpu)->cs_flags;
 }
 
 static void x86_dump_code(TCGCPU *cpu, const TranslationBlock *tb, FILE *out)
 {
-    (void)cpu;
+    if (x86_env(cpu)->sys) {
+        x86_sys_dump_code(cpu, tb, out);
+        return;
+    }
     ZydisDisassembledInstruction insn;
     uint64_t pc = tb->pc;
     fprintf(out, "IN:\n");
@@ -180,4 +217,5 @@ const TCGTargetOps x86_target_ops = {
     .init_globals = x86_tcg_init_globals,
     .dump_state = x86_dump_state,
     .dump_code = x86_dump_code,
+    .tb_flags_offset = offsetof(CPUX86State, cs_flags),   /* x86_tb_key: (pc, cs_flags) */
 };

@@ -40,6 +40,8 @@ typedef struct DisasContext {
     bool end_block;              /* set by emitters that end the block (they also emit its exit) */
     /* Lazy-flag tracking: the cc_op known to be in env at this point of the block, or CC_OP_DYNAMIC. */
     int cc_op;
+    /* System mode's per-block state (sys-translate.c); NULL in user mode. */
+    struct X86SysDisas *sys;
 } DisasContext;
 
 typedef void (*X86Emitter)(DisasContext *dc);
@@ -68,6 +70,12 @@ extern TCGTemp cpu_cc_dst, cpu_cc_src, cpu_cc_src2, cpu_cc_op;
 /* The operand's width in bits (8, 16, 32, 64, 128, 256) and its IR type (I64 for 64, else I32). */
 unsigned x86_op_bits(const DisasContext *dc, int i);
 static inline TCGType x86_type_of_bits(unsigned bits) { return bits == 64 ? TCG_I64 : TCG_I32; }
+
+/* System mode: is the block 64-bit code? (User mode's blocks always are, even compatibility-mode ones.) */
+static inline bool x86_dc_code64(const DisasContext *dc)
+{
+    return !(dc->tb->flags & (X86_TBFLAG_CODE32 | X86_TBFLAG_CODE16));
+}
 
 /* The effective address of memory operand i (segment base included, RIP-relative resolved). */
 TCGTemp gen_lea(DisasContext *dc, int i);
@@ -126,6 +134,14 @@ extern const TCGTargetOps x86_target_ops;
 
 /* Translate one block at tb->pc. */
 int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb);
+
+/*
+ * Instrumentation hooks of user mode (its AFL mode sets them; NULL otherwise). block_start emits IR before
+ * a block's first instruction; cmp sees each SUB-family flag update (CMP, SUB, NEG...) with its operands
+ * a - b, so comparisons can be logged or split (see user/linux/afl/).
+ */
+extern void (*x86_hook_block_start)(DisasContext *dc);
+extern void (*x86_hook_cmp)(DisasContext *dc, unsigned bits, TCGTemp a, TCGTemp b);
 void x86_tcg_init_globals(TCGContext *s);
 
 #endif

@@ -11,11 +11,14 @@
 #include <string.h>
 
 #include "core/target-x86/cpuid.h"
+#include "core/target-x86/sys.h"
 #include "core/target-x86/helpers.h"
 
 #define FX_XMM_OFFSET 160
 #define FX_MXCSR_OFFSET 24
 #define FX_X87_END 160           /* bytes 0..159: x87 registers (and MXCSR at 24..31) */
+#define X87_FCW_LOADED 0x1f3f    /* FCW bits an image or FLDCW sets (host-verified) */
+#define X87_FCW_ONE 0x0040       /* FCW bit 6: reserved, always 1 */
 #define FX_WRITTEN_END 416       /* the processor writes bytes 0..415; 464..511 belong to software */
 #define XSAVE_COMPACT (1ULL << 63)
 
@@ -61,6 +64,9 @@ static void fx_read_x87(CPUX86State *env, const uint8_t *img)
 {
     memcpy(&env->fx, img, FX_MXCSR_OFFSET);
     memcpy(env->fx.st, img + 32, sizeof(env->fx.st));
+    /* As the hardware loads FCW (FLDCW, FLDENV and FRSTOR alike): bit 6 reads as 1, bits 7 and 13-15
+       as 0, whatever the image holds. */
+    env->fx.fcw = (uint16_t)((env->fx.fcw & X87_FCW_LOADED) | X87_FCW_ONE);
 }
 
 static void fx_read_xmm(CPUX86State *env, const uint8_t *img)
@@ -262,9 +268,31 @@ static void fx_from_32bit_format(uint8_t *img)
     memcpy(img + 16, &fdp64, 8);
 }
 
+static void xsave_op_at(CPUX86State *env, uint64_t addr, uint8_t *mem, uint32_t op);
+
+static uint64_t xsave_op_sys(CPUX86State *env, void *mem, void *opaque)
+{
+    const uint64_t *args = opaque;
+    xsave_op_at(env, args[0], mem, (uint32_t)args[1]);
+    return 0;
+}
+
 void helper_xsave_op(CPUX86State *env, uint64_t addr, uint32_t op)
 {
-    uint8_t *mem = (uint8_t *)(uintptr_t)addr;
+    if (env->sys) {
+        /* System mode: addr is guest-virtual; the image goes through the soft-MMU (sys-mmu.c). */
+        bool fx = (op & 0xff) <= X86_XOP_FXRSTOR;
+        bool restore = (op & 0xff) == X86_XOP_FXRSTOR || (op & 0xff) == X86_XOP_XRSTOR;
+        uint32_t size = fx ? 512 : x86_xsave_size(x86_guest_xcr0(env));
+        uint64_t args[2] = {addr, op};
+        x86_sys_with_mem(env, addr, size, true, !restore, xsave_op_sys, args);
+        return;
+    }
+    xsave_op_at(env, addr, (uint8_t *)(uintptr_t)addr, op);
+}
+
+static void xsave_op_at(CPUX86State *env, uint64_t addr, uint8_t *mem, uint32_t op)
+{
     bool rexw = (op & X86_XOP_REXW) != 0;
     uint64_t xcr0 = x86_guest_xcr0(env);
     uint64_t rfbm = (((uint64_t)(uint32_t)env->regs[R_EDX] << 32) | (uint32_t)env->regs[R_EAX]) & xcr0;

@@ -29,6 +29,8 @@ typedef struct TCGBackend {
     void (*unchain)(struct TranslationBlock *from, int slot);
     /* Release tb->code. Called only when no thread can be running it. */
     void (*free_code)(struct TranslationBlock *tb);
+    /* Optional: the exception path (tcg_cpu_loop_exit) has just left this thread's generated code. */
+    void (*left)(struct TCGCPU *cpu);
 } TCGBackend;
 
 extern const TCGBackend tcg_backend_interp;

@@ -12,6 +12,7 @@
 #include "core/tcg/cpu-exec.h"
 
 __thread TCGCPU *tcg_current_cpu;
+bool (*tcg_debug_breakpoint)(uint64_t pc);
 
 /* Attempts at a block whose IR overflows: unlimited, then at most 64, 32, ... 1 instructions. */
 #define TCG_RETRY_LIMIT 8
@@ -40,11 +41,6 @@ void tcg_cpu_destroy(TCGCPU *cpu)
     if (tcg_current_cpu == cpu) {
         tcg_current_cpu = NULL;
     }
-}
-
-static inline unsigned tcg_jmp_hash(uint64_t pc)
-{
-    return (unsigned)((pc ^ (pc >> TB_JMP_CACHE_BITS)) & (TB_JMP_CACHE_SIZE - 1));
 }
 
 /* The block for (pc, flags) from this CPU's jump cache or the global cache; NULL on a miss. */
@@ -152,6 +148,15 @@ static TranslationBlock *tcg_translate(TCGCPU *cpu, uint64_t pc, uint32_t flags,
     return tb_insert(tb);
 }
 
+void (*tcg_chain_observer)(TranslationBlock *from, int slot, TranslationBlock *to);
+
+TranslationBlock *tcg_cpu_translate_block(TCGCPU *cpu, uint64_t pc, uint32_t flags)
+{
+    TranslationBlock *tb = tcg_find_tb(cpu, pc, flags);
+    int err = 0;
+    return tb ? tb : tcg_translate(cpu, pc, flags, &err);
+}
+
 /*
  * One instruction at the CPU's pc, run outside the cache: after a write to translated code faulted, the
  * writing instruction must complete without its page being write-protected again, or it would fault
@@ -194,9 +199,12 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
             cpu->exit_reason = TCG_EXIT_INTERRUPT;
             return TCG_EXIT_INTERRUPT;
         }
-        if (cpu->next_block_uncached) {
+        if (cpu->next_block_uncached || cpu->singlestep) {
             cpu->next_block_uncached = false;
             TCGExitReason why = tcg_run_uncached(cpu);
+            if (why == TCG_EXIT_NONE && cpu->singlestep) {
+                why = TCG_EXIT_INTERRUPT;   /* one instruction done: back to the debugger */
+            }
             if (why != TCG_EXIT_NONE) {
                 cpu->exit_reason = why;
                 return why;
@@ -224,6 +232,9 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
         bool logging = cpu->log && (cpu->log_mask & (TCG_LOG_EXEC | TCG_LOG_CPU));
         if (last && last_slot >= 0 && !logging) {
             tb_chain(last, last_slot, tb);
+            if (tcg_chain_observer) {
+                tcg_chain_observer(last, last_slot, tb);
+            }
         }
         if (logging) {
             if (cpu->log_mask & TCG_LOG_CPU && cpu->target->dump_state) {
@@ -248,6 +259,9 @@ TCGExitReason tcg_cpu_exec(TCGCPU *cpu)
     tcg_current_cpu = cpu;
     /* Saving the signal mask matters: the exception path may start in a signal handler. */
     if (sigsetjmp(cpu->jmp_env, 1) != 0) {
+        if (cpu->backend->left) {
+            cpu->backend->left(cpu);
+        }
         /* A jump with no reason means "restart at the pc in the state" (e.g. after SMC). */
         if (cpu->exit_reason != TCG_EXIT_NONE) {
             return (TCGExitReason)cpu->exit_reason;

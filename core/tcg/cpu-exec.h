@@ -32,6 +32,9 @@ typedef struct TCGTargetOps {
     void (*dump_state)(struct TCGCPU *cpu, FILE *out);
     /* Write the guest disassembly of a block for -d in_asm. */
     void (*dump_code)(struct TCGCPU *cpu, const TranslationBlock *tb, FILE *out);
+    /* Nonzero when tb_key is exactly (TCGCPU.pc, the uint32_t at this offset of the CPU state): then a
+       backend may do the jump-cache lookup of goto_ptr inline (see tcg_jmp_hash). */
+    uint32_t tb_flags_offset;
 } TCGTargetOps;
 
 /* -d items */
@@ -74,6 +77,9 @@ typedef struct TCGCPU {
      * write-protected again): how an instruction that wrote to its own translated code completes.
      */
     bool next_block_uncached;
+    /* Debugger single-step (gdbstub): every block is one instruction run that way, and the loop returns
+       TCG_EXIT_INTERRUPT after each one. */
+    bool singlestep;
     unsigned log_mask;               /* TCG_LOG_* */
     FILE *log;
     const TCGMemOps *mem;            /* NULL: direct host access (user mode); see TCGMemOps */
@@ -99,10 +105,34 @@ __attribute__((noreturn)) void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reas
 /* Ask a running CPU to come back to the loop at the next block boundary (signal-safe). */
 static inline void tcg_cpu_request_exit(TCGCPU *cpu) { cpu->exit_request = 1; }
 
+/*
+ * Debugger breakpoints (gdbstub), NULL without a debugger: a translator asks it before each instruction and,
+ * for one with a breakpoint, ends the block there with an exit to the loop (TCG_EXIT_INTERRUPT at that pc)
+ * instead of patching guest memory. Not asked for the first instruction of a one-instruction block
+ * (max_insns == 1: single steps and SMC re-runs, which start on the instruction the stop was reported at).
+ * The debugger drops the page's translations whenever it adds or removes one.
+ */
+extern bool (*tcg_debug_breakpoint)(uint64_t pc);
+
 /* The CPU this thread is running, if any (for fault handlers). */
 extern __thread TCGCPU *tcg_current_cpu;
 
+/* The jump cache's slot for a pc (generated code that inlines the lookup computes the same). */
+static inline unsigned tcg_jmp_hash(uint64_t pc)
+{
+    return (unsigned)((pc ^ (pc >> TB_JMP_CACHE_BITS)) & (TB_JMP_CACHE_SIZE - 1));
+}
+
 /* Jump-cache lookup used by backends for goto_ptr: the block for the CPU's current key, or NULL. */
 TranslationBlock *tcg_cpu_find_tb(TCGCPU *cpu);
+
+/*
+ * Translate the block at (pc, flags) into the cache now, without running it (or find it there): how a
+ * fork server warms its cache with blocks its children translated. NULL when it cannot be translated.
+ */
+TranslationBlock *tcg_cpu_translate_block(TCGCPU *cpu, uint64_t pc, uint32_t flags);
+/* Called after the loop chained `from`'s slot to `to` (NULL: nobody): how a fork server learns the chains
+   its children make, to make them too. */
+extern void (*tcg_chain_observer)(TranslationBlock *from, int slot, TranslationBlock *to);
 
 #endif

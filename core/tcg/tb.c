@@ -24,6 +24,7 @@ static const TCGBackend *tb_backend;
 static const TBPageHooks *tb_hooks;
 static GHashTable *tb_table;      /* TranslationBlock * (keyed by pc, flags) -> itself */
 static GHashTable *tb_pages;      /* &TBPage.page -> TBPage * */
+static _Atomic uint64_t tb_flush_gen = 1;   /* 0 in a block: made by hand (tests), never checked */
 static GPtrArray *tb_graveyard;   /* dropped blocks, kept alive for threads that may still run them */
 
 static guint tb_hash(gconstpointer p)
@@ -115,6 +116,14 @@ TranslationBlock *tb_insert(TranslationBlock *tb)
 {
     pthread_mutex_lock(&tb_lock);
     tb_init_locked();
+    if (tb->flush_gen && tb->flush_gen != tb_flush_gen) {
+        /* Translated across a flush: its code may sit in a recycled part of the code buffer. It is
+           returned dead (never chained to, never run by the JIT), and the loop translates again. */
+        __atomic_store_n(&tb->invalid, true, __ATOMIC_RELEASE);
+        g_ptr_array_add(tb_graveyard, tb);
+        pthread_mutex_unlock(&tb_lock);
+        return tb;
+    }
     TranslationBlock *old = g_hash_table_lookup(tb_table, tb);
     if (old && tb_backend_of(old) == tb_backend_of(tb)) {
         /* Another thread translated the same block first; never published, so freeing is safe. */
@@ -237,10 +246,16 @@ bool tb_page_has_code(uint64_t page)
     return has;
 }
 
+uint64_t tb_flush_generation(void)
+{
+    return tb_flush_gen;
+}
+
 void tb_flush_all(void)
 {
     pthread_mutex_lock(&tb_lock);
     tb_init_locked();
+    tb_flush_gen++;
     GHashTableIter it;
     gpointer key, value;
     g_hash_table_iter_init(&it, tb_pages);

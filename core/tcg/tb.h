@@ -38,6 +38,9 @@ typedef struct TranslationBlock {
     /* The backend whose code this is (NULL: the cache's default from tb_cache_init). Blocks of different
        backends never chain, and a block replaces one of another backend at the same key. */
     const TCGBackend *backend;
+    /* 0, or tb_flush_generation() when the backend placed its code: a block compiled before a flush is
+       never published (its code may be in a code-buffer slice that is being recycled). */
+    uint64_t flush_gen;
 } TranslationBlock;
 
 typedef struct TBIncoming {
@@ -68,5 +71,7 @@ bool tb_invalidate_page(uint64_t page);
 bool tb_page_has_code(uint64_t page);
 /* Drop every block (munmap of code, a failed syscall on protected pages). */
 void tb_flush_all(void);
+/* How many times tb_flush_all has run. */
+uint64_t tb_flush_generation(void);
 
 #endif

@@ -87,6 +87,7 @@ typedef struct Accel {
 /* The accelerators, by name: NULL if unknown. */
 const AccelOps *accel_find(const char *name);
 extern const AccelOps accel_tcg_ops;
+extern const AccelOps accel_kvm_ops;   /* system/kvm */
 
 /*
  * For accelerators whose interrupt controllers live in user space (TCG): the machine's local APIC and

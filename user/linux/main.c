@@ -16,6 +16,7 @@
 
 #include "core/target-x86/cpuid.h"
 #include "core/target-x86/translate.h"
+#include "user/linux/afl/afl.h"
 #include "user/linux/elf-load.h"
 #include "user/linux/exec.h"
 #include "user/linux/guest-mem.h"
@@ -122,6 +123,9 @@ int main(int argc, char **argv)
     linux_process.log = log;
 
     tb_cache_init(backend);
+    if (linux_afl_init(&image) < 0) {   /* AFL++ qemu mode, when run by afl-fuzz (user/linux/afl/) */
+        return 1;
+    }
     tb_set_page_hooks(guest_mem_page_hooks());
     linux_syscalls_init();
     if (opts.strace) {

@@ -91,11 +91,11 @@ static int opt_gdb(LinuxOptions *o, const char *arg)
 {
     char *end;
     long port = strtol(arg, &end, 10);
-    if (*end || port <= 0 || port > 65535) {
+    if (*end || end == arg || port < 0 || port > 65535) {
         fprintf(stderr, "ember-x86_64: invalid gdb port '%s'\n", arg);
         return -1;
     }
-    o->gdb_port = (int)port;
+    o->gdb_port = port ? (int)port : -1;   /* 0: any free port (printed), kept as -1 since 0 means off */
     return 0;
 }
 
@@ -113,7 +113,7 @@ static const OptionDef option_defs[] = {
     {"D", "EMBER_LOG_FILENAME", "file", opt_log_file, "write the log to this file"},
     {"cpu", "EMBER_CPU", "model", opt_cpu, "CPU model: max, x86-64-v1, x86-64-v2, x86-64-v3"},
     {"backend", "EMBER_BACKEND", "name", opt_backend, "translator backend: interp or jit"},
-    {"g", "EMBER_GDB", "port", opt_gdb, "wait for gdb on this TCP port"},
+    {"g", "EMBER_GDB", "port", opt_gdb, "wait for gdb on this TCP port (0: any free one, printed)"},
 };
 
 #define N_OPTIONS (sizeof(option_defs) / sizeof(option_defs[0]))

@@ -19,7 +19,7 @@ typedef struct LinuxOptions {
     const char *log_file;        /* -D */
     const char *cpu_model;       /* -cpu */
     const char *backend;         /* -backend */
-    int gdb_port;                /* -g */
+    int gdb_port;                /* -g: 0 off, -1 any free port, else the port */
     /* What follows the options: the program and its arguments. */
     int guest_argc;
     char **guest_argv;

@@ -16,6 +16,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "core/target-x86/fault.h"
+#include "user/linux/gdbstub.h"
 #include "user/linux/guest-mem.h"
 #include "user/linux/thread.h"
 
@@ -47,6 +49,7 @@ static bool signal_default_ignores(int sig)
 
 void linux_die_by_signal(int sig)
 {
+    linux_gdb_killed(sig);   /* gdb hears of it (X) before the process is gone */
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigaction(sig, &dfl, NULL);
     sigset_t set;
@@ -161,6 +164,15 @@ static void host_fault_handler(int sig, siginfo_t *info, void *uc_)
     }
     env->fault_addr = addr;
     env->error_code = info->si_code;
+    if ((sig == SIGSEGV || sig == SIGBUS) && info->si_code == SI_KERNEL) {
+        /* A host #GP (or #SS) of the guest's access, e.g. a non-canonical address: the guest's CPU raises
+           #SS when the address goes through the stack segment (RSP/RBP base), else #GP. */
+        env->exception = x86_gp_fault_vector(env);
+        env->error_code = 0;
+        env->fault_addr = 0;
+        cpu->pc = cpu->insn_pc;
+        tcg_cpu_loop_exit(cpu, TCG_EXIT_EXCEPTION);
+    }
     switch (sig) {
     case SIGSEGV:
         env->exception = EXCP_PF;
@@ -349,8 +361,16 @@ void linux_signal_from_exception(LinuxThread *t)
         info.si_addr = (void *)(uintptr_t)env->tcg.pc;
         break;
     case EXCP_BP:
-    case EXCP_DB:
         info.si_signo = SIGTRAP;
+        info.si_code = SI_KERNEL;
+        break;
+    case EXCP_DB:   /* INT1 (ICEBP): no DR6 cause, so Linux reports a breakpoint at the next instruction */
+        info.si_signo = SIGTRAP;
+        info.si_code = TRAP_BRKPT;
+        info.si_addr = (void *)(uintptr_t)env->tcg.pc;
+        break;
+    case EXCP_SS:   /* Linux: SIGBUS, sent by force_sig() */
+        info.si_signo = SIGBUS;
         info.si_code = SI_KERNEL;
         break;
     case EXCP_PF:

@@ -1,0 +1,125 @@
+#!/bin/bash
+# Debian's gdb drives ember-x86_64's gdb stub (-g) in batch mode, and the same gdb script is run natively on
+# the same binary: after normalizing addresses, what gdb prints must be the same.
+#
+#   gdb_test.sh EMBER PROGRAM SCENARIO [EMBER-OPTION...]
+#
+# SCENARIO basic:   break main, continue, next, step, info registers rip, p, finish, hbreak + p $xmm1,
+#                   set/p $xmm2 and $ymm2, watch a global (two writes), continue to the exit code (3).
+# SCENARIO libs:    (dynamic programs) info sharedlibrary lists libc.so.6 with its symbols read.
+# SCENARIO threads: three threads meet in in_thread: gdb's info threads lists all three (all-stop).
+set -u
+ember=$1 prog=$2 scenario=$3
+shift 3
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+export HOME=$tmp   # no ~/.gdbinit, no debuginfod prompts
+
+case $scenario in
+basic) args=() script='break main
+@START@
+next
+step
+info registers rip
+p x
+finish
+hbreak vectors_done
+continue
+p $xmm1.v4_int32
+set var $xmm2.v4_int32 = {5, 6, 7, 8}
+p $xmm2.v4_int32
+set var $ymm2.v8_int32 = {1, 2, 3, 4, 5, 6, 7, 8}
+p $ymm2.v8_int32
+watch watched
+continue
+continue
+delete
+continue' ;;
+libs) args=() script='break main
+@START@
+info sharedlibrary
+continue' ;;
+threads) args=(threads) script='break main
+@START@
+break in_thread
+continue
+info threads
+delete
+continue' ;;
+*) echo "unknown scenario $scenario" >&2; exit 2 ;;
+esac
+
+gdb_run() {   # $1: the start commands; output on stdout
+    printf '%s\n' "${script/@START@/$1}" > "$tmp/cmds.gdb"
+    timeout 120 gdb -nx -batch -ex 'set debuginfod enabled off' -ex 'set confirm off' -x "$tmp/cmds.gdb" \
+        --args "$prog" "${args[@]}" 2>&1
+}
+
+# Ember first: it listens on a port the kernel picks (-g 0) and says which.
+"$ember" "$@" -g 0 "$prog" "${args[@]}" > "$tmp/ember.out" 2> "$tmp/ember.err" &
+ember_pid=$!
+port=
+for _ in $(seq 100); do
+    port=$(sed -n 's/.*waiting for gdb on port \([0-9]*\).*/\1/p' "$tmp/ember.err")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+if [ -z "$port" ]; then
+    echo "FAIL: ember did not start its gdb stub:"; cat "$tmp/ember.err"; exit 1
+fi
+gdb_run "target remote 127.0.0.1:$port
+continue" > "$tmp/gdb-ember.txt"
+wait $ember_pid
+ember_status=$?
+gdb_run run > "$tmp/gdb-native.txt"
+
+# What may differ: addresses, process ids, the program's own output (a terminal natively), gdb's notes.
+normalize() {
+    grep -v -e '^warning:' -e 'libthread_db' -e ' in _start ()' -e '^square: ' -e '^threads done' \
+        -e '^\[New Thread' -e '^\[Thread .* exited' -e '^\[Switching to' -e '^Download failed' |
+        sed -E -e 's/0x[0-9a-f]+/ADDR/g' -e 's/\[Inferior 1 \((process [0-9]+|Remote target)\)/[Inferior 1/' \
+            -e 's/^(Thread [0-9]+) hit/\1 hit/' -e 's/^ +/ /'
+}
+normalize < "$tmp/gdb-ember.txt" > "$tmp/ember.norm"
+normalize < "$tmp/gdb-native.txt" > "$tmp/native.norm"
+
+fail=0
+check() {   # $1: description, $2: grep pattern that must be in ember's gdb output
+    if ! grep -q -e "$2" "$tmp/gdb-ember.txt"; then
+        echo "FAIL: $1 (no '$2' in gdb's output under ember)"; fail=1
+    fi
+}
+case $scenario in
+basic)
+    check "stopped at main" 'Breakpoint 1, main'
+    check "stepped into square" '^square (x=41)'
+    check "rip inside square" '^rip .*<square+'
+    check "a variable" '^\$1 = 41'
+    check "xmm1 as loaded" '^\$3 = {1, 2, 3, 4}'
+    check "ymm2 written and read back" '^\$5 = {1, 2, 3, 4, 5, 6, 7, 8}'
+    check "watchpoint: first write" 'New value = 7'
+    check "watchpoint: second write" 'New value = 8'
+    check "exit code" 'exited with code 03'
+    if ! diff -u "$tmp/native.norm" "$tmp/ember.norm"; then
+        echo "FAIL: gdb printed something else under ember than natively (diff above: - native, + ember)"; fail=1
+    fi
+    ;;
+libs)
+    check "libc listed with its symbols" '^0x[0-9a-f]* *0x[0-9a-f]* *Yes .*libc\.so\.6'
+    check "exit code" 'exited with code 03'
+    if ! diff -u <(grep 'libc\.so' "$tmp/native.norm") <(grep 'libc\.so' "$tmp/ember.norm"); then
+        echo "FAIL: libc's line differs"; fail=1
+    fi
+    ;;
+threads)
+    check "the breakpoint in a thread" 'hit Breakpoint 2, in_thread'
+    n=$(grep -cE '^\*? +[0-9]+ +Thread ' "$tmp/gdb-ember.txt")
+    if [ "$n" != 3 ]; then echo "FAIL: info threads shows $n threads, not 3"; fail=1; fi
+    check "exit code" 'exited with code 03'
+    ;;
+esac
+if [ "$ember_status" != 3 ]; then echo "FAIL: ember exited with $ember_status, not 3"; fail=1; fi
+if [ $fail != 0 ]; then
+    echo "---- gdb under ember:"; cat "$tmp/gdb-ember.txt"; echo "---- ember's stderr:"; cat "$tmp/ember.err"
+    exit 1
+fi
+echo "PASS: gdb $scenario on $(basename "$prog") ${*:-}"

@@ -1,0 +1,101 @@
+/*
+ * AFL++ "qemu mode" in ember-x86_64: with it, ember-x86_64 stands in for afl-qemu-trace, so an unmodified
+ * afl-fuzz -Q (and afl-showmap, afl-cmin, afl-tmin) fuzzes binaries that were built without instrumentation.
+ *
+ *   edge coverage   IR at the start of each block in the instrumented ranges: map[cur ^ prev]++ (afl-instrument.c)
+ *   comparisons     CompCov (byte-wise matches of multi-byte compares into the map) and CMPLOG (operands into
+ *                   the cmplog map), from the translator's CMP/SUB hook (afl-instrument.c, afl-cmplog.c)
+ *   fork server     the protocol on fds 198/199, started at the program's entry; the blocks a child
+ *                   translates and the chains it makes flow back to the server, so later children start
+ *                   warm (afl-forkserver.c)
+ *   persistent mode AFL_QEMU_PERSISTENT_*: loop over one function without forking, optionally restoring
+ *                   registers and memory (afl-persistent.c); AFL_QEMU_PERSISTENT_HOOK feeds each run from
+ *                   shared memory through a host library (afl-hook.c)
+ *
+ * Everything is configured from the environment variables afl-fuzz and its users set (afl-config.c).
+ */
+#ifndef EMBER_LINUX_AFL_H
+#define EMBER_LINUX_AFL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/tcg/tcg.h"
+#include "user/linux/elf-load.h"
+
+/*
+ * Read the AFL environment and, when asked for, attach the maps and install the translator hooks. Call
+ * after the program is loaded and before any guest code is translated. 0 (also when AFL mode is off), or
+ * -1 after printing a one-line error.
+ */
+int linux_afl_init(const LinuxElfImage *img);
+
+/* --- shared by the files of this module ---------------------------------------------------------------- */
+
+#define AFL_FORKSRV_FD 198            /* control: afl-fuzz -> us; 199 is status: us -> afl-fuzz */
+#define AFL_MAP_SIZE_DEFAULT 65536u   /* afl's MAP_SIZE */
+#define AFL_MAX_RANGES 32
+
+typedef struct AflRange {
+    uint64_t start, end;              /* [start, end) */
+} AflRange;
+
+typedef struct AflState {
+    uint8_t *map;                     /* the coverage map (__AFL_SHM_ID), NULL: no coverage */
+    uint32_t map_size;                /* a power of two */
+    bool inst_all;                    /* AFL_INST_LIBS: every block */
+    AflRange ranges[AFL_MAX_RANGES];  /* instrumented, unless inst_all */
+    int nranges;
+    AflRange excludes[AFL_MAX_RANGES];
+    int nexcludes;
+    const char *range_names;          /* AFL_QEMU_INST_RANGES entries that name a module: resolved at the entry */
+    uint64_t entry;                   /* where the fork server starts (AFL_ENTRYPOINT or the program's entry) */
+    bool forkserver;                  /* fds 198/199 are open */
+    bool fs_started;
+    bool in_child;                    /* a child of the fork server */
+    int compcov_level;                /* AFL_COMPCOV_LEVEL: 0 off, 1 compares with an immediate, 2 all */
+    struct AflCmpMap *cmp_map;        /* __AFL_CMPLOG_SHM_ID: CMPLOG run, NULL otherwise */
+    bool debug;                       /* AFL_DEBUG */
+    /* persistent mode */
+    uint64_t persist_addr, persist_ret;   /* 0: off; ret 0: return to the caller of persist_addr */
+    uint32_t persist_cnt;
+    bool persist_gpr, persist_mem;
+    bool shm_fuzz;                    /* test cases in shared memory, for AFL_QEMU_PERSISTENT_HOOK */
+} AflState;
+
+extern AflState afl;
+/* The previous block's id >> 1 (AFL's prev_loc); generated code reads and writes it. */
+extern uint64_t afl_prev_loc;
+
+/* afl-config.c */
+int afl_config_read(const LinuxElfImage *img);
+void afl_resolve_range_names(void);
+bool afl_pc_instrumented(uint64_t pc);
+
+/* afl-instrument.c: the translator hooks */
+void afl_instrument_install(void);
+uint32_t afl_hash_pc(uint64_t pc, uint32_t mask);
+
+/* afl-cmplog.c */
+int afl_cmplog_attach(const char *shm_id);
+void afl_cmplog_log(uint64_t key, uint64_t v0, uint64_t v1, uint32_t bits);
+/* Stop recording into afl-fuzz's maps (after persistent mode's last run). */
+void afl_maps_discard(void);
+
+/* afl-forkserver.c */
+void afl_forkserver_emit_start(TCGContext *s);
+void afl_feedback_note(uint64_t pc, uint32_t flags);
+/* Persistent mode's end of an iteration, in the child: tell the fork server and wait for the next one. */
+void afl_forkserver_child_stop(void);
+
+/* afl-hook.c: AFL_QEMU_PERSISTENT_HOOK */
+int afl_hook_load(const char *path);
+int afl_hook_attach_input(void);
+struct CPUX86State;
+void afl_hook_run(struct CPUX86State *env);
+
+/* afl-persistent.c */
+bool afl_persistent_wants(uint64_t pc);
+void afl_persistent_emit(TCGContext *s, uint64_t pc);
+
+#endif

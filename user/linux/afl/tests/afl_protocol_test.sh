@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The fork server as afl-fuzz speaks it, driven by fs-driver (a minimal afl-fuzz): the hello, per-run
+# statuses, identical maps run after run and on both backends, the instrumented ranges, the map size,
+# warm children, persistent mode and snapshots.
+source "$(dirname "$0")/afl-test-lib.sh"
+cd "$work"
+printf 'AAAA' > in-ok
+printf 'EMBR' > in-crash
+printf 'PERS' > in-pcrash
+
+run() {   # runs, then the command; output in $out
+    out=$("$driver" "$@" 2>&1)
+}
+field() {   # the value after word $1 on run line $2 of $out
+    grep -a "^run $2 " <<<"$out" | sed -E "s/.* $1 ([^ ]+).*/\1/"
+}
+
+# --- hello and plain runs -------------------------------------------------------------------------
+run 3 65536 -- "$ember" "$tests/target-magic" in-ok
+# FS_OPT_ENABLED | FS_OPT_MAPSIZE | FS_OPT_SET_MAPSIZE(65536) | FS_OPT_NEWCMPLOG
+expect_eq "hello announces map size 65536 and new cmplog" "hello 0xc201ffff" "$(head -1 <<<"$out")"
+expect_eq "run 0 exits 0" 0x0 "$(field status 0)"
+expect_eq "run 2 exits 0" 0x0 "$(field status 2)"
+h0=$(field hash 0)
+expect_eq "same map on run 1" "$h0" "$(field hash 1)"
+expect_eq "same map on run 2" "$h0" "$(field hash 2)"
+edges=$(field edges 0)
+((edges >= 10)) && pass "coverage recorded ($edges edges)" || fail "only $edges edges"
+
+# --- the other backend gives the very same map ------------------------------------------------------
+for backend in interp jit; do
+    run 1 65536 -- "$ember" -backend "$backend" "$tests/target-magic" in-ok
+    expect_eq "backend $backend: same map" "$h0" "$(field hash 0)"
+done
+
+# --- a crash is the child's signal ------------------------------------------------------------------
+run 2 65536 -- "$ember" "$tests/target-magic" in-crash
+st=$(field status 0)
+expect_eq "crash reported as SIGABRT" 6 $((st & 0x7f))
+expect_eq "the server survives a crash" "$(field status 0)" "$(field status 1)"
+
+# --- ranges and map size ----------------------------------------------------------------------------
+run 1 65536 -- env AFL_INST_LIBS=1 "$ember" "$tests/target-magic" in-ok
+libs=$(field edges 0)
+((libs > edges * 5)) && pass "AFL_INST_LIBS adds the libraries ($libs edges)" || fail "AFL_INST_LIBS: $libs edges"
+run 1 65536 -- env AFL_QEMU_INST_RANGES=0x1000-0x2000 "$ember" "$tests/target-magic" in-ok
+expect_eq "AFL_QEMU_INST_RANGES outside the code: no coverage" 0 "$(field edges 0)"
+run 1 65536 -- env AFL_QEMU_INST_RANGES=libc.so.6 "$ember" "$tests/target-magic" in-ok
+libc=$(field edges 0)
+((libc > edges)) && pass "AFL_QEMU_INST_RANGES by module name ($libc edges)" || fail "by name: $libc edges"
+run 1 4096 -- env AFL_MAP_SIZE=4096 "$ember" "$tests/target-magic" in-ok
+expect_eq "AFL_MAP_SIZE=4096 in the hello" "hello 0xc2001fff" "$(head -1 <<<"$out")"
+big=$(sed -n 3p <<<"$out" | tr ' ' '\n' | awk -F: '$1 >= 4096' | wc -l)
+expect_eq "no index beyond the map" 0 "$big"
+
+# --- children start warm: a block the first child translated is not translated again ---------------
+check=$(nm "$tests/target-magic" | awk '/ check$/{print $1}')
+run 5 65536 -- env EMBER_LOG=in_asm EMBER_LOG_FILENAME="$work/in_asm.log" "$ember" "$tests/target-magic" in-ok
+# The first child and then the server translate check(); the four later children find it cached.
+n=0
+for base in 0x555555554000 0x100000000000; do   # where ember puts a PIE (user/linux/elf-load.h)
+    at=$(printf '0x%016x:' $((base + 0x$check)))
+    n=$((n + $(grep -a -A1 '^IN:' in_asm.log | grep -c "^$at" || true)))
+done
+((n >= 1 && n <= 2)) && pass "check() translated $n times in 5 runs" || fail "check() translated $n times in 5 runs"
+
+# --- persistent mode --------------------------------------------------------------------------------
+addr=0x$(nm "$tests/target-persist" | awk '/ fuzz_one$/{print $1}')
+run 4 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$addr" AFL_QEMU_PERSISTENT_GPR=1 AFL_QEMU_PERSISTENT_CNT=3 \
+    "$ember" "$tests/target-persist" in-ok
+expect_eq "persistent run 0 stops (SIGSTOP)" 0x137f "$(field status 0)"
+expect_eq "persistent run 1 stops" 0x137f "$(field status 1)"
+expect_eq "persistent run 2 (the CNT-th) exits" 0x0 "$(field status 2)"
+expect_eq "persistent run 3 is a new child that stops" 0x137f "$(field status 3)"
+p0=$(field hash 0)
+for i in 1 2 3; do expect_eq "persistent run $i: same map" "$p0" "$(field hash $i)"; done
+# An explicit return site: the instruction after main's call of fuzz_one.
+ret=0x$(objdump -d --no-show-raw-insn "$tests/target-persist" | awk '/<main>:/,/^$/' |
+        grep -A1 'call.*<fuzz_one>' | tail -1 | awk '{print $1}' | tr -d :)
+run 3 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$addr" AFL_QEMU_PERSISTENT_RET="$ret" AFL_QEMU_PERSISTENT_GPR=1 \
+    AFL_QEMU_PERSISTENT_CNT=2 "$ember" "$tests/target-persist" in-ok
+expect_eq "AFL_QEMU_PERSISTENT_RET=$ret: run 0 stops" 0x137f "$(field status 0)"
+expect_eq "AFL_QEMU_PERSISTENT_RET: run 1 (the CNT-th) exits" 0x0 "$(field status 1)"
+expect_eq "AFL_QEMU_PERSISTENT_RET: same map" "$(field hash 0)" "$(field hash 2)"
+run 2 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$addr" AFL_QEMU_PERSISTENT_GPR=1 "$ember" "$tests/target-persist" in-pcrash
+expect_eq "persistent crash reported as SIGABRT" 6 $(($(field status 0) & 0x7f))
+run 3 65536 -- env AFL_QEMU_SNAPSHOT="$addr" "$ember" "$tests/target-persist" in-ok
+expect_eq "snapshot run 1 stops" 0x137f "$(field status 1)"
+expect_eq "snapshot: same map" "$(field hash 0)" "$(field hash 2)"
+expect_eq "snapshot and GPR modes cover the same" "$p0" "$(field hash 0)"
+
+finish
