@@ -9,14 +9,7 @@
         MULTIBOOT_HEADER _start
 _start:
         mov $stack_top, %esp
-        lgdt gdt_ptr
-        ljmp $0x08, $1f
-1:      mov $0x10, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        mov %ax, %fs
-        mov %ax, %gs
+        LOAD_FLAT_GDT
         mov $msg_entry, %esi
         call puts32
 

@@ -8,12 +8,7 @@
         MULTIBOOT_HEADER _start
 _start:
         mov $stack_top, %esp
-        lgdt gdt_ptr
-        ljmp $0x08, $1f
-1:      mov $0x10, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
+        LOAD_FLAT_GDT
         mov $msg_pm, %esi
         call puts32
         mov $rm_start, %esi
