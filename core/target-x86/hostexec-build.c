@@ -11,6 +11,7 @@
 
 #include "core/target-x86/hostexec-code.h"
 #include "core/target-x86/hostexec.h"
+#include "core/target-x86/zydis-operand.h"
 
 #define STUB_MAX_CODE 1024
 #define STUB_MAX_GPR 4       /* explicit GPR operands get r8..r11 */
@@ -38,29 +39,9 @@ typedef struct StubBuf {
 
 /* --- encoding stub instructions --------------------------------------------------------------------- */
 
-static ZydisEncoderOperand op_reg(ZydisRegister r)
-{
-    ZydisEncoderOperand o;
-    memset(&o, 0, sizeof(o));
-    o.type = ZYDIS_OPERAND_TYPE_REGISTER;
-    o.reg.value = r;
-    return o;
-}
-
-static ZydisEncoderOperand op_mem(ZydisRegister base, int64_t disp, unsigned size)
-{
-    ZydisEncoderOperand o;
-    memset(&o, 0, sizeof(o));
-    o.type = ZYDIS_OPERAND_TYPE_MEMORY;
-    o.mem.base = base;
-    o.mem.displacement = disp;
-    o.mem.size = (ZyanU16)size;
-    return o;
-}
-
 static ZydisEncoderOperand op_env(size_t offset, unsigned size)
 {
-    return op_mem(STUB_ENV, (int64_t)offset, size);
+    return zop_mem(STUB_ENV, (int64_t)offset, size);
 }
 
 static void emit_req(StubBuf *buf, const ZydisEncoderRequest *req)
@@ -92,14 +73,6 @@ static void emit(StubBuf *buf, ZydisMnemonic m, int n, ZydisEncoderOperand a, Zy
 
 static const ZydisEncoderOperand NO_OP;
 
-static ZydisEncoderOperand op_imm(uint64_t v)
-{
-    ZydisEncoderOperand o;
-    memset(&o, 0, sizeof(o));
-    o.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
-    o.imm.u = v;
-    return o;
-}
 
 #define EMIT0(buf, m) emit((buf), ZYDIS_MNEMONIC_##m, 0, NO_OP, NO_OP)
 #define EMIT1(buf, m, a) emit((buf), ZYDIS_MNEMONIC_##m, 1, (a), NO_OP)
@@ -418,7 +391,7 @@ static void emit_vec_moves(StubBuf *buf, const StubPlan *p, uint32_t set, bool s
             continue;
         }
         /* Legacy SSE: 128 bits in and out (the guest's upper half is untouched); VEX: all 256 bits. */
-        ZydisEncoderOperand r = op_reg((ZydisRegister)((vex ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + n));
+        ZydisEncoderOperand r = zop_reg((ZydisRegister)((vex ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + n));
         ZydisEncoderOperand m = op_env(vec_offset(n), vex ? 32 : 16);
         ZydisMnemonic mn = vex ? ZYDIS_MNEMONIC_VMOVDQU : ZYDIS_MNEMONIC_MOVDQU;
         if (store) {
@@ -435,7 +408,7 @@ static void emit_gpr_moves(StubBuf *buf, const StubPlan *p, uint16_t set, bool s
         if (!(set & (1u << h))) {
             continue;
         }
-        ZydisEncoderOperand r = op_reg((ZydisRegister)(ZYDIS_REGISTER_RAX + h));
+        ZydisEncoderOperand r = zop_reg((ZydisRegister)(ZYDIS_REGISTER_RAX + h));
         ZydisEncoderOperand m = op_env(offsetof(CPUX86State, regs) + 8 * (size_t)p->gpr_guest[h], 8);
         if (store) {
             EMIT2(buf, MOV, m, r);
@@ -447,15 +420,15 @@ static void emit_gpr_moves(StubBuf *buf, const StubPlan *p, uint16_t set, bool s
 
 static void assemble(StubBuf *buf, const StubPlan *p)
 {
-    const ZydisEncoderOperand host_mxcsr = op_mem(ZYDIS_REGISTER_RSP, 0, 4);
-    const ZydisEncoderOperand host_fcw = op_mem(ZYDIS_REGISTER_RSP, 4, 2);
+    const ZydisEncoderOperand host_mxcsr = zop_mem(ZYDIS_REGISTER_RSP, 0, 4);
+    const ZydisEncoderOperand host_fcw = zop_mem(ZYDIS_REGISTER_RSP, 4, 2);
     const ZydisEncoderOperand guest_mxcsr = op_env(offsetof(CPUX86State, fx.mxcsr), 4);
     const ZydisEncoderOperand guest_fx = op_env(offsetof(CPUX86State, fx), 512);
     bool x87 = (p->flags & HOSTEXEC_X87) != 0;
 
-    EMIT1(buf, PUSH, op_reg(ZYDIS_REGISTER_RBX));
-    EMIT2(buf, MOV, op_reg(STUB_ENV), op_reg(ZYDIS_REGISTER_RDI));
-    EMIT2(buf, SUB, op_reg(ZYDIS_REGISTER_RSP), op_imm(16));
+    EMIT1(buf, PUSH, zop_reg(ZYDIS_REGISTER_RBX));
+    EMIT2(buf, MOV, zop_reg(STUB_ENV), zop_reg(ZYDIS_REGISTER_RDI));
+    EMIT2(buf, SUB, zop_reg(ZYDIS_REGISTER_RSP), zop_imm(16));
     EMIT1(buf, STMXCSR, host_mxcsr);
     if (x87) {
         EMIT1(buf, FNSTCW, host_fcw);
@@ -463,13 +436,13 @@ static void assemble(StubBuf *buf, const StubPlan *p)
         EMIT1(buf, FXRSTOR64, guest_fx);
     }
     if (p->flags & HOSTEXEC_FLAGS_IN) {
-        EMIT1(buf, PUSH, op_reg(ZYDIS_REGISTER_RDX));
+        EMIT1(buf, PUSH, zop_reg(ZYDIS_REGISTER_RDX));
         EMIT0(buf, POPFQ);
     }
     emit_vec_moves(buf, p, p->vec_read, false);
     emit_gpr_moves(buf, p, p->gpr_read, false);
     if (p->flags & HOSTEXEC_HIDDEN_MEM) {
-        EMIT2(buf, MOV, op_reg(ZYDIS_REGISTER_RDI), op_reg(ZYDIS_REGISTER_RSI));
+        EMIT2(buf, MOV, zop_reg(ZYDIS_REGISTER_RDI), zop_reg(ZYDIS_REGISTER_RSI));
     }
     EMIT1(buf, LDMXCSR, guest_mxcsr);
     emit_req(buf, &p->req);
@@ -478,7 +451,7 @@ static void assemble(StubBuf *buf, const StubPlan *p)
     emit_gpr_moves(buf, p, p->gpr_write, true);
     emit_vec_moves(buf, p, p->vec_write, true);
     EMIT0(buf, PUSHFQ);
-    EMIT1(buf, POP, op_reg(ZYDIS_REGISTER_RAX));
+    EMIT1(buf, POP, zop_reg(ZYDIS_REGISTER_RAX));
     if (x87) {
         EMIT1(buf, FXSAVE64, guest_fx);
         /* The ABI wants an empty x87 stack and the host's control word back. */
@@ -489,8 +462,8 @@ static void assemble(StubBuf *buf, const StubPlan *p)
     if (p->flags & HOSTEXEC_VEX) {
         EMIT0(buf, VZEROUPPER);
     }
-    EMIT2(buf, ADD, op_reg(ZYDIS_REGISTER_RSP), op_imm(16));
-    EMIT1(buf, POP, op_reg(ZYDIS_REGISTER_RBX));
+    EMIT2(buf, ADD, zop_reg(ZYDIS_REGISTER_RSP), zop_imm(16));
+    EMIT1(buf, POP, zop_reg(ZYDIS_REGISTER_RBX));
     EMIT0(buf, RET);
 }
 

@@ -27,6 +27,7 @@
 
 #include "core/target-x86/cpuid.h"
 #include "core/target-x86/fuzz/fuzz-internal.h"
+#include "core/target-x86/zydis-operand.h"
 
 FuzzRole fuzz_role(ZydisMnemonic m)
 {
@@ -79,35 +80,6 @@ static void fuzz_req(ZydisEncoderRequest *r, ZydisMnemonic m, int n)
     memset(r, 0, sizeof(*r));
     r->mnemonic = m;
     r->operand_count = (ZyanU8)n;
-}
-
-static ZydisEncoderOperand fuzz_op_reg(ZydisRegister reg)
-{
-    ZydisEncoderOperand op;
-    memset(&op, 0, sizeof(op));
-    op.type = ZYDIS_OPERAND_TYPE_REGISTER;
-    op.reg.value = reg;
-    return op;
-}
-
-static ZydisEncoderOperand fuzz_op_imm(uint64_t v)
-{
-    ZydisEncoderOperand op;
-    memset(&op, 0, sizeof(op));
-    op.type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
-    op.imm.u = v;
-    return op;
-}
-
-static ZydisEncoderOperand fuzz_op_mem(uint16_t size, ZydisRegister base, int64_t disp)
-{
-    ZydisEncoderOperand op;
-    memset(&op, 0, sizeof(op));
-    op.type = ZYDIS_OPERAND_TYPE_MEMORY;
-    op.mem.size = size;
-    op.mem.base = base;
-    op.mem.displacement = disp;
-    return op;
 }
 
 /* Encode with the relative displacement (branch or RIP-relative) as given, not as an absolute target. */
@@ -165,7 +137,7 @@ static bool fuzz_fix_all(FuzzGen *g, FuzzAsm *a)
 static void fuzz_branch_req(ZydisEncoderRequest *r, ZydisMnemonic m, bool rel8)
 {
     fuzz_req(r, m, 1);
-    r->operands[0] = fuzz_op_imm(0);
+    r->operands[0] = zop_imm(0);
     r->branch_type = rel8 ? ZYDIS_BRANCH_TYPE_SHORT : ZYDIS_BRANCH_TYPE_NEAR;
     r->branch_width = rel8 ? ZYDIS_BRANCH_WIDTH_8 : ZYDIS_BRANCH_WIDTH_32;
 }
@@ -175,8 +147,8 @@ static bool fuzz_emit_lea_label(FuzzGen *g, FuzzAsm *a, int reg, int label)
 {
     ZydisEncoderRequest r;
     fuzz_req(&r, ZYDIS_MNEMONIC_LEA, 2);
-    r.operands[0] = fuzz_op_reg(fuzz_gpr(64, reg));
-    r.operands[1] = fuzz_op_mem(8, ZYDIS_REGISTER_RIP, 0x7fffffff);   /* a disp32, fixed up */
+    r.operands[0] = zop_reg(fuzz_gpr(64, reg));
+    r.operands[1] = zop_mem(ZYDIS_REGISTER_RIP, 0x7fffffff, 8);   /* a disp32, fixed up */
     g->setup_regs |= 1u << reg;
     return fuzz_emit_to(g, a, &r, label, 4);
 }
@@ -194,21 +166,21 @@ static bool fuzz_emit_body(FuzzGen *g, uint32_t avoid)
         switch (fuzz_rand(g, 4)) {
         case 0:
             fuzz_req(&r, ZYDIS_MNEMONIC_NOT, 1);
-            r.operands[0] = fuzz_op_reg(fuzz_gpr(fuzz_rand(g, 2) ? 64 : 32, reg));
+            r.operands[0] = zop_reg(fuzz_gpr(fuzz_rand(g, 2) ? 64 : 32, reg));
             break;
         case 1:
             fuzz_req(&r, ZYDIS_MNEMONIC_LEA, 2);
-            r.operands[0] = fuzz_op_reg(fuzz_gpr(64, reg));
-            r.operands[1] = fuzz_op_mem(8, fuzz_gpr(64, reg), (int8_t)fuzz_rand(g, 256));
+            r.operands[0] = zop_reg(fuzz_gpr(64, reg));
+            r.operands[1] = zop_mem(fuzz_gpr(64, reg), (int8_t)fuzz_rand(g, 256), 8);
             break;
         case 2:
             fuzz_req(&r, ZYDIS_MNEMONIC_MOV, 2);
-            r.operands[0] = fuzz_op_reg(fuzz_gpr(32, reg));
-            r.operands[1] = fuzz_op_imm(harness_rng_next(g->rng) & 0xffffffffULL);
+            r.operands[0] = zop_reg(fuzz_gpr(32, reg));
+            r.operands[1] = zop_imm(harness_rng_next(g->rng) & 0xffffffffULL);
             break;
         default:
             fuzz_req(&r, ZYDIS_MNEMONIC_BSWAP, 1);
-            r.operands[0] = fuzz_op_reg(fuzz_gpr(fuzz_rand(g, 2) ? 64 : 32, reg));
+            r.operands[0] = zop_reg(fuzz_gpr(fuzz_rand(g, 2) ? 64 : 32, reg));
             break;
         }
         if (!fuzz_emit_raw(g, &r)) {
@@ -269,8 +241,8 @@ static bool fuzz_branch_unit(FuzzGen *g, ZydisMnemonic m)
         ZydisEncoderRequest cmp;
         int x = fuzz_pick_free(g, 1u << HR_RCX), y = fuzz_rand(g, 2) ? x : fuzz_pick_free(g, 1u << HR_RCX);
         fuzz_req(&cmp, fuzz_rand(g, 2) ? ZYDIS_MNEMONIC_CMP : ZYDIS_MNEMONIC_TEST, 2);
-        cmp.operands[0] = fuzz_op_reg(fuzz_gpr(64, x));
-        cmp.operands[1] = fuzz_op_reg(fuzz_gpr(64, y));
+        cmp.operands[0] = zop_reg(fuzz_gpr(64, x));
+        cmp.operands[1] = zop_reg(fuzz_gpr(64, y));
         fuzz_emit_raw(g, &cmp);
     }
     ZydisEncoderRequest br;
@@ -308,8 +280,8 @@ static bool fuzz_emit_indirect(FuzzGen *g, FuzzAsm *a, ZydisMnemonic m, bool mem
     if (mem) {
         uint64_t ea = fuzz_pick_target(g, 8, 0) & ~7ULL;
         fuzz_req(&r, ZYDIS_MNEMONIC_MOV, 2);
-        r.operands[0] = fuzz_op_mem(8, ZYDIS_REGISTER_NONE, (int64_t)ea);
-        r.operands[1] = fuzz_op_reg(fuzz_gpr(64, reg));
+        r.operands[0] = zop_mem(ZYDIS_REGISTER_NONE, (int64_t)ea, 8);
+        r.operands[1] = zop_reg(fuzz_gpr(64, reg));
         if (!fuzz_emit_req(g, &r)) {
             return false;
         }
@@ -318,7 +290,7 @@ static bool fuzz_emit_indirect(FuzzGen *g, FuzzAsm *a, ZydisMnemonic m, bool mem
         r.operands[0] = op;
     } else {
         fuzz_req(&r, m, 1);
-        r.operands[0] = fuzz_op_reg(fuzz_gpr(64, reg));
+        r.operands[0] = zop_reg(fuzz_gpr(64, reg));
     }
     *insn_at = g->len;
     return fuzz_emit_req(g, &r);
@@ -363,8 +335,8 @@ static bool fuzz_call_unit(FuzzGen *g, ZydisMnemonic m)
     ZydisEncoderRequest r;
     if (shape == 2) {
         fuzz_req(&r, ZYDIS_MNEMONIC_LEA, 2);
-        r.operands[0] = fuzz_op_reg(ZYDIS_REGISTER_RSP);
-        r.operands[1] = fuzz_op_mem(8, ZYDIS_REGISTER_RSP, -(int64_t)k);
+        r.operands[0] = zop_reg(ZYDIS_REGISTER_RSP);
+        r.operands[1] = zop_mem(ZYDIS_REGISTER_RSP, -(int64_t)k, 8);
         fuzz_emit_raw(g, &r);
         g->depth += (long)k;   /* an [rsp + disp] operand of the CALL sees the lowered RSP */
     }
@@ -384,7 +356,7 @@ static bool fuzz_call_unit(FuzzGen *g, ZydisMnemonic m)
         fuzz_emit_body(g, 0);
         fuzz_place(g, &a, F);
         fuzz_req(&r, ZYDIS_MNEMONIC_POP, 1);
-        r.operands[0] = fuzz_op_reg(fuzz_gpr(64, fuzz_pick_free(g, 0)));
+        r.operands[0] = zop_reg(fuzz_gpr(64, fuzz_pick_free(g, 0)));
         fuzz_emit_raw(g, &r);
     } else {
         ZydisEncoderRequest br;
@@ -397,7 +369,7 @@ static bool fuzz_call_unit(FuzzGen *g, ZydisMnemonic m)
         }
         fuzz_req(&r, ZYDIS_MNEMONIC_RET, shape == 2 ? 1 : 0);
         if (shape == 2) {
-            r.operands[0] = fuzz_op_imm(k);
+            r.operands[0] = zop_imm(k);
         }
         fuzz_emit_raw(g, &r);
         fuzz_place(g, &a, E);
@@ -435,15 +407,15 @@ bool fuzz_fault_unit(FuzzGen *g, ZydisMnemonic m)
     g->setup_regs = 0;
     g->failed = false;
     ZydisEncoderRequest r;
-    ZydisEncoderOperand port = fuzz_rand(g, 2) ? fuzz_op_imm(fuzz_rand(g, 256)) : fuzz_op_reg(ZYDIS_REGISTER_DX);
+    ZydisEncoderOperand port = fuzz_rand(g, 2) ? zop_imm(fuzz_rand(g, 256)) : zop_reg(ZYDIS_REGISTER_DX);
     if (m == ZYDIS_MNEMONIC_IN) {
         fuzz_req(&r, m, 2);
-        r.operands[0] = fuzz_op_reg(fuzz_acc(g));
+        r.operands[0] = zop_reg(fuzz_acc(g));
         r.operands[1] = port;
     } else if (m == ZYDIS_MNEMONIC_OUT) {
         fuzz_req(&r, m, 2);
         r.operands[0] = port;
-        r.operands[1] = fuzz_op_reg(fuzz_acc(g));
+        r.operands[1] = zop_reg(fuzz_acc(g));
     } else {
         /* Vectors 3 and 4 are the user-callable traps; 0x80 is Linux's ia32 system call gate. */
         uint64_t n = fuzz_rand(g, 4) == 0 ? 3 + fuzz_rand(g, 2) : fuzz_rand(g, 256);
@@ -451,7 +423,7 @@ bool fuzz_fault_unit(FuzzGen *g, ZydisMnemonic m)
             n = 0x81;
         }
         fuzz_req(&r, m, 1);
-        r.operands[0] = fuzz_op_imm(n);
+        r.operands[0] = zop_imm(n);
     }
     return fuzz_finish_unit(g, &r, m, depth_before);
 }
@@ -499,7 +471,7 @@ bool fuzz_masked_unit(FuzzGen *g, ZydisMnemonic m)
         int reg = fuzz_pick_free(g, 0);
         int w = 16 << fuzz_rand(g, 3);
         fuzz_req(&r, m, 1);
-        r.operands[0] = fuzz_op_reg(fuzz_gpr(w, reg));
+        r.operands[0] = zop_reg(fuzz_gpr(w, reg));
         if (w == 16) {
             shr16 = 1u << reg;
         } else if (w == 32) {
@@ -522,15 +494,15 @@ bool fuzz_masked_unit(FuzzGen *g, ZydisMnemonic m)
         }
         int count = fuzz_pick_free(g, shr32 | shr16 | zero);
         fuzz_req(&r, ZYDIS_MNEMONIC_MOV, 2);
-        r.operands[0] = fuzz_op_reg(fuzz_gpr(32, count));
-        r.operands[1] = fuzz_op_imm(pass == 0 ? 32 : 16);
+        r.operands[0] = zop_reg(fuzz_gpr(32, count));
+        r.operands[1] = zop_imm(pass == 0 ? 32 : 16);
         fuzz_emit_req(g, &r);
         for (int i = 0; i < 16; i++) {
             if (set & (1u << i)) {
                 fuzz_req(&r, ZYDIS_MNEMONIC_SHRX, 3);
-                r.operands[0] = fuzz_op_reg(fuzz_gpr(64, i));
-                r.operands[1] = fuzz_op_reg(fuzz_gpr(64, i));
-                r.operands[2] = fuzz_op_reg(fuzz_gpr(64, count));
+                r.operands[0] = zop_reg(fuzz_gpr(64, i));
+                r.operands[1] = zop_reg(fuzz_gpr(64, i));
+                r.operands[2] = zop_reg(fuzz_gpr(64, count));
                 r.allowed_encodings = ZYDIS_ENCODABLE_ENCODING_VEX;
                 fuzz_emit_req(g, &r);
             }
@@ -539,8 +511,8 @@ bool fuzz_masked_unit(FuzzGen *g, ZydisMnemonic m)
     for (int i = 0; i < 16; i++) {
         if (zero & (1u << i)) {
             fuzz_req(&r, ZYDIS_MNEMONIC_MOV, 2);
-            r.operands[0] = fuzz_op_reg(fuzz_gpr(32, i));
-            r.operands[1] = fuzz_op_imm(0);
+            r.operands[0] = zop_reg(fuzz_gpr(32, i));
+            r.operands[1] = zop_imm(0);
             fuzz_emit_req(g, &r);
         }
     }
@@ -571,8 +543,8 @@ bool fuzz_syscall_unit(FuzzGen *g)
     if (g->undef.rflags) {
         /* R11 gets RFLAGS whole: an earlier MUL, DIV... left flags undefined, so define them first. */
         fuzz_req(&r, ZYDIS_MNEMONIC_CMP, 2);
-        r.operands[0] = fuzz_op_reg(ZYDIS_REGISTER_RAX);
-        r.operands[1] = fuzz_op_imm(fuzz_rand(g, 0x80));
+        r.operands[0] = zop_reg(ZYDIS_REGISTER_RAX);
+        r.operands[1] = zop_imm(fuzz_rand(g, 0x80));
         fuzz_emit_req(g, &r);
     }
     fuzz_req(&r, ZYDIS_MNEMONIC_SYSCALL, 0);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/target-x86/fuzz/fuzz-internal.h"
+#include "core/target-x86/zydis-operand.h"
 
 /*
  * Zydis 4.0's encoder refuses the 4-operand VBLENDVPS/VBLENDVPD/VPBLENDVB (their fourth register is encoded
@@ -69,15 +70,6 @@ bool fuzz_is_gather(ZydisMnemonic m)
     return false;
 }
 
-static ZydisEncoderOperand fuzz_vreg(ZydisRegister r)
-{
-    ZydisEncoderOperand op;
-    memset(&op, 0, sizeof(op));
-    op.type = ZYDIS_OPERAND_TYPE_REGISTER;
-    op.reg.value = r;
-    return op;
-}
-
 /* The gather request (the unit's setup is emitted into g). */
 bool fuzz_gather_request(FuzzGen *g, ZydisMnemonic m, ZydisEncoderRequest *req)
 {
@@ -110,7 +102,7 @@ bool fuzz_gather_request(FuzzGen *g, ZydisMnemonic m, ZydisEncoderRequest *req)
     memset(&mv, 0, sizeof(mv));
     mv.mnemonic = ZYDIS_MNEMONIC_VMOVDQU;
     mv.operand_count = 2;
-    mv.operands[0] = fuzz_vreg((ZydisRegister)((idx_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + i));
+    mv.operands[0] = zop_reg((ZydisRegister)((idx_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + i));
     mv.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
     mv.operands[1].mem.displacement = (int64_t)scratch;
     mv.operands[1].mem.size = idx_ymm ? 32 : 16;
@@ -124,13 +116,13 @@ bool fuzz_gather_request(FuzzGen *g, ZydisMnemonic m, ZydisEncoderRequest *req)
     memset(req, 0, sizeof(*req));
     req->mnemonic = m;
     req->operand_count = 3;
-    req->operands[0] = fuzz_vreg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + d));
+    req->operands[0] = zop_reg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + d));
     req->operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
     req->operands[1].mem.base = fuzz_gpr(64, base);
     req->operands[1].mem.index = (ZydisRegister)((idx_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + i);
     req->operands[1].mem.scale = (ZyanU8)(1 << fuzz_rand(g, 4));
     req->operands[1].mem.displacement = disp;
     req->operands[1].mem.size = (ZyanU16)esz;
-    req->operands[2] = fuzz_vreg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + msk));
+    req->operands[2] = zop_reg((ZydisRegister)((dst_ymm ? ZYDIS_REGISTER_YMM0 : ZYDIS_REGISTER_XMM0) + msk));
     return !g->failed;
 }
