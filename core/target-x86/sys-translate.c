@@ -124,7 +124,7 @@ static int sys_decode(DisasContext *dc, uint64_t eip, bool first)
         insn->next_pc &= (dc->tb->flags & X86_TBFLAG_CODE16) ? 0xffffffffu : 0xffffffffu;
     }
     if (ZYAN_SUCCESS(st)) {
-        return -1;
+        return x86_decoded_knc(&insn->zi) ? EXCP_UD : -1;
     }
     return st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG ? EXCP_GP : EXCP_UD;
 }

@@ -66,7 +66,7 @@ static int x86_decode(X86Insn *insn, uint64_t pc)
     insn->pc = pc;
     insn->next_pc = pc + (ZYAN_SUCCESS(st) ? insn->zi.length : 0);
     if (ZYAN_SUCCESS(st)) {
-        return -1;
+        return x86_decoded_knc(&insn->zi) ? EXCP_UD : -1;
     }
     return st == ZYDIS_STATUS_NO_MORE_DATA || st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG ? EXCP_GP : EXCP_UD;
 }

@@ -144,4 +144,11 @@ extern void (*x86_hook_block_start)(DisasContext *dc);
 extern void (*x86_hook_cmp)(DisasContext *dc, unsigned bits, TCGTemp a, TCGTemp b);
 void x86_tcg_init_globals(TCGContext *s);
 
+/* Knights Corner's encodings (a VEX-encoded LZCNT, POPCNT or TZCNT...) that Zydis decodes belong to no
+   CPU we model: they are #UD like any other unknown encoding. */
+static inline bool x86_decoded_knc(const ZydisDecodedInstruction *zi)
+{
+    return zi->meta.isa_ext == ZYDIS_ISA_EXT_KNC || zi->meta.isa_ext == ZYDIS_ISA_EXT_KNCV;
+}
+
 #endif

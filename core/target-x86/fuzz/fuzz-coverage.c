@@ -57,12 +57,22 @@ void fuzz_cov_mismatch(ZydisMnemonic m)
 /* --- what Zydis decodes -------------------------------------------------------------------------------- */
 
 static uint8_t (*fuzz_decoded)[FUZZ_NMN];   /* [isa_ext][mnemonic] seen by the sweep */
+typedef struct FuzzEncoding {
+    uint8_t len;
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+} FuzzEncoding;
+static FuzzEncoding (*fuzz_first_encoding)[FUZZ_NMN];   /* [isa_ext][mnemonic]: the first one found */
 
 static void fuzz_decode_one(const ZydisDecoder *dec, const uint8_t *b, size_t n)
 {
     ZydisDecodedInstruction insn;
     if (ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(dec, NULL, b, n, &insn))) {
-        fuzz_decoded[insn.meta.isa_ext % FUZZ_NEXT][insn.mnemonic % FUZZ_NMN] = 1;
+        int e = insn.meta.isa_ext % FUZZ_NEXT, m = insn.mnemonic % FUZZ_NMN;
+        if (!fuzz_decoded[e][m]) {
+            fuzz_first_encoding[e][m].len = insn.length;
+            memcpy(fuzz_first_encoding[e][m].bytes, b, insn.length);
+        }
+        fuzz_decoded[e][m] = 1;
     }
 }
 
@@ -85,6 +95,7 @@ static void fuzz_decode_sweep(void)
         return;
     }
     fuzz_decoded = calloc(FUZZ_NEXT, sizeof(*fuzz_decoded));
+    fuzz_first_encoding = calloc(FUZZ_NEXT, sizeof(*fuzz_first_encoding));
     ZydisDecoder dec;
     ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     uint8_t few[256], all[256];
@@ -207,6 +218,25 @@ static bool fuzz_advertised(ZydisMnemonic m, FuzzSkip *skip)
     }
     *skip = FUZZ_SKIP_NOT_ADVERTISED;
     return false;
+}
+
+size_t fuzz_unadvertised_encodings(FuzzEncodingFn fn, void *opaque)
+{
+    fuzz_decode_sweep();
+    size_t n = 0;
+    for (int e = 0; e < FUZZ_NEXT; e++) {
+        for (int m = 0; m < FUZZ_NMN; m++) {
+            FuzzSkip skip;
+            if (!fuzz_decoded[e][m] || (!fuzz_ext_never_advertised((ZydisISAExt)e) &&
+                                        fuzz_advertised((ZydisMnemonic)m, &skip))) {
+                continue;
+            }
+            fn(opaque, ZydisISAExtGetString((ZydisISAExt)e), (ZydisMnemonic)m, fuzz_first_encoding[e][m].bytes,
+               fuzz_first_encoding[e][m].len);
+            n++;
+        }
+    }
+    return n;
 }
 
 static long fuzz_cmp_total(int ext, ZydisMnemonic m)

@@ -190,6 +190,15 @@ void fuzz_cov_mismatch(ZydisMnemonic m);
 long fuzz_cov_compared_count(ZydisMnemonic m);
 /* Write the markdown coverage table (min_tested: generated and compared at least that often). */
 int fuzz_cov_write(const char *path, long min_tested, const char *how);
+
+/*
+ * For each (ISA group, mnemonic) the opcode sweep decodes and the CPU model ("max") does not advertise —
+ * no row in the translator's table, a feature CPUID does not report, or a group whose encodings are never
+ * the model's (EVEX, XOP...) — call fn with the first encoding the sweep found. Returns how many.
+ */
+typedef void (*FuzzEncodingFn)(void *opaque, const char *group, ZydisMnemonic m, const uint8_t *code,
+                               size_t len);
+size_t fuzz_unadvertised_encodings(FuzzEncodingFn fn, void *opaque);
 /* The number of usable, advertised mnemonics never compared successfully (listed to `out` if given). */
 int fuzz_cov_untested(FILE *out, long min_tested);
 
