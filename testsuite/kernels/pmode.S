@@ -245,18 +245,7 @@ int30_handler:
         pop %eax
         iret
 
-# set_gate32: EDI vector, ESI handler, EDX DPL (32-bit interrupt gate, CS 0x08)
-set_gate32:
-        lea idt(,%edi,8), %edi
-        mov %si, (%edi)
-        movw $0x08, 2(%edi)
-        movb $0, 4(%edi)
-        shl $5, %edx
-        or $0x8E, %edx
-        mov %dl, 5(%edi)
-        shr $16, %esi
-        mov %si, 6(%edi)
-        ret
+        SET_GATE32_ROUTINE
 
 fail:
         mov $0x10, %ax

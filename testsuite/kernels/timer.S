@@ -8,6 +8,7 @@
 _start:
         mov $stack_top, %esp
         LOAD_FLAT_GDT
+        xor %edx, %edx                  # every gate here has DPL 0
         mov $0x20, %edi
         mov $pit_handler, %esi
         call set_gate32
@@ -93,15 +94,7 @@ apic_handler:
 spurious_handler:
         iret
 
-# set_gate32: EDI vector, ESI handler (32-bit interrupt gate, DPL 0, CS 0x08)
-set_gate32:
-        lea idt(,%edi,8), %edi
-        mov %si, (%edi)
-        movw $0x08, 2(%edi)
-        movw $0x8E00, 4(%edi)
-        shr $16, %esi
-        mov %si, 6(%edi)
-        ret
+        SET_GATE32_ROUTINE
 
         ROUTINES32
 
