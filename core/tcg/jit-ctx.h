@@ -93,4 +93,10 @@ void jit_regs_free_caller_saved(JitCtx *c);
    it are written back first; a store also makes them forget their copy. */
 void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store);
 
+/* Call fn with up to six argument temps (TCG_TEMP_ENV for env); its result into ret (-1: none). */
+void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGTemp ret, bool ret32,
+                 unsigned flags);
+/* A guest memory op (guest_ld/st/ld128/st128) through the soft-MMU (jit-softmmu.c). */
+void jit_soft_mem(JitCtx *c, const TCGOp *op, int bits);
+
 #endif
