@@ -3,6 +3,7 @@
  * Internal to core/tcg; called by jit-compile.c for guest_ld/st/ld128/st128 when the block's CPU has a
  * soft-MMU.
  */
+#include "core/tcg/cpu-exec.h"
 #include "core/tcg/jit-ctx.h"
 
 /* The slow path: the target's soft-MMU through TCGCPU.mem. */
