@@ -215,6 +215,9 @@ void gen_set_cc(DisasContext *dc, int cc_op, TCGTemp dst, TCGTemp src, TCGTemp s
     if (x86_hook_cmp && src >= 0 && src2 >= 0 && cc_op_is_sized(cc_op) && cc_op_family(cc_op) == CC_OP_SUBB) {
         x86_hook_cmp(dc, 8u << cc_op_size(cc_op), src2, src);   /* SUB: dst = src2 - src */
     }
+    if (dc->flags_dead) {
+        return;
+    }
     if (dst >= 0) {
         tcg_gen_mov(s, TCG_I64, cpu_cc_dst, dst);
     }
@@ -245,6 +248,9 @@ TCGTemp gen_compute_eflags(DisasContext *dc)
 
 void gen_set_eflags_arith(DisasContext *dc, TCGTemp flags)
 {
+    if (dc->flags_dead) {
+        return;
+    }
     TCGTemp f = tcg_temp_new(dc->s);
     tcg_gen_and(dc->s, TCG_I64, f, flags, tcg_const(dc->s, X86_ARITH_FLAGS));
     gen_set_cc(dc, CC_OP_EFLAGS, -1, f, -1);
@@ -262,6 +268,9 @@ static bool cc_const_value(DisasContext *dc, TCGTemp t, uint64_t *v)
 
 void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst, TCGTemp src)
 {
+    if (dc->flags_dead) {
+        return;
+    }
     TCGContext *s = dc->s;
     uint64_t c;
     if (cc_const_value(dc, count, &c)) {
@@ -283,6 +292,9 @@ void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst
 
 void gen_set_eflags_if_count(DisasContext *dc, TCGTemp count, TCGTemp new_flags, TCGTemp old_flags)
 {
+    if (dc->flags_dead) {
+        return;
+    }
     TCGContext *s = dc->s;
     uint64_t c;
     if (cc_const_value(dc, count, &c)) {

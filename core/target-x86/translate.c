@@ -133,6 +133,8 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
     if (x86_hook_block_start) {
         x86_hook_block_start(&dc);
     }
+    x86_flags_live_reset();
+    unsigned limit = tb->max_insns && tb->max_insns < X86_MAX_INSNS_PER_TB ? tb->max_insns : X86_MAX_INSNS_PER_TB;
     for (;;) {
         if (tcg_debug_breakpoint && !(tb->icount == 0 && tb->max_insns == 1) && tcg_debug_breakpoint(pc)) {
             /* A debugger breakpoint: stop before this instruction (see cpu-exec.h). A block of only this
@@ -148,6 +150,7 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
         /* A fault while reading the code is reported at this instruction. */
         cpu->insn_pc = pc;
         int decode_fault = x86_decode(&dc.insn, pc);
+        dc.flags_dead = decode_fault < 0 && x86_flags_live_dead(&dc, pc, limit - tb->icount);
         if (decode_fault >= 0) {
             dc.insn.next_pc = pc + 1;
             gen_exception(&dc, decode_fault, 0);
@@ -168,9 +171,14 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
         if (dc.end_block) {
             break;
         }
-        if (tb->icount >= X86_MAX_INSNS_PER_TB || (tb->max_insns && tb->icount >= tb->max_insns) ||
-            s->nb_ops > X86_TB_OP_BUDGET ||
-            s->nb_temps > X86_TB_TEMP_BUDGET || (pc & TB_PAGE_MASK) != first_page) {
+        if (tb->icount >= limit || (pc & TB_PAGE_MASK) != first_page) {
+            gen_jmp_const(&dc, pc, 0);
+            break;
+        }
+        if (s->nb_ops > X86_TB_OP_BUDGET || s->nb_temps > X86_TB_TEMP_BUDGET) {
+            if (x86_flags_live_ahead()) {
+                return -E2BIG;   /* flags were left dead for instructions that will not be in this block */
+            }
             gen_jmp_const(&dc, pc, 0);
             break;
         }

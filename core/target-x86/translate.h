@@ -40,6 +40,9 @@ typedef struct DisasContext {
     bool end_block;              /* set by emitters that end the block (they also emit its exit) */
     /* Lazy-flag tracking: the cc_op known to be in env at this point of the block, or CC_OP_DYNAMIC. */
     int cc_op;
+    /* The flags this instruction writes are all overwritten before anything reads them (flags-live.c):
+       the lazy-flag setters emit nothing. */
+    bool flags_dead;
     /* System mode's per-block state (sys-translate.c); NULL in user mode. */
     struct X86SysDisas *sys;
 } DisasContext;
@@ -114,6 +117,17 @@ void gen_jmp_indirect(DisasContext *dc, TCGTemp pc);
 void gen_exception(DisasContext *dc, int vector, int error_code);
 /* Leave to the loop with `reason` and the pc already at the next instruction (SYSCALL, HLT...). */
 void gen_exit(DisasContext *dc, TCGExitReason reason);
+
+/* --- dead flags (flags-live.c) -------------------------------------------------------------------- */
+
+/* A new block begins. */
+void x86_flags_live_reset(void);
+/* Are the flag results of the instruction at pc dead? Asked once per instruction, in order; `limit` is
+   how many more instructions the block may hold. */
+bool x86_flags_live_dead(const DisasContext *dc, uint64_t pc, unsigned limit);
+/* Did the last answer depend on instructions after the one just asked about? (If the block ends there
+   for a reason the scan could not see, it must be translated again, shorter.) */
+bool x86_flags_live_ahead(void);
 
 /* --- lazy flags (cc.h has the CC_OP list) ---------------------------------------------------------- */
 
