@@ -13,6 +13,13 @@
 #define KVM_TSS_ADDR          0xfffbd000ull
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
 
+/* An MSI route: GSI PC_NUM_GSI + its index in KvmVm.msi. */
+typedef struct KvmMsiRoute {
+    bool used;
+    uint64_t address;
+    uint32_t data;
+} KvmMsiRoute;
+
 typedef struct KvmVm {
     int sys_fd;              /* /dev/kvm */
     int vm_fd;
@@ -20,6 +27,10 @@ typedef struct KvmVm {
     bool pvm;                /* the kvm_pvm module serves /dev/kvm: only simple guest code runs */
     struct kvm_cpuid2 *cpuid;/* what vCPUs get: KVM_GET_SUPPORTED_CPUID filtered to the machine */
     int next_slot;
+    GMutex irq_lock;         /* the GSI routing table below */
+    bool irq_lock_init;
+    KvmMsiRoute *msi;
+    unsigned msi_nr;
 } KvmVm;
 
 typedef struct KvmVcpu {
@@ -42,6 +53,25 @@ void kvm_cpuid_for_vcpu(struct kvm_cpuid2 *c, int apic_id);
 
 /* kvm-pvm.c: is /dev/kvm served by the PVM hypervisor module? */
 bool kvm_is_pvm(void);
+
+/* The device node machine_init opens: "/dev/kvm" (tests point it elsewhere to see the errors). */
+extern const char *kvm_device_path;
+
+/* kvm-irq.c: the routing table (pins, then MSI routes), interrupt lines, MSIs, irqfd and ioeventfd. */
+bool kvm_irq_init(KvmVm *vm, GError **err);
+void kvm_irq_destroy(KvmVm *vm);
+void kvm_set_gsi(Machine *m, int gsi, int level);
+void kvm_send_msi(Machine *m, uint64_t address, uint32_t data);
+int kvm_add_msi_route(Machine *m, uint64_t address, uint32_t data);
+bool kvm_set_msi_route(Machine *m, int gsi, uint64_t address, uint32_t data);
+void kvm_del_msi_route(Machine *m, int gsi);
+bool kvm_add_ioeventfd(Machine *m, uint64_t addr, unsigned len, bool pio, int fd);
+bool kvm_del_ioeventfd(Machine *m, uint64_t addr, unsigned len, bool pio, int fd);
+bool kvm_add_irqfd(Machine *m, int gsi, int fd);
+bool kvm_del_irqfd(Machine *m, int gsi, int fd);
+
+/* kvm-debug.c: a KVM_EXIT_DEBUG (the gdb stub's stop, or the guest's own #DB/#BP given back). */
+void kvm_debug_exit(Vcpu *v, AccelExit *exit);
 
 /* kvm-run.c: an exit's description with the guest's registers, for ACCEL_EXIT_ERROR. */
 void kvm_describe_error(Vcpu *v, const char *what, char *buf, size_t size);

@@ -200,6 +200,9 @@ static void kvm_translate_exit(Vcpu *v, KvmVcpu *k, AccelExit *exit)
     case KVM_EXIT_INTR:
         exit->reason = ACCEL_EXIT_REQUEST;
         return;
+    case KVM_EXIT_DEBUG:
+        kvm_debug_exit(v, exit);
+        return;
     case KVM_EXIT_SYSTEM_EVENT:
         if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
             exit->reason = ACCEL_EXIT_POWEROFF;

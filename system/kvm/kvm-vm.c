@@ -1,6 +1,6 @@
 /*
  * The KVM accelerator's VM: /dev/kvm, the VM with its in-kernel irqchip (PIC, I/O APIC, local APICs) and
- * PIT, guest RAM as memory slots, interrupt lines, MSIs and the ioeventfd/irqfd fast paths.
+ * PIT, and guest RAM as memory slots. Interrupts, irqfd and ioeventfd are kvm-irq.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,19 +34,43 @@ static bool kvm_add_slot(KvmVm *vm, uint64_t gpa, uint64_t size, void *host, GEr
     return true;
 }
 
+const char *kvm_device_path = "/dev/kvm";
+
+/* Why opening the device failed, in the user's terms. */
+static const char *kvm_open_hint(int err)
+{
+    switch (err) {
+    case ENOENT: case ENODEV: case ENXIO:
+        return " (no KVM on this host: is the kvm_intel or kvm_amd module loaded, is virtualization enabled"
+               " in the firmware?)";
+    case EACCES: case EPERM:
+        return " (no permission: is this user in the kvm group?)";
+    default:
+        return "";
+    }
+}
+
 /* Open /dev/kvm and check it speaks the stable API: the one error users see when KVM is not usable. */
 static int kvm_open(GError **err)
 {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    const char *path = kvm_device_path;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         int saved = errno;
-        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(saved), "kvm: cannot open /dev/kvm: %s%s",
-                    g_strerror(saved), saved == ENOENT ? " (no KVM on this host)" : "");
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(saved), "kvm: cannot open %s: %s%s", path,
+                    g_strerror(saved), kvm_open_hint(saved));
         return -1;
     }
     int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    if (version < 0) {
+        int saved = errno;
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "kvm: %s is not a KVM device (KVM_GET_API_VERSION: %s)", path, g_strerror(saved));
+        close(fd);
+        return -1;
+    }
     if (version != KVM_API_VERSION) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "kvm: /dev/kvm speaks API version %d, not %d",
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "kvm: %s speaks API version %d, not %d", path,
                     version, KVM_API_VERSION);
         close(fd);
         return -1;
@@ -55,10 +79,11 @@ static int kvm_open(GError **err)
         { KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },         { KVM_CAP_PIT2, "KVM_CAP_PIT2" },
         { KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" }, { KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
         { KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },     { KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI" },
+        { KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
     };
     for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
         if (ioctl(fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0) {
-            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "kvm: /dev/kvm lacks %s", needed[i].name);
+            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "kvm: %s lacks %s", path, needed[i].name);
             close(fd);
             return -1;
         }
@@ -103,6 +128,9 @@ static bool kvm_machine_init(Machine *m, GError **err)
     if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
         return kvm_fail(err, "KVM_CREATE_PIT2");
     }
+    if (!kvm_irq_init(vm, err)) {
+        return false;
+    }
     if (!kvm_add_slot(vm, 0, m->ram_low, m->ram, err) ||
         !kvm_add_slot(vm, PC_HIGH_RAM_BASE, m->ram_high, m->ram + m->ram_low, err)) {
         return false;
@@ -123,39 +151,10 @@ static void kvm_machine_destroy(Machine *m)
     if (vm->sys_fd >= 0) {
         close(vm->sys_fd);
     }
+    kvm_irq_destroy(vm);
     free(vm->cpuid);
     free(vm);
     m->accel->state = NULL;
-}
-
-static void kvm_set_gsi(Machine *m, int gsi, int level)
-{
-    struct kvm_irq_level irq = { .irq = (uint32_t)gsi, .level = (uint32_t)level };
-    if (ioctl(kvm_vm(m)->vm_fd, KVM_IRQ_LINE, &irq) < 0) {
-        machine_log(m, MACHINE_LOG_GUEST_ERRORS, "kvm: KVM_IRQ_LINE %d: %s", gsi, g_strerror(errno));
-    }
-}
-
-static void kvm_send_msi(Machine *m, uint64_t address, uint32_t data)
-{
-    struct kvm_msi msi = { .address_lo = (uint32_t)address, .address_hi = (uint32_t)(address >> 32),
-                           .data = data };
-    if (ioctl(kvm_vm(m)->vm_fd, KVM_SIGNAL_MSI, &msi) < 0) {
-        machine_log(m, MACHINE_LOG_GUEST_ERRORS, "kvm: MSI to %#llx: %s", (unsigned long long)address,
-                    g_strerror(errno));
-    }
-}
-
-static bool kvm_add_ioeventfd(Machine *m, uint64_t addr, unsigned len, bool pio, int fd)
-{
-    struct kvm_ioeventfd e = { .addr = addr, .len = len, .fd = fd, .flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0 };
-    return ioctl(kvm_vm(m)->vm_fd, KVM_IOEVENTFD, &e) == 0;
-}
-
-static bool kvm_add_irqfd(Machine *m, int gsi, int fd)
-{
-    struct kvm_irqfd e = { .fd = (uint32_t)fd, .gsi = (uint32_t)gsi };
-    return ioctl(kvm_vm(m)->vm_fd, KVM_IRQFD, &e) == 0;
 }
 
 /* kvm-run.c */
@@ -180,4 +179,9 @@ const AccelOps accel_kvm_ops = {
     .send_msi = kvm_send_msi,
     .add_ioeventfd = kvm_add_ioeventfd,
     .add_irqfd = kvm_add_irqfd,
+    .del_ioeventfd = kvm_del_ioeventfd,
+    .del_irqfd = kvm_del_irqfd,
+    .add_msi_route = kvm_add_msi_route,
+    .set_msi_route = kvm_set_msi_route,
+    .del_msi_route = kvm_del_msi_route,
 };

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "system/pc/accel.h"
 
@@ -127,4 +129,100 @@ void machine_send_msi(Machine *m, uint64_t address, uint32_t data)
     } else {
         pc_apic_deliver_msi(m, address, data);
     }
+}
+
+bool machine_has_ioeventfd(Machine *m)
+{
+    const AccelOps *ops = m->accel ? m->accel->ops : NULL;
+    return ops && ops->add_ioeventfd && ops->del_ioeventfd;
+}
+
+bool machine_ioeventfd(Machine *m, uint64_t addr, unsigned len, bool pio, int fd, bool assign)
+{
+    if (!machine_has_ioeventfd(m)) {
+        return false;
+    }
+    const AccelOps *ops = m->accel->ops;
+    return assign ? ops->add_ioeventfd(m, addr, len, pio, fd) : ops->del_ioeventfd(m, addr, len, pio, fd);
+}
+
+struct MachineMsiRoute {
+    Machine *m;
+    int gsi;                 /* the accelerator's route, -1 until the first message */
+    int fd;                  /* eventfd bound to gsi by irqfd */
+    bool plain;              /* no irqfd (not offered, or refused): machine_send_msi */
+    uint64_t address;
+    uint32_t data;
+};
+
+MachineMsiRoute *machine_msi_route_new(Machine *m)
+{
+    MachineMsiRoute *r = g_new0(MachineMsiRoute, 1);
+    r->m = m;
+    r->gsi = r->fd = -1;
+    return r;
+}
+
+/* The first message: a route and an irqfd for it, when the accelerator (known by now) has them. */
+static void machine_msi_route_create(MachineMsiRoute *r, uint64_t address, uint32_t data)
+{
+    Machine *m = r->m;
+    const AccelOps *ops = m->accel ? m->accel->ops : NULL;
+    r->plain = true;
+    if (!ops || !ops->add_msi_route || !ops->add_irqfd || !m->accel->irqchip_in_kernel) {
+        return;
+    }
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int gsi = fd >= 0 ? ops->add_msi_route(m, address, data) : -1;
+    if (gsi >= 0 && ops->add_irqfd(m, gsi, fd)) {
+        r->gsi = gsi;
+        r->fd = fd;
+        r->address = address;
+        r->data = data;
+        r->plain = false;
+        return;
+    }
+    machine_log(m, MACHINE_LOG_UNIMP, "MSI route for %#llx/%#x: no irqfd, sending through the accelerator",
+                (unsigned long long)address, data);
+    if (gsi >= 0 && ops->del_msi_route) {
+        ops->del_msi_route(m, gsi);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+void machine_msi_route_update(MachineMsiRoute *r, uint64_t address, uint32_t data)
+{
+    if (r->plain) {
+        return;
+    }
+    if (r->gsi < 0) {
+        machine_msi_route_create(r, address, data);
+        return;
+    }
+    if (address == r->address && data == r->data) {
+        return;
+    }
+    if (!r->m->accel->ops->set_msi_route(r->m, r->gsi, address, data)) {
+        machine_log(r->m, MACHINE_LOG_GUEST_ERRORS, "MSI route %d: cannot change to %#llx/%#x", r->gsi,
+                    (unsigned long long)address, data);
+        return;
+    }
+    r->address = address;
+    r->data = data;
+}
+
+void machine_msi_route_send(MachineMsiRoute *r, uint64_t address, uint32_t data)
+{
+    machine_msi_route_update(r, address, data);
+    uint64_t one = 1;
+    if (r->plain || r->address != address || r->data != data || write(r->fd, &one, sizeof(one)) != sizeof(one)) {
+        machine_send_msi(r->m, address, data);
+    }
+}
+
+bool machine_msi_route_uses_irqfd(const MachineMsiRoute *r)
+{
+    return !r->plain && r->gsi >= 0;
 }

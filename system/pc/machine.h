@@ -147,6 +147,27 @@ void machine_set_gsi(Machine *m, int gsi, int level);
 /* A device's line to GSI n. */
 IrqLine machine_gsi(Machine *m, int gsi);
 
+/*
+ * Fast paths the accelerator may offer (KVM: ioeventfd, irqfd); devices use these and never ask which
+ * accelerator runs (system/pc/machine.c).
+ *
+ * machine_ioeventfd: (de)register fd to be signalled by a guest write of len bytes to addr (a port if pio)
+ * instead of the write reaching the bus. False: not offered or refused; the write keeps reaching the bus.
+ *
+ * MachineMsiRoute: one MSI source that sends repeatedly (an MSI-X vector). Under an accelerator with MSI
+ * routes and irqfd, it owns a GSI routed to its message and an eventfd bound to that GSI, so sending is one
+ * write(2); otherwise sending is machine_send_msi. update follows a message the guest rewrote; send
+ * updates first if the message differs. Lock held.
+ */
+bool machine_ioeventfd(Machine *m, uint64_t addr, unsigned len, bool pio, int fd, bool assign);
+bool machine_has_ioeventfd(Machine *m);
+typedef struct MachineMsiRoute MachineMsiRoute;
+MachineMsiRoute *machine_msi_route_new(Machine *m);
+void machine_msi_route_update(MachineMsiRoute *r, uint64_t address, uint32_t data);
+void machine_msi_route_send(MachineMsiRoute *r, uint64_t address, uint32_t data);
+/* Whether sends go through an irqfd (for tests and -d). */
+bool machine_msi_route_uses_irqfd(const MachineMsiRoute *r);
+
 /* vCPU wake-ups (any thread, lock held): set the request bits and make the vCPU look at them. */
 void vcpu_request(Vcpu *v, unsigned requests);
 

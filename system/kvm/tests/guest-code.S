@@ -77,6 +77,92 @@ handler:
     iret
 kvm_test_real_irq_end:
 
+/*
+ * Real mode, MSIs through the local APIC: the test gives ES the APIC's base (0xFEE00000). Enable the APIC
+ * (SVR = 0x1FF), point IVT entries 0x41 and 0x42 at handlers, say ready (port 0x3F9), STI; HLT. Each handler
+ * writes its vector to 0x3F8 and EOIs; 0x41's says ready again, 0x42's signals done.
+ */
+    .globl kvm_test_real_msi, kvm_test_real_msi_end
+    .code16
+kvm_test_real_msi:
+    xor %ax, %ax
+    mov %ax, %ds
+    movw $(0x1000 + msi_0x41 - kvm_test_real_msi), 0x41 * 4
+    movw $0, 0x41 * 4 + 2
+    movw $(0x1000 + msi_0x42 - kvm_test_real_msi), 0x42 * 4
+    movw $0, 0x42 * 4 + 2
+    movl $0x1ff, %es:0xf0   /* spurious-interrupt vector register: APIC enabled */
+    mov $0x3f9, %dx
+    out %al, %dx            /* ready */
+    sti
+1:  hlt
+    jmp 1b
+msi_0x41:
+    mov $0x41, %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    movl $0, %es:0xb0       /* EOI */
+    mov $0x3f9, %dx
+    out %al, %dx            /* ready for the next one */
+    iret
+msi_0x42:
+    mov $0x42, %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    movl $0, %es:0xb0
+    mov $0xf4, %dx
+    out %al, %dx
+    iret
+kvm_test_real_msi_end:
+
+/*
+ * Real mode, the timer through the I/O APIC: ES is the I/O APIC (0xFEC00000), FS the local APIC. Mask the
+ * 8259s, enable the local APIC, route I/O APIC pin 2 (where the MADT says ISA IRQ 0 arrives) to vector 0x30,
+ * start PIT channel 0 (mode 2), STI; HLT. The handler writes 0x30 to 0x3F8, EOIs and signals done.
+ */
+    .globl kvm_test_real_pit_ioapic, kvm_test_real_pit_ioapic_end
+    .code16
+kvm_test_real_pit_ioapic:
+    xor %ax, %ax
+    mov %ax, %ds
+    movw $(0x1000 + pit_0x30 - kvm_test_real_pit_ioapic), 0x30 * 4
+    movw $0, 0x30 * 4 + 2
+    mov $0xff, %al
+    out %al, $0x21          /* 8259 masks: the interrupt may come only through the I/O APIC */
+    out %al, $0xa1
+    movl $0x1ff, %fs:0xf0   /* local APIC enabled */
+    movl $0x15, %es:0x00    /* redirection entry 2, high dword: destination APIC 0 */
+    movl $0, %es:0x10
+    movl $0x14, %es:0x00    /* low dword: vector 0x30, fixed, physical, edge, active high, unmasked */
+    movl $0x30, %es:0x10
+    mov $0x34, %al          /* PIT channel 0, lobyte/hibyte, mode 2 */
+    out %al, $0x43
+    mov $0x00, %al
+    out %al, $0x40
+    mov $0x10, %al          /* count 0x1000: about 3.4 ms */
+    out %al, $0x40
+    sti
+1:  hlt
+    jmp 1b
+pit_0x30:
+    mov $0x30, %al
+    mov $0x3f8, %dx
+    out %al, %dx
+    movl $0, %fs:0xb0       /* EOI */
+    mov $0xf4, %dx
+    out %al, %dx
+    iret
+kvm_test_real_pit_ioapic_end:
+
+/* Protected mode (flat 32-bit): a virtio queue notification, AX (the queue index) to [EBX], then done. */
+    .globl kvm_test_prot_notify, kvm_test_prot_notify_end
+    .code32
+kvm_test_prot_notify:
+    movw %ax, (%ebx)
+    mov $0xf4, %dx
+    out %al, %dx
+kvm_test_prot_notify_end:
+
 /* Protected mode (flat 32-bit): OUT the value of EAX + ESI to 0x3F8 as a dword, then done. */
     .globl kvm_test_prot_io, kvm_test_prot_io_end
     .code32

@@ -34,7 +34,7 @@ static void msix_send(PciDevice *d, unsigned v)
 {
     const uint8_t *e = d->msix.table + v * PCI_MSIX_ENTRY_SIZE;
     uint64_t addr = pci_get_le(e, 4) | (uint64_t)pci_get_le(e + 4, 4) << 32;
-    machine_send_msi(d->machine, addr, pci_get_le(e + 8, 4));
+    machine_msi_route_send(d->msix.routes[v], addr, pci_get_le(e + 8, 4));
 }
 
 static bool msix_pending(const PciDevice *d, unsigned v)
@@ -51,9 +51,18 @@ static void msix_set_pending(PciDevice *d, unsigned v, bool pending)
     }
 }
 
-/* A vector that became unmasked sends the message it held back. */
+/*
+ * A vector that became unmasked sends the message it held back. An unmasked vector's route follows the
+ * table (KVM: its GSI route is rewritten); a masked one keeps its old route, which nothing uses, because
+ * every send passes pci_msix_notify's mask check first.
+ */
 static void msix_check_pending(PciDevice *d, unsigned v)
 {
+    if (pci_msix_enabled(d) && !msix_masked(d, v)) {
+        const uint8_t *e = d->msix.table + v * PCI_MSIX_ENTRY_SIZE;
+        machine_msi_route_update(d->msix.routes[v], pci_get_le(e, 4) | (uint64_t)pci_get_le(e + 4, 4) << 32,
+                                 pci_get_le(e + 8, 4));
+    }
     if (pci_msix_enabled(d) && msix_pending(d, v) && !msix_masked(d, v)) {
         msix_set_pending(d, v, false);
         msix_send(d, v);
@@ -151,6 +160,10 @@ int pci_msix_init(PciDevice *d, unsigned nvectors, int bar)
     d->msix.bar = bar;
     d->msix.table = g_malloc0(nvectors * PCI_MSIX_ENTRY_SIZE);
     d->msix.pba = g_malloc0((nvectors + 63) / 64 * sizeof(uint64_t));
+    d->msix.routes = g_new0(MachineMsiRoute *, nvectors);
+    for (unsigned v = 0; v < nvectors; v++) {
+        d->msix.routes[v] = machine_msi_route_new(d->machine);
+    }
     pci_set_le(&d->config[cap + PCI_MSIX_FLAGS], 2, nvectors - 1);
     pci_set_le(&d->config[cap + PCI_MSIX_TABLE], 4, (uint32_t)bar);
     pci_set_le(&d->config[cap + PCI_MSIX_PBA], 4, MSIX_PBA_OFFSET | (uint32_t)bar);

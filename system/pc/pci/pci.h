@@ -86,6 +86,8 @@ typedef struct PciMsix {
     int bar;
     uint8_t *table;          /* nvectors * 16 bytes, little-endian as the guest sees it */
     uint64_t *pba;           /* pending bits */
+    /* One per vector: how its message is sent (an irqfd under KVM). */
+    MachineMsiRoute **routes;
 } PciMsix;
 
 struct PciDevice {
@@ -150,7 +152,7 @@ void pci_set_irq(PciDevice *d, int level);
    the PBA at 0x800. 0 or -errno. */
 int pci_msix_init(PciDevice *d, unsigned nvectors, int bar);
 bool pci_msix_enabled(const PciDevice *d);
-/* Signal a vector: sent now through machine_send_msi, or left pending while masked. */
+/* Signal a vector: sent now through its MachineMsiRoute (irqfd under KVM), or left pending while masked. */
 void pci_msix_notify(PciDevice *d, unsigned vector);
 /* Internal to the PCI core: the message control register changed; back to power-on state. */
 void pci_msix_control_written(PciDevice *d);

@@ -5,9 +5,14 @@
  */
 #include "system/pc/virtio/virtio.h"
 
+#include <glib-unix.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static void virtio_ioeventfd_sync(VirtioDevice *vdev);
 
 bool virtio_has_feature(const VirtioDevice *vdev, unsigned bit)
 {
@@ -65,6 +70,7 @@ void virtio_error(VirtioDevice *vdev, const char *fmt, ...)
     }
     vdev->broken = true;
     vdev->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+    virtio_ioeventfd_sync(vdev);
     /* §2.1.2: a device that sets DEVICE_NEEDS_RESET after DRIVER_OK sends a configuration change. */
     if (vdev->status & VIRTIO_STATUS_DRIVER_OK) {
         virtio_interrupt(vdev, vdev->config_vector, 2);
@@ -90,6 +96,7 @@ void virtio_reset(VirtioDevice *vdev)
         *vq = (VirtQueue){ .max_size = vq->max_size, .size = vq->max_size, .index = q,
                            .msix_vector = VIRTIO_NO_VECTOR };
     }
+    virtio_ioeventfd_sync(vdev);
 }
 
 static VirtQueue *virtio_selected_queue(VirtioDevice *vdev)
@@ -184,6 +191,7 @@ static void virtio_status_write(VirtioDevice *vdev, uint8_t value)
         vdev->ops->driver_ok) {
         vdev->ops->driver_ok(vdev);
     }
+    virtio_ioeventfd_sync(vdev);
 }
 
 static void virtio_common_write32(VirtioDevice *vdev, uint64_t offset, uint32_t value)
@@ -238,6 +246,156 @@ static void virtio_common_write32(VirtioDevice *vdev, uint64_t offset, uint32_t 
         virtio_set_half(&vq->used, offset == VIRTIO_COMMON_Q_USEDHI, value);
         return;
     }
+}
+
+/* The driver notified queue q (a trapped write, or an ioeventfd the main loop saw). */
+static void virtio_queue_kick(VirtioDevice *vdev, uint64_t q)
+{
+    if (q >= vdev->nqueues) {
+        virtio_error(vdev, "notification for queue %llu, which does not exist", (unsigned long long)q);
+        return;
+    }
+    if (virtio_driver_ok(vdev) && vdev->queues[q].enabled) {
+        vdev->ops->queue_notify(vdev, (unsigned)q);
+    }
+}
+
+/*
+ * The notify fast path (accel.h's ioeventfd; KVM's KVM_IOEVENTFD). While the driver runs (DRIVER_OK, not
+ * broken) and BAR 4 is decoded, each queue's notify address (its own: notify_off_multiplier 4, so no
+ * datamatch is needed) signals an eventfd of the queue's instead of exiting to virtio_bar_write, and a GLib
+ * source on the main context turns the eventfd into the queue's notify handler. The registration follows
+ * the BAR when the guest moves it or turns memory decoding off, and ends at reset. The driver's write is
+ * 2 bytes (the queue index, §4.1.5.2, as VIRTIO_F_NOTIFICATION_DATA is not offered); any other size, and
+ * the configuration-space window, still take the trapped path. Without the accelerator's support (TCG) the
+ * trapped path is all there is.
+ */
+typedef struct VirtioNotifyFd {
+    VirtioDevice *vdev;
+    unsigned q;
+    int fd;
+    GSource *source;
+} VirtioNotifyFd;
+
+struct VirtioIoeventfd {
+    bool unavailable;        /* the accelerator refused: the trapped path only, from now on */
+    bool assigned;
+    uint64_t base;           /* the notify region's guest address while assigned */
+    VirtioNotifyFd *fds;     /* nqueues, created at the first registration */
+};
+
+#define VIRTIO_NOTIFY_LEN 2
+
+static gboolean virtio_notify_fd_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    (void)cond;
+    VirtioNotifyFd *n = opaque;
+    uint64_t count;
+    if (read(fd, &count, sizeof(count)) != sizeof(count)) {
+        return G_SOURCE_CONTINUE;   /* another wake-up took it */
+    }
+    /* A kick from before a reset finds the queue disabled: virtio_queue_kick ignores it. */
+    machine_lock(n->vdev->machine);
+    virtio_queue_kick(n->vdev, n->q);
+    machine_unlock(n->vdev->machine);
+    return G_SOURCE_CONTINUE;
+}
+
+static bool virtio_ioeventfd_open(VirtioDevice *vdev, VirtioIoeventfd *io)
+{
+    GMainContext *ctx = vdev->machine->main_context;
+    io->fds = g_new0(VirtioNotifyFd, vdev->nqueues);
+    for (unsigned q = 0; q < vdev->nqueues; q++) {
+        io->fds[q].fd = -1;
+    }
+    for (unsigned q = 0; q < vdev->nqueues; q++) {
+        VirtioNotifyFd *n = &io->fds[q];
+        *n = (VirtioNotifyFd){ .vdev = vdev, .q = q, .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+        if (n->fd < 0) {
+            return false;
+        }
+        n->source = g_unix_fd_source_new(n->fd, G_IO_IN);
+        g_source_set_callback(n->source, (GSourceFunc)(void (*)(void))virtio_notify_fd_ready, n, NULL);
+        g_source_attach(n->source, ctx);
+    }
+    return true;
+}
+
+static void virtio_ioeventfd_close(VirtioDevice *vdev, VirtioIoeventfd *io)
+{
+    for (unsigned q = 0; io->fds && q < vdev->nqueues; q++) {
+        if (io->fds[q].source) {
+            g_source_destroy(io->fds[q].source);
+            g_source_unref(io->fds[q].source);
+        }
+        if (io->fds[q].fd >= 0) {
+            close(io->fds[q].fd);
+        }
+    }
+    g_free(io->fds);
+    io->fds = NULL;
+}
+
+static void virtio_ioeventfd_unassign(VirtioDevice *vdev, VirtioIoeventfd *io, unsigned nq)
+{
+    for (unsigned q = 0; q < nq; q++) {
+        machine_ioeventfd(vdev->machine, io->base + q * VIRTIO_PCI_NOTIFY_MULTIPLIER, VIRTIO_NOTIFY_LEN, false,
+                          io->fds[q].fd, false);
+    }
+}
+
+/* Make the registration match the device's state and BAR 4's address (lock held). */
+static void virtio_ioeventfd_sync(VirtioDevice *vdev)
+{
+    VirtioIoeventfd *io = vdev->ioeventfd;
+    uint64_t bar = 0;
+    if (!io) {
+        return;
+    }
+    bool want = !io->unavailable && virtio_driver_ok(vdev) && pci_bar_mapped(vdev->pci, VIRTIO_PCI_BAR, &bar);
+    uint64_t base = bar + VIRTIO_PCI_NOTIFY_OFFSET;
+    if (io->assigned && (!want || base != io->base)) {
+        virtio_ioeventfd_unassign(vdev, io, vdev->nqueues);
+        io->assigned = false;
+    }
+    if (!want || io->assigned) {
+        return;
+    }
+    if (!io->fds && !machine_has_ioeventfd(vdev->machine)) {
+        io->unavailable = true;   /* TCG: the writes are dispatched where they happen anyway */
+        return;
+    }
+    io->base = base;
+    unsigned done = 0;
+    if (io->fds || virtio_ioeventfd_open(vdev, io)) {
+        while (done < vdev->nqueues &&
+               machine_ioeventfd(vdev->machine, base + done * VIRTIO_PCI_NOTIFY_MULTIPLIER, VIRTIO_NOTIFY_LEN,
+                                 false, io->fds[done].fd, true)) {
+            done++;
+        }
+    }
+    if (done == vdev->nqueues) {
+        io->assigned = true;
+        return;
+    }
+    if (io->fds) {
+        virtio_ioeventfd_unassign(vdev, io, done);
+    }
+    virtio_ioeventfd_close(vdev, io);
+    io->unavailable = true;
+    machine_log(vdev->machine, MACHINE_LOG_UNIMP, "%s: no ioeventfd for queue notifications; trapping them",
+                vdev->name);
+}
+
+bool virtio_ioeventfd_active(const VirtioDevice *vdev, uint64_t *notify_base)
+{
+    if (!vdev->ioeventfd || !vdev->ioeventfd->assigned) {
+        return false;
+    }
+    if (notify_base) {
+        *notify_base = vdev->ioeventfd->base;
+    }
+    return true;
 }
 
 static uint64_t virtio_bar_read(void *opaque, uint64_t offset, unsigned size)
@@ -301,17 +459,9 @@ static void virtio_bar_write(void *opaque, uint64_t offset, uint64_t value, unsi
         }
         return;
     }
-    case VIRTIO_PCI_NOTIFY_OFFSET: {
-        uint64_t q = off / VIRTIO_PCI_NOTIFY_MULTIPLIER;
-        if (q >= vdev->nqueues) {
-            virtio_error(vdev, "notification for queue %llu, which does not exist", (unsigned long long)q);
-            return;
-        }
-        if (virtio_driver_ok(vdev) && vdev->queues[q].enabled) {
-            vdev->ops->queue_notify(vdev, (unsigned)q);
-        }
+    case VIRTIO_PCI_NOTIFY_OFFSET:
+        virtio_queue_kick(vdev, off / VIRTIO_PCI_NOTIFY_MULTIPLIER);
         return;
-    }
     }
 }
 
@@ -366,6 +516,7 @@ static void virtio_pci_config_read(PciDevice *d, unsigned offset, unsigned size)
 static void virtio_pci_config_write(PciDevice *d, unsigned offset, uint32_t value, unsigned size)
 {
     (void)value;
+    virtio_ioeventfd_sync(d->opaque);   /* BAR 4 may have moved, or memory decoding changed */
     uint64_t bar_off;
     unsigned len;
     if (virtio_cfg_window(d, offset, size, &bar_off, &len)) {
@@ -390,7 +541,6 @@ static void virtio_add_pci_cfg_cap(VirtioDevice *vdev)
     pci_set_wmask(d, cap + 16, 4, 0xFFFFFFFF);    /* pci_cfg_data */
     vdev->pci_cfg_cap = cap;
     d->config_read = virtio_pci_config_read;
-    d->config_write = virtio_pci_config_write;
 }
 
 static void virtio_pci_reset(PciDevice *d)
@@ -428,6 +578,8 @@ VirtioDevice *virtio_pci_create(Machine *m, PciBus *bus, const char *name, uint1
     pci_set_subsystem(d, VIRTIO_PCI_VENDOR, 0x1100);
     d->opaque = vdev;
     d->reset = virtio_pci_reset;
+    d->config_write = virtio_pci_config_write;
+    vdev->ioeventfd = g_new0(VirtioIoeventfd, 1);
     if (pci_register_bar(d, VIRTIO_PCI_BAR, PCI_BAR_MEM64, VIRTIO_PCI_BAR_SIZE, &virtio_bar_ops, vdev) < 0 ||
         pci_msix_init(d, nqueues + 1, VIRTIO_PCI_MSIX_BAR) < 0) {
         return NULL;

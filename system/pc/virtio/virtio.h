@@ -143,6 +143,7 @@ struct VirtioDevice {
     uint8_t pci_cfg_cap;     /* offset of the VIRTIO_PCI_CAP_PCI_CFG window in config space */
     const VirtioDeviceOps *ops;
     void *opaque;            /* the device model's */
+    struct VirtioIoeventfd *ioeventfd;   /* the accelerator's notify fast path (virtio-pci.c) */
 };
 
 /* Create the PCI function and the transport. queue_sizes has nqueues entries (powers of two). */
@@ -160,6 +161,9 @@ void virtio_error(VirtioDevice *vdev, const char *fmt, ...) __attribute__((forma
 void virtio_notify(VirtioDevice *vdev, VirtQueue *vq);
 /* Reset the device (status 0). */
 void virtio_reset(VirtioDevice *vdev);
+/* Whether queue notifications go to ioeventfds now, and at which guest address the notify region is. */
+typedef struct VirtioIoeventfd VirtioIoeventfd;
+bool virtio_ioeventfd_active(const VirtioDevice *vdev, uint64_t *notify_base);
 
 /*
  * Split virtqueue: take the next available chain. 1: *elem set (free with virtq_elem_free or push it),
