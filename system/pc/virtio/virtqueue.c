@@ -50,7 +50,20 @@ void virtq_elem_free(VirtqElem *elem)
 typedef struct ChainBuilder {
     VirtqElem *elem;
     unsigned out_cap, in_cap;
+    unsigned count;          /* buffers so far, indirect ones included */
+    unsigned max;            /* the most a chain may hold */
 } ChainBuilder;
+
+/*
+ * Chain limits. §2.7.5.3.1 forbids chains longer than the queue size, but Linux sizes its indirect tables by
+ * the device's seg_max (virtio-blk: 254 + 2) even after shrinking its ring when memory is short, so we
+ * accept up to VIRTQ_CHAIN_MAX descriptors whatever the queue size: enough for every limit our devices
+ * advertise, and a bound on what one request costs us (an indirect table filling guest RAM would
+ * otherwise make an iovec array of millions of entries). At most 4 GiB in a whole chain (§2.7.5.2), which
+ * also keeps the devices' size arithmetic far from overflow.
+ */
+#define VIRTQ_CHAIN_MAX       1024
+#define VIRTQ_CHAIN_MAX_BYTES (1ull << 32)
 
 /* Add one buffer to the chain; false (device broken) if it is not in RAM or out of order. */
 static bool virtq_add_buffer(VirtioDevice *vdev, ChainBuilder *b, const VirtqDesc *d)
@@ -59,6 +72,14 @@ static bool virtq_add_buffer(VirtioDevice *vdev, ChainBuilder *b, const VirtqDes
     void *host = machine_ram_ptr(vdev->machine, d->addr, d->len);
     if (!host) {
         virtio_error(vdev, "descriptor buffer 0x%llx+0x%x is not in RAM", (unsigned long long)d->addr, d->len);
+        return false;
+    }
+    if (++b->count > b->max) {
+        virtio_error(vdev, "descriptor chain longer than %u descriptors", b->max);
+        return false;
+    }
+    if (e->out_len + e->in_len + d->len > VIRTQ_CHAIN_MAX_BYTES) {
+        virtio_error(vdev, "descriptor chain longer than 4 GiB");
         return false;
     }
     if (d->len == 0) {
@@ -155,7 +176,8 @@ int virtq_pop(VirtioDevice *vdev, VirtQueue *vq, VirtqElem **out)
         virtio_error(vdev, "queue %u: avail ring names descriptor %u of %u", vq->index, head, vq->size);
         return -1;
     }
-    ChainBuilder b = { .elem = g_new0(VirtqElem, 1) };
+    ChainBuilder b = { .elem = g_new0(VirtqElem, 1),
+                       .max = vq->size > VIRTQ_CHAIN_MAX ? vq->size : VIRTQ_CHAIN_MAX };
     b.elem->head = head;
     b.elem->reset_count = vdev->reset_count;
     if (!virtq_walk(vdev, &b, table, vq->size, head, false)) {

@@ -138,6 +138,35 @@ TEST_F(NonsenseTest, IndirectLoopAndNesting)
     ExpectRecovers();
 }
 
+TEST_F(NonsenseTest, IndirectChainLongerThanTheQueue)
+{
+    // An indirect table longer than the queue (16) is tolerated up to 1024 descriptors (Linux sizes its
+    // tables by seg_max, not by a ring it may have shrunk); 1025 break the device (a table filling RAM would
+    // otherwise make the device build an iovec array as large).
+    for (unsigned n : { 1024u, 1025u }) {
+        uint64_t table = drv->Alloc(16ull * n, 16);
+        uint64_t data = drv->Alloc(n, 1);
+        for (unsigned i = 0; i < n; i++) {
+            bool more = i + 1 < n;
+            drv->Put<uint64_t>(table + 16 * i, data + i);
+            drv->Put<uint32_t>(table + 16 * i + 8, 1);
+            drv->Put<uint16_t>(table + 16 * i + 12,
+                               (uint16_t)(VIRTQ_DESC_F_WRITE | (more ? VIRTQ_DESC_F_NEXT : 0)));
+            drv->Put<uint16_t>(table + 16 * i + 14, (uint16_t)(i + 1));
+        }
+        uint16_t before = drv->UsedIdx(0);
+        drv->SetDesc(0, 0, table, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+        drv->Offer(0, 0);
+        if (n == 1024) {
+            EXPECT_TRUE(drv->WaitUsed(0, (uint16_t)(before + 1)));
+            EXPECT_FALSE(Broken());
+        } else {
+            EXPECT_TRUE(Broken());
+        }
+    }
+    ExpectRecovers();
+}
+
 TEST_F(NonsenseTest, IndirectTableOutsideRam)
 {
     drv->SetDesc(0, 0, tm.m.ram_size - 16, 0x1000, VIRTQ_DESC_F_INDIRECT, 0);
