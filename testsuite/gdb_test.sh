@@ -8,6 +8,8 @@
 #                   set/p $xmm2 and $ymm2, watch a global (two writes), continue to the exit code (3).
 # SCENARIO libs:    (dynamic programs) info sharedlibrary lists libc.so.6 with its symbols read.
 # SCENARIO threads: three threads meet in in_thread: gdb's info threads lists all three (all-stop).
+# SCENARIO rwatch:  rwatch on main's local (read by square(local), then by printf), awatch on the global
+#                   (written twice), continue to the exit code.
 set -u
 ember=$1 prog=$2 scenario=$3
 shift 3
@@ -43,6 +45,18 @@ threads) args=(threads) script='break main
 break in_thread
 continue
 info threads
+delete
+continue' ;;
+rwatch) args=() script='break main
+@START@
+next
+rwatch local
+continue
+continue
+delete
+awatch watched
+continue
+continue
 delete
 continue' ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
@@ -115,6 +129,18 @@ threads)
     n=$(grep -cE '^\*? +[0-9]+ +Thread ' "$tmp/gdb-ember.txt")
     if [ "$n" != 3 ]; then echo "FAIL: info threads shows $n threads, not 3"; fail=1; fi
     check "exit code" 'exited with code 03'
+    ;;
+rwatch)
+    check "read watchpoint: local read by square(local)" 'Hardware read watchpoint 2: local'
+    check "read watchpoint: the value read" '^Value = 41$'
+    check "read watchpoint: the value printf reads" '^Value = 1681$'
+    check "access watchpoint on the global" 'Hardware access (read/write) watchpoint 3: watched'
+    check "access watchpoint: first write" '^New value = 7$'
+    check "access watchpoint: second write" '^New value = 8$'
+    check "exit code" 'exited with code 03'
+    if ! diff -u "$tmp/native.norm" "$tmp/ember.norm"; then
+        echo "FAIL: gdb printed something else under ember than natively (diff above: - native, + ember)"; fail=1
+    fi
     ;;
 esac
 if [ "$ember_status" != 3 ]; then echo "FAIL: ember exited with $ember_status, not 3"; fail=1; fi

@@ -140,6 +140,16 @@ int x86_sys_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
 
     tb->icount = 0;
     for (;;) {
+        /* A debugger breakpoint at this linear address: stop before the instruction (see cpu-exec.h). */
+        if (tcg_debug_breakpoint && !(tb->icount == 0 && (tb->max_insns == 1 || (tb->pc & SYS_UNMAPPED_KEY))) &&
+            tcg_debug_breakpoint(sys_linear(env, sd.cs_base + eip))) {
+            dc.insn.next_pc = eip;
+            gen_exit(&dc, TCG_EXIT_INTERRUPT);
+            if (tb->icount == 0) {
+                tb->icount = 1;
+            }
+            break;
+        }
         tcg_gen_insn_start(s, eip);
         cpu->insn_pc = eip;
         int r = sys_decode(&dc, eip, tb->icount == 0);

@@ -76,6 +76,16 @@ typedef struct AccelOps {
      */
     bool (*add_ioeventfd)(Machine *m, uint64_t addr, unsigned len, bool pio, int fd);
     bool (*add_irqfd)(Machine *m, int gsi, int fd);
+    /* Undo add_ioeventfd / add_irqfd (the same arguments). May be NULL when the adds are. */
+    bool (*del_ioeventfd)(Machine *m, uint64_t addr, unsigned len, bool pio, int fd);
+    bool (*del_irqfd)(Machine *m, int gsi, int fd);
+    /*
+     * MSI routes for irqfd (NULL: none): a GSI beyond the interrupt controllers' pins whose interrupt is
+     * the message (address, data); add returns it or -errno, set changes its message. Lock held.
+     */
+    int (*add_msi_route)(Machine *m, uint64_t address, uint32_t data);
+    bool (*set_msi_route)(Machine *m, int gsi, uint64_t address, uint32_t data);
+    void (*del_msi_route)(Machine *m, int gsi);
 } AccelOps;
 
 typedef struct Accel {
@@ -107,5 +117,23 @@ void pc_apic_deliver_msi(Machine *m, uint64_t address, uint32_t data);
 
 /* The vCPU whose thread this is (NULL on other threads): the local APIC's MMIO is per CPU. */
 extern __thread Vcpu *vcpu_current;
+
+/*
+ * Guest debugging under KVM, for the gdb stub (system/pc/gdbstub*.c). system/kvm/kvm-debug.c fills in the
+ * first three (they stay NULL when KVM is not linked); the stub sets on_debug_exit. All but on_debug_exit
+ * are called with the vCPU parked.
+ */
+typedef struct AccelKvmDebug {
+    /* The registers (X86VcpuState) and the KVM_GET_XSAVE image (x87, SSE, AVX: 4096 bytes). */
+    bool (*get)(Vcpu *v, X86VcpuState *s, uint8_t *xsave);
+    bool (*set)(Vcpu *v, const X86VcpuState *s, const uint8_t *xsave);
+    /* KVM_SET_GUEST_DEBUG: KVM_GUESTDBG_* control bits, debug registers 0-3 and 7 in dr[0..3], dr[7]. */
+    bool (*set_guest_debug)(Vcpu *v, uint32_t control, const uint64_t dr[8]);
+    /* On the vCPU's thread at KVM_EXIT_DEBUG: nonzero when the exception was the debugger's (a stop, after
+       which the vCPU loop parks, or a step of its own); 0: the guest's own #DB/#BP, given back to it. */
+    int (*on_debug_exit)(Vcpu *v, uint32_t exception, uint64_t pc, uint64_t dr6);
+} AccelKvmDebug;
+
+extern AccelKvmDebug accel_kvm_debug;
 
 #endif

@@ -15,6 +15,7 @@
 #include "system/pc/board.h"
 #include "system/pc/boot/boot.h"
 #include "system/pc/chardev.h"
+#include "system/pc/gdbstub.h"
 #include "system/pc/main-loop.h"
 #include "system/pc/monitor.h"
 #include "system/pc/options.h"
@@ -336,11 +337,15 @@ int main(int argc, char **argv)
         dup2(log_fd, STDERR_FILENO);   /* from here on machine_log and the translator's logs go to -D */
         close(log_fd);
     }
+    if (o.gdb_port >= 0 && !pc_gdb_start(m, o.gdb_host, o.gdb_port, &err)) {
+        pc_die_gerror(err);
+    }
     if (!pc_vcpus_start(m, o.start_paused, &err)) {
         pc_die_gerror(err);
     }
 
     int code = pc_main_loop_run(m);
+    pc_gdb_machine_exit(code);
 
     qmp_server_free(qmp);
     for (int i = 0; i < PC_SERIAL_MAX; i++) {

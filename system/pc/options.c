@@ -243,6 +243,28 @@ static bool opt_S(PcOptions *o, const char *opt, const char *arg, char **error)
     return true;
 }
 
+/* -gdb tcp:[HOST]:PORT (QEMU's chardev spelling; "none" turns the stub off) and -s, short for tcp::1234. */
+static bool opt_gdb(PcOptions *o, const char *opt, const char *arg, char **error)
+{
+    if (strcmp(opt, "s") == 0) {
+        arg = "tcp::1234";
+    }
+    if (strcmp(arg, "none") == 0) {
+        o->gdb_port = -1;
+        return true;
+    }
+    const char *colon = g_str_has_prefix(arg, "tcp:") ? strrchr(arg + 4, ':') : NULL;
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || !colon[1] || *end || port < 0 || port > 65535) {
+        return opt_fail(error, opt, arg, "expected tcp:[HOST]:PORT (PORT 0: any free port, printed)");
+    }
+    g_free(o->gdb_host);
+    o->gdb_host = colon > arg + 4 ? g_strndup(arg + 4, (gsize)(colon - arg - 4)) : NULL;
+    o->gdb_port = (int)port;
+    return true;
+}
+
 static bool opt_help(PcOptions *o, const char *opt, const char *arg, char **error)
 {
     (void)opt, (void)arg, (void)error;
@@ -295,7 +317,9 @@ static const OptionDef option_defs[] = {
     { "pidfile", "FILE", opt_pidfile, "write the process id to FILE (removed at exit)" },
     { "d", "ITEM,...", opt_d, "log items (-d help lists them)" },
     { "D", "FILE", opt_D, "write the log to FILE instead of stderr" },
-    { "S", NULL, opt_S, "start with the CPUs stopped (QMP cont starts them)" },
+    { "S", NULL, opt_S, "start with the CPUs stopped (QMP cont or gdb's continue starts them)" },
+    { "gdb", "tcp:[HOST]:PORT", opt_gdb, "serve gdb on this TCP port (tcp::0: any free one, printed)" },
+    { "s", NULL, opt_gdb, "same as -gdb tcp::1234" },
     { "display", "none", opt_display, "accepted for compatibility: there is no display" },
     { "nodefaults", NULL, opt_ignored_flag, "accepted for compatibility" },
     { "h", NULL, opt_help, "this text" },
@@ -336,6 +360,7 @@ bool pc_options_parse(PcOptions *o, int argc, char **argv, uint64_t host_ram, ch
     o->accel = PC_ACCEL_TCG;
     o->ram_size = 128ull << 20;   /* QEMU's default */
     o->smp = 1;
+    o->gdb_port = -1;
     o->drives = g_ptr_array_new_with_free_func(opt_drive_free);
     o->netdevs = g_ptr_array_new_with_free_func(opt_netdev_free);
     o->device_refs = g_ptr_array_new_with_free_func(g_free);
@@ -419,5 +444,6 @@ void pc_options_free(PcOptions *o)
     g_free(o->name);
     g_free(o->pidfile);
     g_free(o->logfile);
+    g_free(o->gdb_host);
     memset(o, 0, sizeof(*o));
 }

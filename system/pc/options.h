@@ -76,6 +76,8 @@ typedef struct PcOptions {
     bool monitor_none;       /* -monitor none: no Ctrl-A c */
     bool no_reboot;
     bool start_paused;       /* -S */
+    int gdb_port;            /* -gdb tcp:[HOST]:PORT / -s (1234); -1: no gdb stub; 0: any free port (printed) */
+    char *gdb_host;          /* NULL: every interface, as QEMU's tcp::PORT */
     char *name;
     char *pidfile;
     unsigned log_mask;       /* MACHINE_LOG_* */

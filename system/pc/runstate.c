@@ -276,6 +276,27 @@ void pc_run_process_requests(Machine *m)
     }
 }
 
+void pc_run_debug_hold(Machine *m)
+{
+    PcRun *r = pc_run_of(m);
+    r->hold++;
+    pc_run_kick_all(r);
+}
+
+void pc_run_debug_wait_parked(Machine *m)
+{
+    pc_run_wait_parked(pc_run_of(m));
+}
+
+void pc_run_debug_release(Machine *m)
+{
+    PcRun *r = pc_run_of(m);
+    if (r->hold > 0) {
+        r->hold--;
+    }
+    g_cond_broadcast(&m->vcpu_wake);
+}
+
 void pc_vm_stop(Machine *m)
 {
     PcRun *r = pc_run_of(m);

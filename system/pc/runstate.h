@@ -59,6 +59,17 @@ void pc_vcpus_stop_and_join(Machine *m);
 /* The Linux thread id of a vCPU's thread (query-cpus-fast), 0 before it started. */
 pid_t pc_vcpu_thread_id(Machine *m, int index);
 
+/*
+ * A debugger's stop (the gdb stub; lock held, any thread): hold parks every vCPU as a pause does, without
+ * changing the run state that QMP reports; wait_parked returns once they all are; release lets them run
+ * again. Holds nest. load_pending gives parked vCPUs the boot/reset state they would load before running
+ * (so a debugger attached with -S sees the kernel's entry state, and its register writes are kept).
+ */
+void pc_run_debug_hold(Machine *m);
+void pc_run_debug_wait_parked(Machine *m);
+void pc_run_debug_release(Machine *m);
+void pc_vcpus_load_pending(Machine *m);
+
 /* QMP stop / cont (lock held; main thread). stop returns once every vCPU is parked. */
 void pc_vm_stop(Machine *m);
 void pc_vm_cont(Machine *m);

@@ -48,6 +48,17 @@ static void pc_vcpu_reload(Vcpu *v)
     }
 }
 
+void pc_vcpus_load_pending(Machine *m)
+{
+    PcRun *r = pc_run_get(m);
+    for (int i = 0; i < m->nr_vcpus; i++) {
+        if (r->ctl[i].reload && r->ctl[i].parked) {
+            r->ctl[i].reload = false;
+            pc_vcpu_reload(&m->vcpus[i]);
+        }
+    }
+}
+
 /* INIT: the CPU takes its INIT state; an AP then waits for a start-up IPI. */
 static void pc_vcpu_init(Vcpu *v)
 {

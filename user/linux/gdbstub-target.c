@@ -95,16 +95,18 @@ static void invalidate_code_at(uint64_t addr)
 
 /*
  * Breakpoints never patch guest memory: the translator asks linux_gdb_breakpoint_at before each
- * instruction. Watchpoints: only writes (Z2), detected by comparing the watched bytes after every
- * instruction and system call while any is set (the stub single-steps then); reads cannot be seen that way.
+ * instruction. Watchpoints make the stub single-step: writes (Z2) are detected by comparing the watched
+ * bytes after every instruction and system call; reads and accesses (Z3, Z4) by decoding each instruction
+ * before it runs and computing its memory operands (core/gdbstub/x86-watch.h; a system call's own accesses
+ * to guest memory are not seen).
  */
 static int gdb_insert_bp(void *opaque, int type, uint64_t addr, uint64_t len)
 {
     (void)opaque;
-    if (type == GDB_WP_READ || type == GDB_WP_ACCESS) {
+    if (type < GDB_BP_SW || type > GDB_WP_ACCESS) {
         return -ENOSYS;
     }
-    if (type > GDB_WP_ACCESS || (type == GDB_WP_WRITE && (len == 0 || len > 8))) {
+    if (type >= GDB_WP_WRITE && (len == 0 || len > 8)) {
         return -EINVAL;
     }
     if (linux_gdb_nbreaks == LINUX_GDB_MAX_BREAKS) {
@@ -115,7 +117,7 @@ static int gdb_insert_bp(void *opaque, int type, uint64_t addr, uint64_t len)
     b->type = type;
     b->addr = addr;
     b->len = len;
-    if (type == GDB_WP_WRITE) {
+    if (type >= GDB_WP_WRITE) {
         if (linux_gdb_read_mem(addr, b->old, len) != (long)len) {
             return -EFAULT;
         }
@@ -131,7 +133,7 @@ static void remove_at(int i)
 {
     LinuxGdbBreak b = linux_gdb_breaks[i];
     linux_gdb_breaks[i] = linux_gdb_breaks[--linux_gdb_nbreaks];
-    if (b.type == GDB_WP_WRITE) {
+    if (b.type >= GDB_WP_WRITE) {
         linux_gdb_nwatch--;
     } else if (!linux_gdb_breakpoint_at(b.addr)) {
         invalidate_code_at(b.addr);
@@ -141,12 +143,12 @@ static void remove_at(int i)
 static int gdb_remove_bp(void *opaque, int type, uint64_t addr, uint64_t len)
 {
     (void)opaque;
-    if (type == GDB_WP_READ || type == GDB_WP_ACCESS) {
+    if (type < GDB_BP_SW || type > GDB_WP_ACCESS) {
         return -ENOSYS;
     }
     for (int i = 0; i < linux_gdb_nbreaks; i++) {
         LinuxGdbBreak *b = &linux_gdb_breaks[i];
-        if (b->type == type && b->addr == addr && (type != GDB_WP_WRITE || b->len == len)) {
+        if (b->type == type && b->addr == addr && (type < GDB_WP_WRITE || b->len == len)) {
             remove_at(i);
             return 0;
         }

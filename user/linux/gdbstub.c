@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/gdbstub/x86-watch.h"
 #include "user/linux/gdbstub.h"
 
 bool linux_gdb_active;
@@ -33,6 +35,10 @@ typedef struct GdbThread {
     bool resume_pc_valid;       /* resumed at resume_pc: a breakpoint there is not hit again at once */
     uint64_t resume_pc;
     bool first;                 /* the stop before the first instruction */
+    int npred;                  /* read/access watchpoints: what the instruction about to run accesses */
+    GdbX86Access pred[GDB_X86_MAX_ACCESSES];
+    int rw_type;                /* a read/access watchpoint was hit (GDB_WP_*), at rw_addr: report it */
+    uint64_t rw_addr;
 } GdbThread;
 
 static pthread_mutex_t gdb_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,6 +48,7 @@ static int gdb_running;         /* threads inside guest code */
 static bool gdb_stopped;        /* a thread is serving gdb: the others wait */
 static GdbServer gdb_server;
 static __thread GdbThread *gdb_self;
+static bool gdb_interrupt;      /* gdb sent Ctrl-C: the next thread to run reports SIGINT */
 
 static bool tid_alive(int tid)
 {
@@ -83,6 +90,44 @@ static void gdb_atfork_child(void)
     }
 }
 
+/*
+ * While the guest runs nobody reads the socket, so this thread watches it for gdb's Ctrl-C (0x03): it takes
+ * the byte only while the process runs (under gdb_lock, never while a stopped thread talks to gdb), then
+ * makes every thread leave guest code; the first one back reports SIGINT. A thread blocked in a system call
+ * reports when it returns.
+ */
+static void *gdb_interrupt_watcher(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct pollfd p = {.fd = gdb_server.fd, .events = POLLIN};
+        int n = poll(&p, 1, 100);
+        if (!linux_gdb_active) {
+            return NULL;
+        }
+        if (n <= 0 || !(p.revents & POLLIN)) {
+            continue;
+        }
+        bool taken = false;
+        pthread_mutex_lock(&gdb_lock);
+        unsigned char c;
+        if (linux_gdb_active && !gdb_stopped && gdb_server.running &&
+            recv(gdb_server.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1 && c == 0x03) {
+            taken = recv(gdb_server.fd, &c, 1, MSG_DONTWAIT) == 1;
+            gdb_interrupt = true;
+            for (guint i = 0; i < gdb_threads->len; i++) {
+                GdbThread *o = g_ptr_array_index(gdb_threads, i);
+                tcg_cpu_request_exit(&o->t->env.tcg);
+            }
+            pthread_cond_broadcast(&gdb_cond);
+        }
+        pthread_mutex_unlock(&gdb_lock);
+        if (!taken) {
+            usleep(10000);   /* a packet for the thread serving gdb: let it read */
+        }
+    }
+}
+
 int linux_gdb_start(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -112,6 +157,15 @@ int linux_gdb_start(int port)
     tcg_debug_breakpoint = linux_gdb_breakpoint_at;
     pthread_atfork(NULL, NULL, gdb_atfork_child);
     linux_gdb_active = true;
+    /* The watcher runs no guest code: it blocks every signal, so none meant for guest threads lands there. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t watcher;
+    if (pthread_create(&watcher, NULL, gdb_interrupt_watcher, NULL) == 0) {
+        pthread_detach(watcher);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }
 
@@ -201,6 +255,17 @@ static bool gdb_pending_stop(GdbThread *g, GdbStop *stop)
         g->first = false;
         return true;
     }
+    if (gdb_interrupt) {
+        gdb_interrupt = false;
+        stop->signal = SIGINT;
+        return true;
+    }
+    if (g->rw_type) {
+        stop->watch_type = g->rw_type;
+        stop->watch_addr = g->rw_addr;
+        g->rw_type = 0;
+        return true;
+    }
     if (g->resume_pc_valid && pc != g->resume_pc) {
         g->resume_pc_valid = false;
     }
@@ -258,7 +323,37 @@ void linux_gdb_before_exec(LinuxThread *t)
     cpu->singlestep = g->kind == GDB_RESUME_STEP || linux_gdb_nwatch > 0 ||
                       linux_gdb_breakpoint_at(cpu->pc);
     g->step_pc = cpu->pc;
+    g->npred = 0;
+    for (int i = 0; i < linux_gdb_nbreaks; i++) {
+        if (linux_gdb_breaks[i].type == GDB_WP_READ || linux_gdb_breaks[i].type == GDB_WP_ACCESS) {
+            uint8_t code[15];
+            long got = linux_gdb_read_mem(cpu->pc, code, sizeof(code));
+            if (got > 0) {
+                g->npred = gdb_x86_mem_accesses(&t->env, ZYDIS_MACHINE_MODE_LONG_64, code, (size_t)got, cpu->pc,
+                                                g->pred);
+            }
+            break;
+        }
+    }
     pthread_mutex_unlock(&gdb_lock);
+}
+
+/* Did the instruction just run touch a read or access watchpoint? Remembered for the next stop check. */
+static void gdb_rw_watch_check(GdbThread *g)
+{
+    for (int i = 0; i < linux_gdb_nbreaks && !g->rw_type; i++) {
+        const LinuxGdbBreak *b = &linux_gdb_breaks[i];
+        for (int k = 0; k < g->npred && (b->type == GDB_WP_READ || b->type == GDB_WP_ACCESS); k++) {
+            const GdbX86Access *a = &g->pred[k];
+            if ((b->type == GDB_WP_ACCESS ? (a->read || a->write) : a->read) &&
+                gdb_ranges_overlap(a->addr, a->len, b->addr, b->len)) {
+                g->rw_type = b->type;
+                g->rw_addr = a->addr > b->addr ? a->addr : b->addr;
+                break;
+            }
+        }
+    }
+    g->npred = 0;
 }
 
 /* The signal a guest exception becomes (signal.c delivers it). */
@@ -290,6 +385,9 @@ TCGExitReason linux_gdb_after_exec(LinuxThread *t, TCGExitReason why)
     /* An exit request before the instruction ran leaves the pc where it was: the step is still to do. */
     if (cpu->singlestep && g->kind == GDB_RESUME_STEP && (cpu->pc != g->step_pc || why != TCG_EXIT_INTERRUPT)) {
         g->stepped = true;
+    }
+    if (g->npred && why != TCG_EXIT_EXCEPTION && (cpu->pc != g->step_pc || why != TCG_EXIT_INTERRUPT)) {
+        gdb_rw_watch_check(g);
     }
     if (why == TCG_EXIT_EXCEPTION) {
         /* A fault: gdb sees the signal first and says whether the program gets it. */

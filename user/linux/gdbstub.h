@@ -2,7 +2,8 @@
  * ember-x86_64's gdb stub (-g PORT / EMBER_GDB): the user-mode glue around core/gdbstub's protocol.
  * The CPU loop calls the hooks below only while linux_gdb_active is set. All-stop: when one guest thread
  * stops (breakpoint, step, watchpoint, fault), every other thread is stopped at its next block boundary
- * (threads blocked in system calls count as stopped) before gdb is told.
+ * (threads blocked in system calls count as stopped) before gdb is told. gdb's Ctrl-C is read by a watcher
+ * thread while the guest runs; the next thread to leave guest code reports SIGINT.
  */
 #ifndef EMBER_LINUX_GDBSTUB_H
 #define EMBER_LINUX_GDBSTUB_H

@@ -296,6 +296,8 @@ static bool tcg_take_interrupt(Vcpu *v, CPUX86State *env)
     return x86_sys_deliver(env, vector, false, 0) == X86_DELIVER_OK;
 }
 
+const AccelTcgDebug *accel_tcg_debug;
+
 static void tcg_vcpu_run(Vcpu *v, AccelExit *exit)
 {
     CPUX86State *env = v->accel_state;
@@ -307,7 +309,9 @@ static void tcg_vcpu_run(Vcpu *v, AccelExit *exit)
             exit->reason = ACCEL_EXIT_REQUEST;
             return;
         }
-        if ((req & VCPU_REQ_NMI) && !sys->nmi_blocked) {
+        const AccelTcgDebug *dbg = accel_tcg_debug;
+        bool masked = dbg && dbg->irq_masked(v);
+        if ((req & VCPU_REQ_NMI) && !sys->nmi_blocked && !masked) {
             atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_NMI);
             tcg_log_int(v, env, "NMI", 2, 0);
             if (x86_sys_deliver(env, 2, false, 0) != X86_DELIVER_OK) {
@@ -315,7 +319,7 @@ static void tcg_vcpu_run(Vcpu *v, AccelExit *exit)
                 return;
             }
         }
-        if (!tcg_take_interrupt(v, env)) {
+        if (!masked && !tcg_take_interrupt(v, env)) {
             exit->reason = ACCEL_EXIT_SHUTDOWN;
             return;
         }
@@ -323,7 +327,15 @@ static void tcg_vcpu_run(Vcpu *v, AccelExit *exit)
             exit->reason = ACCEL_EXIT_HALT;
             return;
         }
+        if (dbg && dbg->before_exec(v, env)) {
+            exit->reason = ACCEL_EXIT_REQUEST;
+            return;
+        }
         TCGExitReason why = tcg_cpu_exec(&env->tcg);
+        if (dbg && dbg->after_exec(v, env, why)) {
+            exit->reason = ACCEL_EXIT_REQUEST;
+            return;
+        }
         switch (why) {
         case TCG_EXIT_EXCEPTION:
             tcg_log_int(v, env, sys->soft_int ? "software interrupt" : "exception", env->exception, env->error_code);
