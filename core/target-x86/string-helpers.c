@@ -22,13 +22,16 @@
  * flags are then right when the run ends, and also in a signal frame when a later element faults, as
  * on the hardware. RCX = 0 compares nothing and leaves the flags alone.
  *
- * With a soft-MMU (TCGCPU.mem set, system mode) every access goes through it, one element at a time.
+ * With a soft-MMU (TCGCPU.mem set, system mode) the first element of each chunk goes through it (the
+ * access that may fault, reach MMIO or a page with translated code); the rest of a chunk on RAM is then
+ * copied or filled through host pointers, else it goes one element at a time.
  */
 #include <string.h>
 
 #include "core/target-x86/cc.h"
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/string-desc.h"
+#include "core/target-x86/sys.h"
 
 #define STR_PAGE 4096ULL
 /* Look at exit requests (signals, other threads) this often during one long REP, in chunks/elements. */
@@ -118,6 +121,13 @@ static void str_store(const StrCtx *c, uint64_t addr, uint64_t v)
     memcpy((void *)(uintptr_t)addr, &v, c->esz);
 }
 
+/* System mode: the host address of the rest of a chunk whose first element was just accessed through the
+   soft-MMU on the same page (so it is mapped with these rights), or NULL when that is not RAM. */
+static void *str_sys_ptr(const StrCtx *c, uint64_t lin, uint64_t len, bool write)
+{
+    return c->env->sys ? x86_sys_host_ptr(c->env, lin, len, write) : NULL;
+}
+
 /*
  * How many elements (at most max) starting at linear address lin, offset off in its segment, stay inside
  * lin's page and do not wrap the address size, going in the direction of DF. At least 1: an element that
@@ -200,20 +210,25 @@ void helper_rep_movs(CPUX86State *env, uint32_t desc)
     while (count) {
         uint64_t si = env->regs[R_ESI] & c.mask, di = env->regs[R_EDI] & c.mask;
         uint64_t src = c.src_base + si, dst = c.dst_base + di;
-        uint64_t n = 1;
-        if (c.direct) {
-            n = str_chunk(&c, si, src, count);
-            n = str_chunk(&c, di, dst, n);
-            n = str_limit_overlap(&c, src, dst, n);
-            str_store(&c, dst, str_load(&c, src));
-            if (n > 1) {
-                /* Elements 1..n-1: above the first going up, below it going down. */
-                uint64_t rest = (n - 1) << c.shift;
-                uint64_t off = c.df > 0 ? c.esz : (uint64_t)0 - rest;
-                memmove((void *)(uintptr_t)(dst + off), (const void *)(uintptr_t)(src + off), rest);
+        uint64_t n = str_chunk(&c, si, src, count);
+        n = str_chunk(&c, di, dst, n);
+        n = str_limit_overlap(&c, src, dst, n);
+        str_store(&c, dst, str_load(&c, src));
+        if (n > 1) {
+            /* Elements 1..n-1: above the first going up, below it going down. */
+            uint64_t rest = (n - 1) << c.shift;
+            uint64_t off = c.df > 0 ? c.esz : (uint64_t)0 - rest;
+            void *d = (void *)(uintptr_t)(dst + off);
+            const void *s = (const void *)(uintptr_t)(src + off);
+            if (!c.direct) {
+                d = str_sys_ptr(&c, dst + off, rest, true);
+                s = d ? str_sys_ptr(&c, src + off, rest, false) : NULL;
             }
-        } else {
-            str_store(&c, dst, str_load(&c, src));
+            if (d && s) {
+                memmove(d, s, rest);
+            } else {
+                n = 1;
+            }
         }
         count -= n;
         str_set_reg(&c, R_ESI, str_advance(&c, si, n));
@@ -266,17 +281,17 @@ void helper_rep_stos(CPUX86State *env, uint32_t desc)
     while (count) {
         uint64_t di = env->regs[R_EDI] & c.mask;
         uint64_t dst = c.dst_base + di;
-        uint64_t n = 1;
-        if (c.direct) {
-            n = str_chunk(&c, di, dst, count);
-            str_store(&c, dst, v);
-            if (n > 1) {
-                uint64_t rest = (n - 1) << c.shift;
-                uint64_t off = c.df > 0 ? c.esz : (uint64_t)0 - rest;
-                str_fill((void *)(uintptr_t)(dst + off), v, n - 1, c.shift);
+        uint64_t n = str_chunk(&c, di, dst, count);
+        str_store(&c, dst, v);
+        if (n > 1) {
+            uint64_t rest = (n - 1) << c.shift;
+            uint64_t off = c.df > 0 ? c.esz : (uint64_t)0 - rest;
+            void *d = c.direct ? (void *)(uintptr_t)(dst + off) : str_sys_ptr(&c, dst + off, rest, true);
+            if (d) {
+                str_fill(d, v, n - 1, c.shift);
+            } else {
+                n = 1;
             }
-        } else {
-            str_store(&c, dst, v);
         }
         count -= n;
         str_set_reg(&c, R_EDI, str_advance(&c, di, n));

@@ -123,7 +123,7 @@ void x86_sys_write_cr(CPUX86State *env, int cr, uint64_t value)
         break;
     case 3:
         sys->cr3 = value;
-        x86_sys_tlb_flush(env);
+        x86_sys_tlb_flush_nonglobal(env);
         break;
     case 4: {
         if ((sys->efer & EFER_LMA) && !(value & CR4_PAE)) {

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "core/target-x86/cpuid.h"
 #include "core/target-x86/sys.h"
 
 #define PTE_P (1ull << 0)
@@ -14,12 +15,14 @@
 #define PTE_A (1ull << 5)
 #define PTE_D (1ull << 6)
 #define PTE_PS (1ull << 7)
+#define PTE_G (1ull << 8)
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
 #define PF_P (1u << 0)
 #define PF_W (1u << 1)
 #define PF_U (1u << 2)
+#define PF_RSVD (1u << 3)
 #define PF_I (1u << 4)
 
 static CPUX86State *x86_env_of(TCGCPU *cpu) { return (CPUX86State *)cpu; }
@@ -108,6 +111,12 @@ static bool x86_walk(TCGCPU *cpu, uint64_t vaddr, SoftMMUAccess access, int mmu_
         table = sys->cr3 & 0xfffff000u;
     }
 
+    /* Bits a present 64-bit entry must leave clear (SDM vol. 3 §4.5): physical address bits at or above
+       MAXPHYADDR, and NX while EFER.NXE is off. Set, they are a page fault with RSVD. */
+    const X86CPUModel *model = env->model ? env->model : x86_cpu_model_find(NULL);
+    unsigned maxphy = model->addr_sizes & 0xff;
+    uint64_t rsvd = (maxphy < 52 ? ((1ull << 52) - 1) & ~((1ull << maxphy) - 1) : 0) | (nxe ? 0 : PTE_NX);
+
     bool w_ok = true, u_ok = true, x_ok = true;
     uint64_t pte = 0;
     void *pte_p = NULL;
@@ -119,6 +128,12 @@ static bool x86_walk(TCGCPU *cpu, uint64_t vaddr, SoftMMUAccess access, int mmu_
         pte = x86_pte_read(pte_p, wide);
         if (!(pte & PTE_P)) {
             return x86_page_fault(env, vaddr, err, probe);
+        }
+        /* PS is reserved in a PML4 entry; a large page's address bits below its size (above PAT) too. */
+        bool large_rsvd = (pte & PTE_PS) && level + 1 < nlevels &&
+                          (shifts[level] > 30 || (pte & ((1ull << shifts[level]) - 1) & ~0x1fffull));
+        if (wide && ((pte & rsvd) || large_rsvd)) {
+            return x86_page_fault(env, vaddr, err | PF_P | PF_RSVD, probe);
         }
         w_ok &= (pte & PTE_W) != 0;
         u_ok &= (pte & PTE_U) != 0;
@@ -161,7 +176,8 @@ static bool x86_walk(TCGCPU *cpu, uint64_t vaddr, SoftMMUAccess access, int mmu_
     }
     *paddr = frame | (vaddr & page_mask);
     *prot = (can_read ? SOFTMMU_PROT_READ : 0) | (can_write && (pte & PTE_D) ? SOFTMMU_PROT_WRITE : 0) |
-            (can_exec ? SOFTMMU_PROT_EXEC : 0);
+            (can_exec ? SOFTMMU_PROT_EXEC : 0) |
+            ((pte & PTE_G) && (sys->cr4 & (1ull << 7)) ? SOFTMMU_PROT_GLOBAL : 0);   /* CR4.PGE */
     return true;
 }
 
@@ -238,10 +254,11 @@ size_t x86_sys_fetch_code(CPUX86State *env, uint64_t linear, uint8_t *buf, size_
         if (!e) {
             break;
         }
-        if (e->io) {
+        if (softmmu_entry_io(&sys->mmu, e)) {
+            uint64_t ppage = softmmu_entry_paddr(&sys->mmu, e);
             for (size_t i = 0; i < n; i++) {
                 buf[done + i] = (uint8_t)sys->mmu.phys->io_read(sys->mmu.phys->opaque,
-                                                                e->paddr | ((a + i) & ~SOFTMMU_PAGE_MASK), 1);
+                                                                ppage | ((a + i) & ~SOFTMMU_PAGE_MASK), 1);
             }
         } else {
             memcpy(buf + done, (const void *)(uintptr_t)(a + e->addend), n);
@@ -255,7 +272,7 @@ uint64_t x86_sys_code_paddr(CPUX86State *env, uint64_t linear)
 {
     uint64_t a = x86_linear(env, linear);
     SoftMMUEntry *e = softmmu_lookup(&env->sys->mmu, &env->tcg, a, SOFTMMU_CODE, x86_sys_mmu_index(env), true);
-    return e ? e->paddr | (a & ~SOFTMMU_PAGE_MASK) : ~0ull;
+    return e ? softmmu_entry_paddr(&env->sys->mmu, e) | (a & ~SOFTMMU_PAGE_MASK) : ~0ull;
 }
 
 void x86_sys_tlb_flush(CPUX86State *env)
@@ -263,9 +280,17 @@ void x86_sys_tlb_flush(CPUX86State *env)
     softmmu_flush(&env->sys->mmu);
 }
 
+void x86_sys_tlb_flush_nonglobal(CPUX86State *env)
+{
+    softmmu_flush_nonglobal(&env->sys->mmu);
+}
+
 void x86_sys_tlb_flush_page(CPUX86State *env, uint64_t vaddr)
 {
-    softmmu_flush_page(&env->sys->mmu, x86_linear(env, vaddr));
+    uint64_t lin = x86_linear(env, vaddr);
+    softmmu_flush_page(&env->sys->mmu, lin);
+    /* The jump cache is keyed by EIP (linear minus the CS base; the neighbouring pages go too). */
+    softmmu_jmp_flush_page(&env->sys->mmu, x86_linear(env, (lin & SOFTMMU_PAGE_MASK) - env->seg_base[R_CS]));
 }
 
 void *x86_sys_host_ptr(CPUX86State *env, uint64_t vaddr, uint64_t len, bool write)
@@ -332,6 +357,7 @@ void x86_sys_init(CPUX86State *env, const X86SysCallbacks *cb, const SoftMMUPhys
 
 void x86_sys_free(CPUX86State *env)
 {
+    softmmu_destroy(&env->sys->mmu);
     g_free(env->sys);
     env->sys = NULL;
     env->tcg.mem = NULL;
@@ -340,13 +366,8 @@ void x86_sys_free(CPUX86State *env)
 void x86_sys_reset(CPUX86State *env)
 {
     X86SysState *sys = env->sys;
-    SoftMMU mmu = sys->mmu;
-    const X86SysCallbacks *cb = sys->cb;
-    void *owner = sys->owner;
-    memset(sys, 0, sizeof(*sys));
-    sys->mmu = mmu;
-    sys->cb = cb;
-    sys->owner = owner;
+    /* Everything up to the owner, its callbacks and the soft-MMU (the last fields) starts at zero. */
+    memset(sys, 0, offsetof(X86SysState, owner));
     softmmu_flush(&sys->mmu);
 
     memset(env->regs, 0, sizeof(env->regs));

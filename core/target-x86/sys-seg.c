@@ -26,10 +26,16 @@ void x86_sys_update_hflags(CPUX86State *env)
         }
     }
     env->cs_flags = f;
+    /* The CPL may have changed: generated code looks up the TLB of the current MMU index. */
+    softmmu_bind(&sys->mmu, &env->tcg, x86_sys_mmu_index(env));
 }
 
 void x86_sys_set_seg(CPUX86State *env, int seg, uint16_t sel, uint64_t base, uint32_t limit, uint32_t attr)
 {
+    if (seg == R_CS && base != env->seg_base[R_CS]) {
+        /* The jump cache is keyed by EIP: with another CS base the same EIP is other code. */
+        softmmu_jmp_flush(&env->sys->mmu);
+    }
     env->seg_sel[seg] = sel;
     env->seg_base[seg] = base;
     env->sys->seg_limit[seg] = limit;

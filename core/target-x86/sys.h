@@ -71,7 +71,7 @@ typedef struct X86SysState {
     bool soft_int;                   /* the pending env->exception comes from INT n / INT3 / INTO */
     uint64_t irq_shadow_pc;          /* interrupts stay blocked while RIP equals this (STI, MOV SS) */
     bool irq_shadow;
-    /* The owner (system/pc's Vcpu) and its services */
+    /* The owner (system/pc's Vcpu) and its services; these stay last (x86_sys_reset keeps them) */
     void *owner;
     const X86SysCallbacks *cb;
     SoftMMU mmu;
@@ -115,6 +115,8 @@ size_t x86_sys_fetch_code(CPUX86State *env, uint64_t linear, uint8_t *buf, size_
 uint64_t x86_sys_code_paddr(CPUX86State *env, uint64_t linear);
 /* Page-table changes: flush the TLB (CR3 write, CR0/CR4 paging bits) or one page (INVLPG). */
 void x86_sys_tlb_flush(CPUX86State *env);
+/* A CR3 write: global pages (PTE.G with CR4.PGE) stay. */
+void x86_sys_tlb_flush_nonglobal(CPUX86State *env);
 void x86_sys_tlb_flush_page(CPUX86State *env, uint64_t vaddr);
 /* Byte ranges at the current CPL's rights (every page checked before anything is written). */
 void x86_sys_read(CPUX86State *env, uint64_t vaddr, void *buf, uint64_t len);

@@ -85,7 +85,11 @@ protected:
         fake.pages[0x20000] = {0x4000, SOFTMMU_PROT_READ};
         fake.pages[0x30000] = {15 * 4096, rw};
     }
-    void TearDown() override { delete mmu; }
+    void TearDown() override
+    {
+        softmmu_destroy(mmu);
+        delete mmu;
+    }
     Fake fake;
     SoftMMU *mmu;
     TCGCPU *cpu = nullptr;
@@ -154,6 +158,64 @@ TEST_F(SoftMMUTest, PageCrossingAccessesAreSplitAcrossPhysicalPages)
     EXPECT_EQ(softmmu_ld(mmu, cpu, 0x10ffe, MO_32, 0), 0x06050403u);
     EXPECT_EQ(softmmu_host_ptr(mmu, cpu, 0x10ffc, 8, SOFTMMU_READ, 0, true), nullptr);
     EXPECT_EQ(softmmu_host_ptr(mmu, cpu, 0x10ff8, 8, SOFTMMU_READ, 0, true), &fake.ram[0x3ff8]);
+}
+
+TEST_F(SoftMMUTest, ACr3StyleFlushKeepsOnlyGlobalTranslations)
+{
+    const int rw = SOFTMMU_PROT_READ | SOFTMMU_PROT_WRITE;
+    fake.pages[0x10000] = {0x3000, rw | SOFTMMU_PROT_GLOBAL};
+    softmmu_ld(mmu, cpu, 0x10000, MO_8, 0);
+    softmmu_ld(mmu, cpu, 0x11000, MO_8, 0);
+    int walks = fake.walks;
+    softmmu_flush_nonglobal(mmu);
+    softmmu_ld(mmu, cpu, 0x10000, MO_8, 0);
+    EXPECT_EQ(fake.walks, walks) << "a global page stays";
+    softmmu_ld(mmu, cpu, 0x11000, MO_8, 0);
+    EXPECT_EQ(fake.walks, walks + 1) << "the other one is walked again";
+    softmmu_flush(mmu);
+    softmmu_ld(mmu, cpu, 0x10000, MO_8, 0);
+    EXPECT_EQ(fake.walks, walks + 2) << "a full flush drops global pages too";
+}
+
+TEST_F(SoftMMUTest, EntriesThatShareASlotStayAsVictims)
+{
+    // 0x10000 and 0x10000 + TLB size pages share a slot of the direct-mapped table.
+    const uint64_t alias = 0x10000 + (uint64_t)SOFTMMU_TLB_SIZE * SOFTMMU_PAGE_SIZE;
+    fake.pages[alias] = {0x5000, SOFTMMU_PROT_READ | SOFTMMU_PROT_WRITE};
+    fake.ram[0x3000] = 0x11;
+    fake.ram[0x5000] = 0x55;
+    EXPECT_EQ(softmmu_ld(mmu, cpu, 0x10000, MO_8, 0), 0x11u);
+    EXPECT_EQ(softmmu_ld(mmu, cpu, alias, MO_8, 0), 0x55u);
+    int walks = fake.walks;
+    for (int i = 0; i < 4; i++) {
+        EXPECT_EQ(softmmu_ld(mmu, cpu, 0x10000, MO_8, 0), 0x11u);
+        EXPECT_EQ(softmmu_ld(mmu, cpu, alias, MO_8, 0), 0x55u);
+    }
+    EXPECT_EQ(fake.walks, walks);
+    softmmu_flush_page(mmu, alias);
+    EXPECT_EQ(softmmu_ld(mmu, cpu, alias, MO_8, 0), 0x55u);
+    EXPECT_EQ(fake.walks, walks + 1) << "a one-page flush reaches the victims too";
+}
+
+TEST_F(SoftMMUTest, AWriteTagOfAPageWithCodeNeverEqualsThePage)
+{
+    softmmu_st(mmu, cpu, 0x10010, 1, MO_8, 0);
+    const SoftMMUEntry *e = softmmu_lookup(mmu, cpu, 0x10010, SOFTMMU_WRITE, 0, true);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->tag[SOFTMMU_WRITE], 0x10000u);
+    softmmu_code_page_set(0x3000, true);   // translated code appears on the physical page
+    EXPECT_NE(e->tag[SOFTMMU_WRITE], 0x10000u);
+    EXPECT_EQ(e->tag[SOFTMMU_READ], 0x10000u);
+    softmmu_code_page_set(0x3000, false);
+    softmmu_st(mmu, cpu, 0x10010, 2, MO_8, 0);   // the slow path finds no code and clears the flag
+    EXPECT_EQ(e->tag[SOFTMMU_WRITE], 0x10000u);
+    EXPECT_EQ(fake.ram[0x3010], 2);
+    // MMIO tags never equal a page either, so generated code always calls for them.
+    softmmu_ld(mmu, cpu, 0x30000, MO_8, 0);
+    e = softmmu_lookup(mmu, cpu, 0x30000, SOFTMMU_READ, 0, true);
+    EXPECT_NE(e->tag[SOFTMMU_READ], 0x30000u);
+    EXPECT_TRUE(softmmu_entry_io(mmu, e));
+    EXPECT_EQ(softmmu_entry_paddr(mmu, e), 15u * 4096);
 }
 
 TEST(SoftMMUCodePages, TheBitmapRecordsPagesWithCode)
