@@ -26,6 +26,45 @@ static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
     __cpuid_count(leaf, sub, out[0], out[1], out[2], out[3]);
 }
 
+/*
+ * The host's cache descriptions (leaves 2, 4 and 0x80000005/6), remembered: in a virtual machine each
+ * CPUID instruction traps to the hypervisor (microseconds), and a static glibc's start-up asks dozens of
+ * times, in every process (every fork server child in afl mode). They do not change.
+ */
+#define HOST_CACHE_SUBLEAVES 16
+
+static struct {
+    uint32_t ready;   /* 0, then 1 once out is written */
+    uint32_t out[4];
+} host_cache_leaves[2 + HOST_CACHE_SUBLEAVES + 2];
+
+static void host_cpuid_cached(uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    int slot = -1;
+    if (leaf == 2) {
+        slot = 0;
+    } else if (leaf == 4 && sub < HOST_CACHE_SUBLEAVES) {
+        slot = 1 + (int)sub;
+    } else if (leaf == 0x80000005u || leaf == 0x80000006u) {
+        slot = 1 + HOST_CACHE_SUBLEAVES + (int)(leaf - 0x80000005u);
+    }
+    if (slot < 0) {
+        host_cpuid(leaf, sub, out);
+        return;
+    }
+    if (__atomic_load_n(&host_cache_leaves[slot].ready, __ATOMIC_ACQUIRE)) {
+        for (int i = 0; i < 4; i++) {
+            out[i] = __atomic_load_n(&host_cache_leaves[slot].out[i], __ATOMIC_RELAXED);
+        }
+        return;
+    }
+    host_cpuid(leaf, sub, out);
+    for (int i = 0; i < 4; i++) {   /* racing threads store the same values */
+        __atomic_store_n(&host_cache_leaves[slot].out[i], out[i], __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&host_cache_leaves[slot].ready, 1, __ATOMIC_RELEASE);
+}
+
 static uint64_t host_xgetbv0(void)
 {
     uint32_t lo, hi;
@@ -250,7 +289,7 @@ void x86_cpuid(const X86CPUModel *m, uint32_t leaf, uint32_t sub, uint32_t out[4
     case 0x80000006u:
         /* Cache descriptions: the host's, since the vendor is the host's too (glibc sizes its copy
            thresholds from them). */
-        host_cpuid(leaf, sub, out);
+        host_cpuid_cached(leaf, sub, out);
         if (leaf == 4) {
             out[0] &= 0x3ff;   /* one core, one thread sharing each cache */
         }

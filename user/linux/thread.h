@@ -29,6 +29,7 @@ typedef struct LinuxThread {
     bool has_saved_mask;           /* sigsuspend: the mask the next handler's sigreturn restores */
     uint64_t saved_mask;
     uint64_t clear_child_tid;      /* set_tid_address / CLONE_CHILD_CLEARTID */
+    uint64_t afl_prev_loc;         /* AFL mode: this thread's previous block id (user/linux/afl/) */
 } LinuxThread;
 
 /* What the whole process shares. */

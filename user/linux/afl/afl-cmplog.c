@@ -14,31 +14,9 @@
 
 #include "user/linux/afl/afl.h"
 
-#define CMP_MAP_W 65536
-#define CMP_MAP_H 32
-#define CMP_TYPE_INS 1
-
-typedef struct __attribute__((packed)) AflCmpHeader {
-    unsigned hits : 24;
-    unsigned id : 24;
-    unsigned shape : 5;       /* operand size in bytes - 1 */
-    unsigned type : 2;        /* CMP_TYPE_INS for instructions */
-    unsigned attribute : 4;
-    unsigned overflow : 1;
-    unsigned reserved : 4;
-} AflCmpHeader;
-
-typedef struct __attribute__((packed)) AflCmpOperands {
-    uint64_t v0, v1, v0_128, v1_128;
-} AflCmpOperands;
-
-typedef struct AflCmpMap {
-    AflCmpHeader headers[CMP_MAP_W];
-    AflCmpOperands log[CMP_MAP_W][CMP_MAP_H];
-} AflCmpMap;
-
 _Static_assert(sizeof(AflCmpHeader) == 8, "cmp_header is 8 bytes in afl++ 4.04c");
 _Static_assert(sizeof(AflCmpOperands) == 32, "cmp_operands is 32 bytes in afl++ 4.04c");
+_Static_assert(sizeof(AflCmpFnOperands) == 64, "cmpfn_operands is 64 bytes in afl++ 4.04c");
 
 int afl_cmplog_attach(const char *shm_id)
 {

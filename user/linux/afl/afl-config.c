@@ -68,6 +68,30 @@ static uint32_t pow2_floor(uint64_t v)
     return p;
 }
 
+/*
+ * Without AFL_MAP_SIZE, the map is sized to the code it covers, as afl-cc's targets size theirs to their
+ * edges and tell afl-fuzz in the hello: two entries per byte of instrumented code (a block is some 15-20
+ * bytes, so a few percent of the entries are used), at least a page, at most afl's 64 KiB. A small map
+ * is a large part of a run's cost saved: each page of it a child touches is a page fault (fork does not
+ * map shared memory into children), and afl-fuzz clears, classifies and compares the whole map each run.
+ * Everything (AFL_INST_LIBS) or modules named in AFL_QEMU_INST_RANGES are not known yet: 64 KiB.
+ */
+static uint32_t default_map_size(bool names)
+{
+    if (afl.inst_all || names) {
+        return AFL_MAP_SIZE_DEFAULT;
+    }
+    uint64_t code = 0;
+    for (int i = 0; i < afl.nranges; i++) {
+        code += afl.ranges[i].end - afl.ranges[i].start;
+    }
+    uint32_t size = 4096;
+    while (size < AFL_MAP_SIZE_DEFAULT && size < code * 2) {
+        size *= 2;
+    }
+    return size;
+}
+
 static bool fd_open(int fd)
 {
     return fcntl(fd, F_GETFD) != -1;
@@ -123,6 +147,9 @@ int afl_config_read(const LinuxElfImage *img)
     }
     if (afl.nranges == 0 && !names && end > start) {
         afl.ranges[afl.nranges++] = (AflRange){start, end};
+    }
+    if (!getenv("AFL_MAP_SIZE") && !getenv("AFL_MAPSIZE")) {
+        afl.map_size = default_map_size(names);
     }
 
     v = getenv("AFL_COMPCOV_LEVEL");
@@ -236,6 +263,9 @@ int linux_afl_init(const LinuxElfImage *img)
     const char *hook = getenv("AFL_QEMU_PERSISTENT_HOOK");
     if (hook && afl.persist_addr && afl_hook_load(hook) < 0) {
         return -1;
+    }
+    if (afl.cmp_map) {
+        afl_cmplog_rtn_init(img);
     }
     afl_instrument_install();
     return 0;

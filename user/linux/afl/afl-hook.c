@@ -78,7 +78,7 @@ void afl_hook_run(CPUX86State *env)
     for (int i = 0; i < 15; i++) {
         gpr[i] = env->regs[hook_reg_order[i]];
     }
-    r.rip = env->tcg.pc;
+    r.rip = afl.persist_addr;   /* the hook runs at the persistent address (TCGCPU.pc may lag: chaining) */
     r.rsp = env->regs[R_ESP];
     r.rflags = x86_get_eflags(env);
     hook_fn(&r, 0, shm_fuzz_buf, *shm_fuzz_len);

@@ -7,8 +7,15 @@
 #include "core/target-x86/translate.h"
 #include "core/tcg/tcg-gen.h"
 #include "user/linux/afl/afl.h"
+#include "user/linux/thread.h"
 
-uint64_t afl_prev_loc;
+/* The guest thread's prev_loc, next to its CPU state (env points at its LinuxThread). */
+#define AFL_PREV_LOC_OFFSET ((uint32_t)offsetof(LinuxThread, afl_prev_loc))
+
+void afl_prev_loc_reset(CPUX86State *env)
+{
+    ((LinuxThread *)(void *)env)->afl_prev_loc = 0;
+}
 
 /* A block's id as AFL's qemu mode computes it, so maps look alike. */
 uint32_t afl_hash_pc(uint64_t pc, uint32_t mask)
@@ -40,13 +47,12 @@ static void gen_map_add(TCGContext *s, TCGTemp addr, TCGTemp inc, bool never_zer
 static void gen_edge(TCGContext *s, uint64_t pc)
 {
     uint32_t cur = afl_hash_pc(pc, afl.map_size - 1);
-    TCGTemp prev_addr = const_ptr(s, &afl_prev_loc);
     TCGTemp idx = tcg_temp_new(s);
-    tcg_gen_ld(s, TCG_I64, MO_64, idx, prev_addr, 0);
+    tcg_gen_ld(s, TCG_I64, MO_64, idx, TCG_TEMP_ENV, AFL_PREV_LOC_OFFSET);
     tcg_gen_xor(s, TCG_I64, idx, idx, tcg_const(s, cur));
     tcg_gen_add(s, TCG_I64, idx, idx, const_ptr(s, afl.map));
     gen_map_add(s, idx, tcg_const(s, 1), true);
-    tcg_gen_st(s, MO_64, tcg_const(s, cur >> 1), prev_addr, 0);
+    tcg_gen_st(s, MO_64, tcg_const(s, cur >> 1), TCG_TEMP_ENV, AFL_PREV_LOC_OFFSET);
 }
 
 static void afl_block_start(DisasContext *dc)
@@ -63,6 +69,9 @@ static void afl_block_start(DisasContext *dc)
     }
     if (afl.map && afl_pc_instrumented(pc)) {
         gen_edge(dc->s, pc);
+    }
+    if (afl.cmp_map && afl_cmplog_rtn_wants(pc) && afl_pc_instrumented(pc)) {
+        afl_cmplog_rtn_emit(dc->s, pc);
     }
 }
 

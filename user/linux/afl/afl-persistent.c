@@ -109,7 +109,7 @@ static void afl_persistent_enter(CPUX86State *env)
         return;
     }
     persist.saved = true;
-    afl_prev_loc = 0;   /* as at each later run's start */
+    afl_prev_loc_reset(env);   /* as at each later run's start */
     persist.rsp = env->regs[R_ESP];
     persist.ret_addr = afl.persist_ret ? afl.persist_ret : *(uint64_t *)(uintptr_t)env->regs[R_ESP];
     memcpy(persist.regs, env->regs, sizeof(persist.regs));
@@ -136,7 +136,7 @@ static void afl_persistent_return(CPUX86State *env)
     if (afl.in_child) {
         afl_forkserver_child_stop();
     }
-    afl_prev_loc = 0;
+    afl_prev_loc_reset(env);
     if (afl.persist_mem) {
         snapshot_restore();
     }

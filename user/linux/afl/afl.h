@@ -4,10 +4,12 @@
  *
  *   edge coverage   IR at the start of each block in the instrumented ranges: map[cur ^ prev]++ (afl-instrument.c)
  *   comparisons     CompCov (byte-wise matches of multi-byte compares into the map) and CMPLOG (operands into
- *                   the cmplog map), from the translator's CMP/SUB hook (afl-instrument.c, afl-cmplog.c)
+ *                   the cmplog map), from the translator's CMP/SUB hook (afl-instrument.c, afl-cmplog.c), and
+ *                   the arguments of strcmp/memcmp-like calls through the program's PLT (afl-cmplog-rtn.c)
  *   fork server     the protocol on fds 198/199, started at the program's entry; the blocks a child
  *                   translates and the chains it makes flow back to the server, so later children start
- *                   warm (afl-forkserver.c)
+ *                   warm; children are forked ahead and fault in what they will need before their run
+ *                   (afl-forkserver.c, afl-prefault.c)
  *   persistent mode AFL_QEMU_PERSISTENT_*: loop over one function without forking, optionally restoring
  *                   registers and memory (afl-persistent.c); AFL_QEMU_PERSISTENT_HOOK feeds each run from
  *                   shared memory through a host library (afl-hook.c)
@@ -64,8 +66,10 @@ typedef struct AflState {
 } AflState;
 
 extern AflState afl;
-/* The previous block's id >> 1 (AFL's prev_loc); generated code reads and writes it. */
-extern uint64_t afl_prev_loc;
+/* The previous block's id >> 1 (AFL's prev_loc), per guest thread (a shared one would make a threaded
+   program's edges depend on how its threads interleave); generated code reads and writes it. */
+struct CPUX86State;
+void afl_prev_loc_reset(struct CPUX86State *env);
 
 /* afl-config.c */
 int afl_config_read(const LinuxElfImage *img);
@@ -76,11 +80,62 @@ bool afl_pc_instrumented(uint64_t pc);
 void afl_instrument_install(void);
 uint32_t afl_hash_pc(uint64_t pc, uint32_t mask);
 
+/*
+ * The cmplog map, as afl++ 4.04c lays it out (include/cmplog.h): CMP_MAP_W headers of 8 bytes, then for
+ * each of them CMP_MAP_H slots of 32 bytes. Instructions fill a slot with two operands; routines (strcmp,
+ * memcmp, ...) fill two slots at once with up to 31 bytes of each argument and their lengths, so a header
+ * of a routine has CMP_MAP_H / 4 of those double slots in use.
+ */
+#define CMP_MAP_W 65536
+#define CMP_MAP_H 32
+#define CMP_MAP_RTN_H (CMP_MAP_H / 4)
+#define CMP_TYPE_INS 1
+#define CMP_TYPE_RTN 2
+
+typedef struct __attribute__((packed)) AflCmpHeader {
+    unsigned hits : 24;
+    unsigned id : 24;
+    unsigned shape : 5;       /* operand size in bytes - 1 */
+    unsigned type : 2;        /* CMP_TYPE_INS or CMP_TYPE_RTN */
+    unsigned attribute : 4;
+    unsigned overflow : 1;
+    unsigned reserved : 4;
+} AflCmpHeader;
+
+typedef struct __attribute__((packed)) AflCmpOperands {
+    uint64_t v0, v1, v0_128, v1_128;
+} AflCmpOperands;
+
+/* A routine's arguments; a length with 0x80 set says "a string, with its NUL counted". */
+typedef struct __attribute__((packed)) AflCmpFnOperands {
+    uint8_t v0[31];
+    uint8_t v0_len;
+    uint8_t v1[31];
+    uint8_t v1_len;
+} AflCmpFnOperands;
+
+typedef struct AflCmpMap {
+    AflCmpHeader headers[CMP_MAP_W];
+    AflCmpOperands log[CMP_MAP_W][CMP_MAP_H];
+} AflCmpMap;
+
 /* afl-cmplog.c */
 int afl_cmplog_attach(const char *shm_id);
 void afl_cmplog_log(uint64_t key, uint64_t v0, uint64_t v1, uint32_t bits);
 /* Stop recording into afl-fuzz's maps (after persistent mode's last run). */
 void afl_maps_discard(void);
+
+/* afl-cmplog-rtn.c: comparison routines (strcmp, memcmp, ...) called through the program's PLT */
+int afl_cmplog_rtn_init(const LinuxElfImage *img);
+bool afl_cmplog_rtn_wants(uint64_t pc);
+void afl_cmplog_rtn_emit(TCGContext *s, uint64_t pc);
+
+/* afl-prefault.c: the faults a fork server's child would take, taken by the waiting spare */
+void afl_prefault_snapshot(void);
+void afl_prefault_touch(void);
+bool afl_prefault_learner(uint32_t child_index);
+void afl_prefault_mark(void);
+void afl_prefault_learn(uint32_t child_index);
 
 /* afl-forkserver.c */
 void afl_forkserver_emit_start(TCGContext *s);
@@ -91,7 +146,6 @@ void afl_forkserver_child_stop(void);
 /* afl-hook.c: AFL_QEMU_PERSISTENT_HOOK */
 int afl_hook_load(const char *path);
 int afl_hook_attach_input(void);
-struct CPUX86State;
 void afl_hook_run(struct CPUX86State *env);
 
 /* afl-persistent.c */

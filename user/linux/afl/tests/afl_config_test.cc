@@ -35,7 +35,7 @@ protected:
 TEST_F(AflConfigTest, DefaultsInstrumentTheProgramOnly)
 {
     ASSERT_EQ(0, afl_config_read(&img));
-    EXPECT_EQ(65536u, afl.map_size);
+    EXPECT_EQ(8192u, afl.map_size);   // two entries per byte of the program's 4 KiB of code
     EXPECT_EQ(0x400100u, afl.entry);
     EXPECT_TRUE(afl_pc_instrumented(0x400000));
     EXPECT_TRUE(afl_pc_instrumented(0x400fff));
@@ -43,6 +43,29 @@ TEST_F(AflConfigTest, DefaultsInstrumentTheProgramOnly)
     EXPECT_FALSE(afl_pc_instrumented(0x7f0000001000));
     EXPECT_EQ(nullptr, afl.map);
     EXPECT_EQ(0u, afl.persist_addr);
+}
+
+TEST_F(AflConfigTest, TheMapGrowsWithTheCodeUpTo64K)
+{
+    const struct {
+        uint64_t code;
+        bool inst_libs;
+        uint32_t map;
+    } cases[] = {
+        {0x3000, false, 32768},    // 12 KiB: 24K entries, rounded up
+        {0x100000, false, 65536},  // large: afl's 64 KiB at most
+        {0x100, false, 4096},      // tiny: still a page
+        {0x1000, true, 65536},     // AFL_INST_LIBS: everything, afl's default
+    };
+    for (const auto &c : cases) {
+        afl = AflState();
+        img.end_code = img.start_code + c.code;
+        if (c.inst_libs) {
+            setenv("AFL_INST_LIBS", "1", 1);
+        }
+        ASSERT_EQ(0, afl_config_read(&img));
+        EXPECT_EQ(c.map, afl.map_size) << "code " << c.code;
+    }
 }
 
 TEST_F(AflConfigTest, InstLibsInstrumentsEverythingButExclusions)

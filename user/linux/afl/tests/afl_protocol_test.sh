@@ -16,9 +16,26 @@ field() {   # the value after word $1 on run line $2 of $out
 }
 
 # --- hello and plain runs -------------------------------------------------------------------------
-run 3 65536 -- "$ember" "$tests/target-magic" in-ok
+run 1 65536 -- env AFL_MAP_SIZE=65536 "$ember" "$tests/target-magic" in-ok
 # FS_OPT_ENABLED | FS_OPT_MAPSIZE | FS_OPT_SET_MAPSIZE(65536) | FS_OPT_NEWCMPLOG
 expect_eq "hello announces map size 65536 and new cmplog" "hello 0xc201ffff" "$(head -1 <<<"$out")"
+# Without AFL_MAP_SIZE the map is sized to the program's code: two entries per byte, a power of two from
+# 4 KiB to 64 KiB, and every edge lands inside it.
+run 3 65536 -- "$ember" "$tests/target-magic" in-ok
+hello=$(head -1 <<<"$out" | awk '{print $2}')
+size=$(( ((hello >> 1) & 0x7fffff) + 1 ))
+# The program's code range as the kernel's start_code/end_code: the lowest segment to the executable's end.
+lo=-1 hi=0
+while read -r _ _ vaddr _ filesz _ flags; do
+    ((lo < 0 || vaddr < lo)) && lo=$((vaddr))
+    [[ $flags == *E* ]] && ((vaddr + filesz > hi)) && hi=$((vaddr + filesz))
+done < <(readelf -lW "$tests/target-magic" | awk '$1 == "LOAD" {print $1, $2, $3, $4, $5, $6, $7 $8}')
+code=$((hi - lo))
+want=4096
+while ((want < 65536 && want < 2 * code)); do want=$((want * 2)); done
+expect_eq "the hello's map size fits the code ($((code)) bytes)" "$want" "$size"
+big=$(sed -n 3p <<<"$out" | tr ' ' '\n' | awk -F: -v s="$size" '$1 >= s' | wc -l)
+expect_eq "no index beyond the announced map" 0 "$big"
 expect_eq "run 0 exits 0" 0x0 "$(field status 0)"
 expect_eq "run 2 exits 0" 0x0 "$(field status 2)"
 h0=$(field hash 0)
@@ -26,6 +43,16 @@ expect_eq "same map on run 1" "$h0" "$(field hash 1)"
 expect_eq "same map on run 2" "$h0" "$(field hash 2)"
 edges=$(field edges 0)
 ((edges >= 10)) && pass "coverage recorded ($edges edges)" || fail "only $edges edges"
+
+# --- exit statuses as the program gives them, also from a threaded program (its coverage complete) --------
+run 4 65536 -- "$ember" "$tests/target-thread" in-ok
+expect_eq "threaded target: exit status 3" 0x300 "$(field status 0)"
+expect_eq "threaded target: exit status 3 again" 0x300 "$(field status 3)"
+t0=$(field hash 0)
+for i in 1 2 3; do expect_eq "threaded target: same map on run $i" "$t0" "$(field hash $i)"; done
+printf 'abc' > in-lower
+run 2 65536 -- "$ember" "$tests/target-thread" in-lower
+expect_eq "threaded target: exit status 0" 0x0 "$(field status 1)"
 
 # --- the other backend gives the very same map ------------------------------------------------------
 for backend in interp jit; do
