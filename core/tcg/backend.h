@@ -31,6 +31,10 @@ typedef struct TCGBackend {
     void (*free_code)(struct TranslationBlock *tb);
     /* Optional: the exception path (tcg_cpu_loop_exit) has just left this thread's generated code. */
     void (*left)(struct TCGCPU *cpu);
+    /* Optional: a host fault at host_pc in this backend's code: bring the CPU state up to date from the host
+       registers at the fault (by encoding number). False if host_pc is not a guest access of its code (the
+       state is then already exact). */
+    bool (*restore_state)(struct TCGCPU *cpu, uintptr_t host_pc, const uint64_t regs[16]);
 } TCGBackend;
 
 extern const TCGBackend tcg_backend_interp;

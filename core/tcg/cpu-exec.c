@@ -3,9 +3,11 @@
  * chain the previous block's exit to it, run it, and return to the front end when a block exits with a
  * reason. Guest faults and helpers unwind to here through tcg_cpu_loop_exit.
  */
+#define _GNU_SOURCE   /* REG_RIP and friends in ucontext.h */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include <glib.h>
 
@@ -274,4 +276,25 @@ void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason)
 {
     cpu->exit_reason = reason;
     siglongjmp(cpu->jmp_env, 1);
+}
+
+void tcg_cpu_restore_state(TCGCPU *cpu, uintptr_t host_pc, const uint64_t regs[16])
+{
+    if (cpu->backend && cpu->backend->restore_state) {
+        cpu->backend->restore_state(cpu, host_pc, regs);
+    }
+}
+
+void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext)
+{
+    static const int by_encoding[16] = {
+        REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+        REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+    };
+    const ucontext_t *uc = ucontext;
+    uint64_t regs[16];
+    for (int i = 0; i < 16; i++) {
+        regs[i] = (uint64_t)uc->uc_mcontext.gregs[by_encoding[i]];
+    }
+    tcg_cpu_restore_state(cpu, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], regs);
 }

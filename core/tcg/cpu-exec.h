@@ -83,6 +83,8 @@ typedef struct TCGCPU {
     unsigned log_mask;               /* TCG_LOG_* */
     FILE *log;
     const TCGMemOps *mem;            /* NULL: direct host access (user mode); see TCGMemOps */
+    /* With mem: the soft-MMU TLB table of the current MMU index (softmmu.h), for the JIT's inline lookup. */
+    void *mem_tlb;
     /* Frame for the interpreter's block-local temps: one per CPU, so threads never share one. */
     uint64_t frame[TCG_MAX_TEMPS];
 } TCGCPU;
@@ -101,6 +103,15 @@ TCGExitReason tcg_cpu_exec(TCGCPU *cpu);
 
 /* Leave the running block for the loop, now, with `reason` (helpers and fault handlers call this). */
 __attribute__((noreturn)) void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason);
+/*
+ * A host fault (SIGSEGV, SIGBUS) hit while cpu runs guest code: first call this with the faulting host pc
+ * and the host's sixteen general registers (by encoding number: rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi,
+ * r8..r15) from the signal context. It makes the guest registers and insn_pc exact if the backend kept them
+ * in host registers at that access; otherwise they already are.
+ */
+void tcg_cpu_restore_state(TCGCPU *cpu, uintptr_t host_pc, const uint64_t regs[16]);
+/* The same from a signal handler's ucontext_t (the host's). */
+void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext);
 
 /* Ask a running CPU to come back to the loop at the next block boundary (signal-safe). */
 static inline void tcg_cpu_request_exit(TCGCPU *cpu) { cpu->exit_request = 1; }

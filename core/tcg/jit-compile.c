@@ -82,6 +82,19 @@ static void jit_exit(JitCtx *c, int slot, TCGExitReason reason)
     jit_jmp32(&c->b, jit_epilogue);
 }
 
+/* TCGCPU.pc = pc (rax is scratch). */
+static void jit_store_pc(JitCtx *c, uint64_t pc)
+{
+    if ((int64_t)pc == (int32_t)pc) {
+        jit_store_imm32(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), (int32_t)pc, 64);
+    } else {
+        jit_movi(&c->b, JR_RAX, pc);
+        jit_op_rm(&c->b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
+    }
+}
+
+static int jit_next_live(const TCGContext *s, int i);
+
 /* --- comparisons --------------------------------------------------------------------------------- */
 
 static int jit_cc_of(TCGCond cond)
@@ -232,22 +245,48 @@ static int jit_call(JitCtx *c, const TCGOp *op)
     return 0;
 }
 
-/* Guest memory ops. Dirty globals are written back first, so a fault sees the exact state. */
+static void jit_flush_pc(JitCtx *c);
+
+/* Before a user-mode access: a fault site for it, or (no room for one) dirty globals and pc written back. */
+static bool jit_mem_site_open(JitCtx *c)
+{
+    /* With cross-instruction branches the pc of the current path is only known at run time. */
+    if (!c->cross_branches && jit_site_open(c, c->pending_pc)) {
+        return true;
+    }
+    jit_sync(c, false);
+    jit_flush_pc(c);
+    return false;
+}
+
+static void jit_mem_site_close(JitCtx *c, bool site, const uint8_t *start)
+{
+    if (site) {
+        jit_site_close(c, start, c->b.p);
+    }
+}
+
+/* Guest memory ops. A fault must see the exact state: in system mode dirty globals are written back first;
+   in user mode the access is a fault site (jit-sites.c). */
 static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, int32_t disp)
 {
     unsigned mo = (unsigned)op->cargs[0];
     if (c->soft_mem) {
-        jit_soft_mem(c, op, bits);
+        jit_soft_mem(c, op, bits, base, disp);
         return;
     }
-    jit_sync(c, false);
     switch (op->opc) {
     case INDEX_op_guest_ld: {
         int rb = jit_use(c, base);
+        /* The sites' register list is taken before the destination is allocated: a register given to it
+           still holds its old contents when the load faults. */
+        bool site = jit_mem_site_open(c);
         /* A dead result still loads: the access may fault. */
         bool dead = jit_dead_after(c, op->args[0]);
         int rd = dead ? JR_RAX : jit_def(c, op->args[0], -1, -1);
+        const uint8_t *at = c->b.p;
         bool zext = jit_load_mo(c, rd, rb, disp, mo, bits);
+        jit_mem_site_close(c, site, at);
         if (!dead) {
             c->reg_zext[rd] = zext;
         }
@@ -256,20 +295,27 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
     case INDEX_op_guest_st: {
         int rv = jit_use(c, op->args[0]);
         int rb = jit_use(c, base);
+        bool site = jit_mem_site_open(c);
+        const uint8_t *at = c->b.p;
         jit_store_mo(c, rv, rb, disp, mo);
+        jit_mem_site_close(c, site, at);
         break;
     }
     default: { /* guest_ld128, guest_st128 */
         int64_t off = (int64_t)op->cargs[0];
         int rb = jit_use(c, base);
+        jit_regs_env_access(c, off, off + 16, op->opc == INDEX_op_guest_ld128);
+        bool site = jit_mem_site_open(c);
+        const uint8_t *at = c->b.p;
         if (op->opc == INDEX_op_guest_ld128) {
-            jit_regs_env_access(c, off, off + 16, true);
             JI2(&c->b, MOVDQU, R(0, 128), jit_m(rb, disp, 16));
+            jit_mem_site_close(c, site, at);
             JI2(&c->b, MOVDQU, ENVM(off, 16), R(0, 128));
         } else {
-            jit_regs_env_access(c, off, off + 16, false);
             JI2(&c->b, MOVDQU, R(0, 128), ENVM(off, 16));
+            at = c->b.p;
             JI2(&c->b, MOVDQU, jit_m(rb, disp, 16), R(0, 128));
+            jit_mem_site_close(c, site, at);
         }
         break;
     }
@@ -288,6 +334,16 @@ static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
         return -EINVAL;   /* no state is that large */
     }
     int64_t lo = (int64_t)off, hi = lo + (1 << (mo & MO_SIZE));
+    if (is_st && env && off == offsetof(TCGCPU, pc) && (mo & MO_SIZE) == MO_64 && jit_is_const(c, op->args[0])) {
+        /* The next pc right before a goto_tb: only the unchained exit needs it (see INDEX_op_goto_tb). */
+        int next = jit_next_live(c->s, c->cur_op);
+        const TCGOp *n = next >= 0 ? &c->s->ops[next] : NULL;
+        if (n && n->opc == INDEX_op_goto_tb && n->cargs[0] <= 1 && !c->hdr->jmp_field[n->cargs[0]]) {
+            c->deferred_pc = jit_const_value(c, op->args[0], TCG_I64);
+            c->has_deferred_pc = true;
+            return 0;
+        }
+    }
     if (env) {
         jit_regs_env_access(c, lo, hi, false);
     } else {
@@ -491,6 +547,44 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
         c->reg_zext[rd] = len <= 32;
         return;
     }
+    if (op->opc == INDEX_op_sextract && valid && pos == 0 && (len == 8 || len == 16 || len == 32)) {
+        /* Sign extension of a low byte, word or dword: one movsx. */
+        if (jit_dead_after(c, op->args[0])) {
+            return;
+        }
+        int ra = jit_use(c, op->args[1]);
+        int rd = jit_def(c, op->args[0], op->args[1], -1);
+        if (len == 32) {
+            JI2(b, MOVSXD, R(rd, 64), R(ra, 32));
+        } else {
+            JI2(b, MOVSX, R(rd, bits), R(ra, (int)len));
+        }
+        if (bits == 32 && len == 32 && rd != ra) {
+            jit_op_rr(b, JOP_MOV_STORE, ra, rd, 32);
+        }
+        c->reg_zext[rd] = bits == 32 && len < 32;
+        return;
+    }
+    if (op->opc == INDEX_op_deposit && valid && pos == 0 && (len == 8 || len == 16)) {
+        /* A byte or word into the low end (8- and 16-bit guest register writes): the host's partial
+           register move keeps the rest, as x86 does. */
+        if (jit_dead_after(c, op->args[0])) {
+            return;
+        }
+        int ra = jit_use(c, op->args[1]);
+        int rb = jit_use(c, op->args[2]);
+        bool azext = c->reg_zext[ra];
+        int rd = jit_def(c, op->args[0], op->args[1], op->args[2]);
+        int rw = rd == rb && rd != ra ? JR_RAX : rd;   /* the result replaces the inserted value: via rax */
+        jit_mov_rr(c, rw, ra, 64);
+        JI2(b, MOV, R(rw, (int)len), R(rb, (int)len));
+        if (bits == 32 && !azext) {
+            jit_op_rr(b, JOP_MOV_STORE, rw, rw, 32);
+        }
+        jit_mov_rr(c, rd, rw, 64);
+        c->reg_zext[rd] = bits == 32 || azext;
+        return;
+    }
     if (op->opc == INDEX_op_deposit) {
         jit_get(c, JR_RAX, op->args[1], bits);
         if (valid) {
@@ -690,7 +784,10 @@ static void jit_goto_ptr(JitCtx *c)
     jit_sync(c, false);
     const TCGCPU *cpu = tcg_current_cpu;
     uint8_t *miss[4] = {NULL, NULL, NULL, NULL};
-    if (cpu && cpu->target && cpu->target->tb_flags_offset && !c->soft_mem && TB_JMP_CACHE_BITS < 32) {
+    const void *find = (const void *)tcg_cpu_find_tb;
+    if (c->soft_mem) {
+        find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
+    } else if (cpu && cpu->target && cpu->target->tb_flags_offset && TB_JMP_CACHE_BITS < 32) {
         const int32_t flags_off = (int32_t)cpu->target->tb_flags_offset;
         jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
         jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
@@ -719,7 +816,7 @@ static void jit_goto_ptr(JitCtx *c)
         }
     }
     TCGTemp env = TCG_TEMP_ENV;
-    jit_call_fn(c, (const void *)tcg_cpu_find_tb, 1, &env, -1, false, TCG_CALL_NO_RW_GLOBALS);
+    jit_call_fn(c, find, 1, &env, -1, false, TCG_CALL_NO_RW_GLOBALS);
     JI2(b, TEST, R(JR_RAX, 64), R(JR_RAX, 64));
     jit_fixup(c, jit_jcc32(b, JCC_E, NULL), -1);
     JI2(b, MOV, R(JR_RAX, 64), jit_m(JR_RAX, (int32_t)offsetof(TranslationBlock, code), 8));
@@ -733,12 +830,21 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
     const TCGOpDef *def = &tcg_op_defs[op->opc];
     const int bits = op->type == TCG_I32 ? 32 : 64;
 
-    if ((def->flags & (OPF_SIDE_EFFECTS | OPF_BB_END | OPF_MEM | OPF_CALL)) && op->opc != INDEX_op_insn_start &&
-        op->opc != INDEX_op_st) {
-        jit_flush_pc(c);
+    /* Only helpers read insn_pc (to report a fault); a user-mode guest access records its pc in its fault
+       site instead (jit_guest_mem), a system-mode one in its slow path (jit_soft_mem). Branches and chained
+       jumps need nothing: the loop resumes from TCGCPU.pc. */
+    if ((def->flags & OPF_CALL) || op->opc == INDEX_op_exit_tb) {
+        jit_flush_pc(c);   /* exit_tb: the loop's view stays exact where the interpreter's is (cheap: rare) */
+    }
+    bool branching = op->opc == INDEX_op_br || op->opc == INDEX_op_brcond || op->opc == INDEX_op_set_label;
+    if (branching && c->cross_branches) {
+        jit_flush_pc(c);   /* paths from other instructions meet at labels: each stores its own pc */
     }
     if (op->opc == INDEX_op_set_label) {
-        c->pc_hi_known = false;   /* paths merge here */
+        /* Paths merge here, and only some of them may have stored the pc (all of them have, with cross
+           branches). */
+        c->pc_hi_known = false;
+        c->pc_pending = !c->cross_branches;
     }
 
     if (op->opc == INDEX_op_call) {
@@ -831,9 +937,14 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
             jit_jmp32(b, c->hdr->jmp_field[slot] - 1);
             return 0;
         }
-        /* Unchained, the jump lands on the stub right after it. */
+        /* Unchained, the jump lands on the stub right after it, which also stores the next pc: chained,
+           the next block does not need it (its entry stores its own pc if it has to exit at once). */
         c->hdr->jmp_field[slot] = jit_jmp32_aligned(b, NULL);
         c->hdr->stub[slot] = b->p;
+        if (c->has_deferred_pc) {
+            jit_store_pc(c, c->deferred_pc);
+            c->has_deferred_pc = false;
+        }
         jit_exit(c, slot, TCG_EXIT_NONE);
         return 0;
     }
@@ -884,13 +995,16 @@ static bool jit_foldable(const JitCtx *c, int i)
                jit_const_value(c, br->args[1], br->type) == 0 && br->args[0] != op->args[1] &&
                br->args[0] != op->args[2];
     }
-    if (c->soft_mem || op->opc != INDEX_op_add || op->type != TCG_I64) {
+    if (op->opc != INDEX_op_add || op->type != TCG_I64) {
         return false;
     }
     TCGTemp t = op->args[0], x = op->args[1], k = op->args[2];
     if (!jit_temp_ok(s, t) || !jit_temp_ok(s, x) || !jit_temp_ok(s, k) || s->temps[t].kind != TEMP_LOCAL ||
         !jit_imm_ok(c, k, 64) || jit_is_const(c, x) || s->temps[x].kind == TEMP_ENV || t == x) {
         return false;
+    }
+    if (c->soft_mem && (int64_t)s->temps[k].value > INT32_MAX - 16) {
+        return false;   /* the soft-MMU's lookup addresses the access's last byte as [x + const + 15] at most */
     }
     int j = jit_next_live(s, i);
     if (j < 0) {
@@ -907,8 +1021,42 @@ static bool jit_foldable(const JitCtx *c, int i)
 }
 
 /* The last op that reads each temp, how often, and whether any branch goes backward (then nothing dies). */
+/*
+ * Does a branch go to a label in another instruction? (The x86 translator's never do: its labels are
+ * inside one instruction's code. Then the pc of the instruction is right on every path to a label, and
+ * branches need not store it; otherwise they all do, see jit_op.)
+ */
+static void jit_label_paths(JitCtx *c)
+{
+    const TCGContext *s = c->s;
+    uint64_t label_pc[TCG_MAX_LABELS];
+    uint64_t pc = ~0ULL;
+    memset(label_pc, 0xff, sizeof(label_pc));
+    c->cross_branches = false;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < s->nb_ops; i++) {
+            const TCGOp *op = &s->ops[i];
+            if (op->dead) {
+                continue;
+            }
+            uint64_t l = op->opc == INDEX_op_br || op->opc == INDEX_op_set_label ? op->cargs[0]
+                         : op->opc == INDEX_op_brcond                           ? op->cargs[1]
+                                                                                : TCG_MAX_LABELS;
+            if (op->opc == INDEX_op_insn_start) {
+                pc = op->cargs[0];
+            } else if (l < TCG_MAX_LABELS && op->opc == INDEX_op_set_label && pass == 0) {
+                label_pc[l] = pc;
+            } else if (l < TCG_MAX_LABELS && op->opc != INDEX_op_set_label && pass == 1 && label_pc[l] != pc) {
+                c->cross_branches = true;
+            }
+        }
+        pc = ~0ULL;
+    }
+}
+
 static void jit_liveness(JitCtx *c)
 {
+    jit_label_paths(c);
     const TCGContext *s = c->s;
     bool label_seen[TCG_MAX_LABELS] = {false};
     for (int t = 0; t < TCG_MAX_TEMPS; t++) {
@@ -1016,6 +1164,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     c->s = s;
     c->tb = tb;
     jit_regs_reset(c);
+    jit_sites_reset(c);
     c->hdr = (JitBlock *)(void *)start;
     memset(c->hdr, 0, JIT_BLOCK_HDR);
     c->b = (JitBuf){start, start + JIT_BLOCK_HDR, start + max, false, false};
@@ -1024,7 +1173,8 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
 
     /* Entry: honour an exit request before running anything (chained and looked-up entries alike). */
     JI2(&c->b, CMP, ENVM(offsetof(TCGCPU, exit_request), 4), jit_i(0));
-    jit_fixup(c, jit_jcc32(&c->b, JCC_NE, NULL), -1);
+    uint8_t *entry_exit = jit_jcc32(&c->b, JCC_NE, NULL);
+    c->has_deferred_pc = false;
 
     jit_liveness(c);
     int err = 0;
@@ -1047,6 +1197,13 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     jit_exit(c, -1, TCG_EXIT_NONE);
     uint8_t *exit_stub = c->b.p;
     jit_exit(c, -1, TCG_EXIT_NONE);
+    /* An exit request at entry: a chained predecessor did not store the pc, so this block does. */
+    jit_patch_rel32(entry_exit, c->b.p, false);
+    /* tb->pc is the guest pc, except in system mode, where it is physical: there the translator started at
+       the CPU's pc. */
+    jit_store_pc(c, c->soft_mem ? tcg_current_cpu->pc : tb->pc);
+    jit_jmp32(&c->b, exit_stub);
+    jit_soft_finish(c);   /* the soft-MMU's slow paths, out of the way */
 
     for (int i = 0; i < c->nfix && !err; i++) {
         const JitFixup *f = &c->fix[i];
@@ -1062,8 +1219,14 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
         jit_buf_commit(NULL);
         return err;
     }
+    uint32_t code_size = (uint32_t)(c->b.p - start);
+    jit_sites_finish(c);
+    if (c->b.overflow) {
+        jit_buf_commit(NULL);
+        return -E2BIG;
+    }
     tb->code = start;
-    tb->code_size = (uint32_t)(c->b.p - start);
+    tb->code_size = code_size;
     jit_buf_commit(c->b.p);
     if (jit_dump_enabled()) {
         jit_dump_block(tb);

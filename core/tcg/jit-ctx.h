@@ -21,6 +21,8 @@
 #include "core/tcg/jit.h"
 #include "core/tcg/tb.h"
 
+#define JIT_SITE_WORDS 8192
+
 typedef struct JitFixup {
     uint8_t *field;
     int label;            /* -1: the block's exit stub */
@@ -50,13 +52,20 @@ typedef struct JitCtx {
        half is already in TCGCPU.insn_pc needs only a 4-byte store. */
     uint64_t pending_pc;
     bool pc_pending;
+    /* The store of the next pc before a goto_tb, moved into its unchained exit stub. */
+    uint64_t deferred_pc;
+    bool has_deferred_pc;
     bool pc_hi_known;
     uint32_t pc_hi;
     TranslationBlock *tb;
     JitBuf b;
     JitBlock *hdr;
     bool soft_mem;        /* guest memory through TCGCPU.mem (system mode) */
+    /* Fault sites (jit-sites.c): a flat list of records, appended to the block's code at the end. */
+    uint32_t site_words[JIT_SITE_WORDS];
+    int nsite_words, nsites, site_open;
     uint8_t *label_at[TCG_MAX_LABELS];
+    bool cross_branches;  /* a branch goes to a label in another instruction (see jit_label_paths) */
     JitFixup fix[TCG_MAX_OPS + 8];
     int nfix;
 } JitCtx;
@@ -96,7 +105,26 @@ void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store);
 /* Call fn with up to six argument temps (TCG_TEMP_ENV for env); its result into ret (-1: none). */
 void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGTemp ret, bool ret32,
                  unsigned flags);
-/* A guest memory op (guest_ld/st/ld128/st128) through the soft-MMU (jit-softmmu.c). */
-void jit_soft_mem(JitCtx *c, const TCGOp *op, int bits);
+/* A guest memory op (guest_ld/st/ld128/st128) at base + disp through the soft-MMU (jit-softmmu.c): the TLB
+   lookup inline, the call on a miss out of line, emitted by jit_soft_finish after the block's body (always
+   called, so that nothing carries over to the next block). */
+void jit_soft_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, int32_t disp);
+void jit_soft_finish(JitCtx *c);
+/* goto_ptr in system mode: emit the inline jump-cache lookup (after jit_sync); returns the function the
+   miss path calls instead of tcg_cpu_find_tb (same signature). */
+const void *jit_soft_goto_ptr(JitCtx *c);
+
+/*
+ * Fault sites (jit-sites.c). In user mode a guest load or store is one host instruction that may fault;
+ * rather than write every dirty guest register back before it, the compiler records, for the instruction's
+ * host bytes, the guest pc and which host registers hold which dirty globals. The fault handler restores
+ * them from the signal context (jit_restore_state). jit_site_open captures the register file just before
+ * the access is emitted (false: no room, write back instead); jit_site_close gives its host bytes.
+ */
+void jit_sites_reset(JitCtx *c);
+bool jit_site_open(JitCtx *c, uint64_t guest_pc);
+void jit_site_close(JitCtx *c, const uint8_t *start, const uint8_t *end);
+/* Append the table after the block's code (at the buffer's current position) and fill the header. */
+void jit_sites_finish(JitCtx *c);
 
 #endif

@@ -371,6 +371,66 @@ static uint64_t *jit_slice_retired;         /* per slice: the epoch it was retir
 uint8_t *jit_prologue, *jit_epilogue;
 unsigned long jit_buf_flushes;
 
+/*
+ * The block map: for each 64-byte granule of the reservation, the offset of the first committed block
+ * that covers any of it (0: none). A fault in generated code finds its block from the host pc through
+ * it (jit_block_at): one lookup and a short walk over the blocks that start later in the granule. Pages
+ * of the map are touched only where code is, one byte of map per 16 bytes of code.
+ */
+#define JIT_MAP_SHIFT 6
+static uint32_t *jit_block_map;
+static uint8_t *jit_reserved;               /* the start of the block being emitted */
+
+static void jit_map_clear(uint8_t *from, uint8_t *to)
+{
+    uint32_t *lo = jit_block_map + ((size_t)(from - jit_region) >> JIT_MAP_SHIFT);
+    uint32_t *hi = jit_block_map + ((size_t)(to - jit_region) >> JIT_MAP_SHIFT);
+    uintptr_t page_lo = ((uintptr_t)lo + 4095) & ~(uintptr_t)4095, page_hi = (uintptr_t)hi & ~(uintptr_t)4095;
+    if (page_lo < page_hi) {
+        /* Give the pages back rather than write zeros over them (anonymous: they read as zero again). */
+        memset(lo, 0, page_lo - (uintptr_t)lo);
+        madvise((void *)page_lo, page_hi - page_lo, MADV_DONTNEED);
+        memset((void *)page_hi, 0, (uintptr_t)hi - page_hi);
+    } else {
+        memset(lo, 0, (size_t)(hi - lo) * sizeof(*lo));
+    }
+}
+
+static void jit_map_add(uint8_t *start, uint8_t *end)
+{
+    size_t g0 = (size_t)(start - jit_region) >> JIT_MAP_SHIFT, g1 = (size_t)(end - 1 - jit_region) >> JIT_MAP_SHIFT;
+    for (size_t g = g0; g <= g1; g++) {
+        if (!jit_block_map[g]) {
+            __atomic_store_n(&jit_block_map[g], (uint32_t)(start - jit_region), __ATOMIC_RELEASE);
+        }
+    }
+}
+
+const JitBlock *jit_block_at(uintptr_t pc)
+{
+    uint8_t *p = (uint8_t *)pc;
+    if (!jit_block_map || p < jit_region + JIT_TRAMPOLINE_BYTES || p >= jit_region + JIT_RESERVATION) {
+        return NULL;
+    }
+    uint32_t off = __atomic_load_n(&jit_block_map[(size_t)(p - jit_region) >> JIT_MAP_SHIFT], __ATOMIC_ACQUIRE);
+    if (!off) {
+        return NULL;
+    }
+    const uint8_t *h = jit_region + off;
+    /* Blocks follow each other, 16-byte aligned; a granule holds only a few of them. */
+    for (int steps = 0; steps < 64 && h <= p; steps++) {
+        const JitBlock *b = (const JitBlock *)h;
+        if (b->bytes < JIT_BLOCK_HDR) {
+            return NULL;
+        }
+        if (p < h + b->bytes) {
+            return b;
+        }
+        h = (const uint8_t *)(((uintptr_t)h + b->bytes + 15) & ~(uintptr_t)15);
+    }
+    return NULL;
+}
+
 static void jit_emit_trampoline(JitBuf *b)
 {
     static const int saved[] = {JR_RBP, JR_RBX, JR_R12, JR_R13, JR_R14, JR_R15};
@@ -402,6 +462,7 @@ static void jit_slice_enter(unsigned i)
     jit_slice_start = jit_region + JIT_TRAMPOLINE_BYTES + (size_t)i * jit_slice_size;
     jit_slice_end = jit_slice_start + jit_slice_size;
     jit_next = jit_slice_start;
+    jit_map_clear(jit_slice_start, jit_slice_end);
 }
 
 /* Size the ring for the current slice size (called with the lock held). */
@@ -422,6 +483,7 @@ static bool jit_ring_init(void)
     free(jit_slice_retired);
     jit_slice_retired = retired;
     jit_nslices = n;
+    jit_map_clear(jit_region + JIT_TRAMPOLINE_BYTES, jit_region + JIT_RESERVATION);   /* a new layout */
     jit_slice_enter(0);
     return true;
 }
@@ -457,11 +519,20 @@ static bool jit_buf_init_locked(void)
     if (p == MAP_FAILED) {
         return false;
     }
+    size_t map_bytes = (JIT_RESERVATION >> JIT_MAP_SHIFT) * sizeof(uint32_t);
+    void *map = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) {
+        munmap(p, JIT_RESERVATION);
+        return false;
+    }
+    jit_block_map = map;
     jit_region = p;
     JitBuf b = {jit_region, jit_region, jit_region + JIT_TRAMPOLINE_BYTES, false, false};
     jit_emit_trampoline(&b);
     if (b.overflow || b.error || !jit_ring_init()) {
         munmap(p, JIT_RESERVATION);
+        munmap(map, map_bytes);
+        jit_block_map = NULL;
         jit_region = NULL;
         return false;
     }
@@ -531,6 +602,7 @@ uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed)
         jit_slice_enter(next);
         p = jit_slice_start;
     }
+    jit_reserved = p;
     return p;
 }
 
@@ -538,6 +610,7 @@ void jit_buf_commit(uint8_t *end)
 {
     if (end) {
         jit_next = end;
+        jit_map_add(jit_reserved, end);
     }
     pthread_mutex_unlock(&jit_buf_lock);
 }

@@ -165,4 +165,5 @@ const TCGBackend tcg_backend_jit = {
     .unchain = jit_unchain,
     .free_code = jit_free_code,
     .left = jit_left,
+    .restore_state = jit_restore_state,
 };

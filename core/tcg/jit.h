@@ -114,12 +114,25 @@ void jit_epoch_wait_quiescent(uint64_t epoch);
 typedef struct JitBlock {
     uint8_t *jmp_field[2];   /* goto_tb slots: the rel32 to patch (NULL: slot unused) */
     uint8_t *stub[2];        /* ...and where it points when unchained */
+    uint32_t bytes;          /* from the header to the end of the block's code and its fault sites */
+    uint32_t sites;          /* offset from the header of the fault-site table (jit-sites.c) */
+    uint32_t nsites;
+    uint32_t unused;
 } JitBlock;
-#define JIT_BLOCK_HDR 32
+#define JIT_BLOCK_HDR 48
 #define JIT_ENTRY(code) ((uint8_t *)(code) + JIT_BLOCK_HDR)
 
 struct TranslationBlock;
 int jit_compile(TCGContext *s, struct TranslationBlock *tb);
+
+/* The committed block whose bytes hold host address pc, or NULL (jit-emit.c's block map). Safe in a
+   signal handler on the thread that runs the block. */
+const JitBlock *jit_block_at(uintptr_t pc);
+
+/* A fault at host pc in generated code: bring the CPU state up to date from the host registers (by
+   encoding number) as the fault site records them (jit-sites.c). False if pc is not a fault site. */
+struct TCGCPU;
+bool jit_restore_state(struct TCGCPU *cpu, uintptr_t pc, const uint64_t regs[16]);
 
 /* EMBER_JIT_DUMP=1: each compiled block's host code, disassembled, to stderr (jit-dump.c). */
 bool jit_dump_enabled(void);

@@ -155,6 +155,8 @@ static void host_fault_handler(int sig, siginfo_t *info, void *uc_)
         return;
     }
     CPUX86State *env = x86_env(cpu);
+    /* Generated code may keep guest registers in host registers across an access: make the state exact. */
+    tcg_cpu_restore_from_signal(cpu, uc);
     bool write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
     if (sig == SIGSEGV && write && guest_mem_handle_write_fault(addr)) {
         /* Self-modifying code: its blocks are gone; run the writing instruction again, on its own. */

@@ -47,6 +47,7 @@ static void harness_emu_segv(int sig, siginfo_t *si, void *ucv)
     }
     CPUX86State *env = x86_env(cpu);
     const ucontext_t *uc = ucv;
+    tcg_cpu_restore_from_signal(cpu, uc);
     if (uc->uc_mcontext.gregs[REG_TRAPNO] == EXCP_GP) {
         env->exception = x86_gp_fault_vector(env);   /* #SS through RSP/RBP */
         env->error_code = 0;

@@ -368,8 +368,9 @@ TEST(Optimize, RandomProgramsBehaveTheSame)
 
 // A guest fault must see every global written before the faulting access, even one the block
 // overwrites afterwards.
-void on_segv(int, siginfo_t *, void *)
+void on_segv(int, siginfo_t *, void *uc)
 {
+    tcg_cpu_restore_from_signal(tcg_current_cpu, uc);
     tcg_cpu_loop_exit(tcg_current_cpu, TCG_EXIT_EXCEPTION);
 }
 

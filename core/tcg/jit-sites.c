@@ -1,0 +1,99 @@
+/*
+ * Fault sites: precise state at a faulting guest access without writing guest registers back before
+ * every access (see jit-ctx.h). Record layout, in 32-bit words, after the block's code:
+ *
+ *   host offset of the access (from the block header), its length in bytes,
+ *   guest pc (low word, high word), n, then n words: env offset | host register << 24
+ *
+ * A record is written only for accesses in generated code proper; helpers called from it run after a
+ * full write-back, so a fault inside one already sees exact state.
+ */
+#include <string.h>
+
+#include "core/tcg/cpu-exec.h"
+#include "core/tcg/jit-ctx.h"
+
+#define JIT_SITE_FIXED 5   /* words before the register list */
+
+void jit_sites_reset(JitCtx *c)
+{
+    c->nsite_words = 0;
+    c->nsites = 0;
+    c->site_open = -1;
+}
+
+bool jit_site_open(JitCtx *c, uint64_t guest_pc)
+{
+    int n = 0;
+    for (int r = 0; r < 16; r++) {
+        TCGTemp t = c->reg_temp[r];
+        n += t >= 0 && c->reg_dirty[r] && c->s->temps[t].kind == TEMP_GLOBAL;
+    }
+    if (c->nsite_words + JIT_SITE_FIXED + n > JIT_SITE_WORDS) {
+        return false;
+    }
+    uint32_t *w = &c->site_words[c->nsite_words];
+    w[2] = (uint32_t)guest_pc;
+    w[3] = (uint32_t)(guest_pc >> 32);
+    w[4] = (uint32_t)n;
+    int k = JIT_SITE_FIXED;
+    for (int r = 0; r < 16; r++) {
+        TCGTemp t = c->reg_temp[r];
+        if (t >= 0 && c->reg_dirty[r] && c->s->temps[t].kind == TEMP_GLOBAL) {
+            w[k++] = (uint32_t)c->s->temps[t].env_offset | (uint32_t)r << 24;
+        }
+    }
+    c->site_open = c->nsite_words;
+    return true;
+}
+
+void jit_site_close(JitCtx *c, const uint8_t *start, const uint8_t *end)
+{
+    uint32_t *w = &c->site_words[c->site_open];
+    w[0] = (uint32_t)(start - (const uint8_t *)c->hdr);
+    w[1] = (uint32_t)(end - start);
+    c->nsite_words += JIT_SITE_FIXED + (int)w[4];
+    c->nsites++;
+    c->site_open = -1;
+}
+
+void jit_sites_finish(JitCtx *c)
+{
+    JitBuf *b = &c->b;
+    while (((uintptr_t)b->p & 3) && b->p < b->end) {
+        *b->p++ = 0xcc;
+    }
+    size_t bytes = (size_t)c->nsite_words * sizeof(uint32_t);
+    if (b->p + bytes > b->end) {
+        b->overflow = true;
+        return;
+    }
+    c->hdr->sites = (uint32_t)(b->p - (uint8_t *)c->hdr);
+    c->hdr->nsites = (uint32_t)c->nsites;
+    memcpy(b->p, c->site_words, bytes);
+    b->p += bytes;
+    c->hdr->bytes = (uint32_t)(b->p - (uint8_t *)c->hdr);
+}
+
+bool jit_restore_state(TCGCPU *cpu, uintptr_t pc, const uint64_t regs[16])
+{
+    const JitBlock *h = jit_block_at(pc);
+    if (!h) {
+        return false;
+    }
+    uint32_t at = (uint32_t)(pc - (uintptr_t)h);
+    const uint32_t *w = (const uint32_t *)((const uint8_t *)h + h->sites);
+    for (uint32_t i = 0; i < h->nsites; i++) {
+        uint32_t n = w[4];
+        if (at >= w[0] && at < w[0] + w[1]) {
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t e = w[JIT_SITE_FIXED + k];
+                memcpy((uint8_t *)cpu + (e & 0xffffff), &regs[e >> 24], sizeof(uint64_t));
+            }
+            cpu->insn_pc = (uint64_t)w[2] | (uint64_t)w[3] << 32;
+            return true;
+        }
+        w += JIT_SITE_FIXED + n;
+    }
+    return false;
+}
