@@ -487,6 +487,18 @@ typedef struct StubEntry {
 static StubEntry *stub_hash[1u << STUB_HASH_BITS];
 static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void x86_fork_lock(bool lock)
+{
+    /* The stub cache's lock is taken before the allocator's (hostexec_stub_get allocates under it). */
+    if (lock) {
+        pthread_mutex_lock(&stub_lock);
+        hostexec_code_fork_lock(true);
+    } else {
+        hostexec_code_fork_lock(false);
+        pthread_mutex_unlock(&stub_lock);
+    }
+}
+
 static uint32_t key_hash(const StubKey *k)
 {
     const uint8_t *b = (const uint8_t *)k;

@@ -10,6 +10,11 @@
 static pthread_mutex_t code_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *code_cur, *code_end;
 
+void hostexec_code_fork_lock(bool lock)
+{
+    (lock ? pthread_mutex_lock : pthread_mutex_unlock)(&code_lock);
+}
+
 void *hostexec_code_alloc(size_t size, size_t align)
 {
     if (size == 0 || size > HOSTEXEC_CHUNK || (align & (align - 1)) != 0) {

@@ -61,6 +61,13 @@ const HostStub *hostexec_stub_get(const X86Insn *insn);
 #define HOSTEXEC_PC_HAS_FOP (1ULL << 63)
 #define HOSTEXEC_PC_MASK ((1ULL << HOSTEXEC_PC_FOP_SHIFT) - 1)
 
+/*
+ * Around a host fork of a process that may have other threads (user mode's fork, vfork, clone): lock (true)
+ * before fork, unlock (false) after it in parent and child, so that no lock is inherited held by a thread
+ * the child does not have. tcg_fork_lock does the same for the translator core; call this one first.
+ */
+void x86_fork_lock(bool lock);
+
 /* Run a stub on env (what the helper does, callable directly by tests). */
 uint64_t hostexec_run(CPUX86State *env, const HostStub *stub, void *mem, uint64_t flags_in, uint64_t pc_info);
 

@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "core/tcg/cpu-exec.h"
+#include "core/tcg/jit.h"
 
 __thread TCGCPU *tcg_current_cpu;
 bool (*tcg_debug_breakpoint)(uint64_t pc);
@@ -297,4 +298,22 @@ void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext)
         regs[i] = (uint64_t)uc->uc_mcontext.gregs[by_encoding[i]];
     }
     tcg_cpu_restore_state(cpu, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], regs);
+}
+
+void tcg_fork_lock(bool lock)
+{
+    /* The order of every other path: the code buffer's lock is held while a flush takes the cache's. */
+    if (lock) {
+        jit_buf_fork_lock(true);
+        tb_fork_lock(true);
+    } else {
+        tb_fork_lock(false);
+        jit_buf_fork_lock(false);
+    }
+}
+
+void tcg_fork_child(void)
+{
+    tcg_fork_lock(false);
+    jit_fork_child();
 }

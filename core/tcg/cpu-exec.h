@@ -113,6 +113,14 @@ void tcg_cpu_restore_state(TCGCPU *cpu, uintptr_t host_pc, const uint64_t regs[1
 /* The same from a signal handler's ucontext_t (the host's). */
 void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext);
 
+/*
+ * A front end that forks while other threads may be translating: tcg_fork_lock(true) right before fork,
+ * then tcg_fork_lock(false) in the parent and tcg_fork_child() in the child, so that the child never
+ * inherits a lock held by a thread it does not have (the code buffer's, then the block cache's).
+ */
+void tcg_fork_lock(bool lock);
+void tcg_fork_child(void);
+
 /* Ask a running CPU to come back to the loop at the next block boundary (signal-safe). */
 static inline void tcg_cpu_request_exit(TCGCPU *cpu) { cpu->exit_request = 1; }
 

@@ -361,6 +361,11 @@ uint8_t *jit_jmp32_aligned(JitBuf *b, const void *target)
  * back to the loop (exit_request), and the allocating thread waits for them.
  */
 static pthread_mutex_t jit_buf_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void jit_buf_fork_lock(bool lock)
+{
+    (lock ? pthread_mutex_lock : pthread_mutex_unlock)(&jit_buf_lock);
+}
 static uint8_t *jit_region;                 /* the reservation; the trampoline is its first bytes */
 static uint8_t *jit_slice_start, *jit_slice_end, *jit_next;
 static size_t jit_slice_size = JIT_SLICE_DEFAULT;

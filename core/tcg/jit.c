@@ -99,6 +99,18 @@ void jit_epoch_wait_quiescent(uint64_t epoch)
     }
 }
 
+void jit_fork_child(void)
+{
+    /* Only the forking thread exists in the child: nobody else can be in generated code, or ever return. */
+    for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
+        if (r != jit_self) {
+            atomic_store(&r->epoch, 0);
+            atomic_store(&r->cpu, NULL);
+            atomic_store(&r->free, true);
+        }
+    }
+}
+
 static TCGExit jit_exec(TCGCPU *cpu, TranslationBlock *tb)
 {
     JitThread *me = jit_thread_self();

@@ -108,6 +108,9 @@ extern unsigned long jit_buf_flushes;
  * threads to come back to the loop meanwhile.
  */
 uint64_t jit_epoch_advance(void);
+/* Around a host fork (see tcg_fork_lock): the buffer's lock; and in the child, forget the other threads. */
+void jit_buf_fork_lock(bool lock);
+void jit_fork_child(void);
 void jit_epoch_wait_quiescent(uint64_t epoch);
 
 /* Block layout: a header, then the entry. TranslationBlock.code points at the header. */

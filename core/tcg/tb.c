@@ -20,6 +20,11 @@ typedef struct TBPage {
 } TBPage;
 
 static pthread_mutex_t tb_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void tb_fork_lock(bool lock)
+{
+    (lock ? pthread_mutex_lock : pthread_mutex_unlock)(&tb_lock);
+}
 static const TCGBackend *tb_backend;
 static const TBPageHooks *tb_hooks;
 static GHashTable *tb_table;      /* TranslationBlock * (keyed by pc, flags) -> itself */

@@ -68,6 +68,8 @@ typedef struct TBPageHooks {
 void tb_set_page_hooks(const TBPageHooks *hooks);
 /* True if the page held translated code (and now does not). */
 bool tb_invalidate_page(uint64_t page);
+/* Around a host fork (see tcg_fork_lock). */
+void tb_fork_lock(bool lock);
 bool tb_page_has_code(uint64_t page);
 /* Drop every block (munmap of code, a failed syscall on protected pages). */
 void tb_flush_all(void);

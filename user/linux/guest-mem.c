@@ -387,6 +387,14 @@ static void code_protect(uint64_t page, bool protect)
 
 static const TBPageHooks page_hooks = { .protect = code_protect };
 
+void guest_mem_fork_lock(bool lock)
+{
+    if (lock)
+        mem_lock_init();
+    else
+        mem_unlock();
+}
+
 const TBPageHooks *guest_mem_page_hooks(void) { return &page_hooks; }
 
 void guest_mem_install_hooks(void) { tb_set_page_hooks(&page_hooks); }

@@ -79,6 +79,8 @@ char *guest_mem_format_maps(size_t *len);
 const TBPageHooks *guest_mem_page_hooks(void);
 /* Installs guest_mem_page_hooks() in the block cache. */
 void guest_mem_install_hooks(void);
+/* Around a host fork (sys-thread.c): the region table's lock. */
+void guest_mem_fork_lock(bool lock);
 /* Is this page write-protected for translated code right now? */
 bool guest_mem_page_is_code(uint64_t page);
 /* The code pages (write-protected) within [start, start+len), at most max of them; returns the count. */

@@ -9,6 +9,7 @@
 
 void linux_sys_files_register(void);     /* sys-files.c: paths that may name /proc/self */
 void linux_sys_mem_register(void);       /* sys-mem.c: mmap, brk, mprotect... */
+void linux_sys_mem_fork_lock(bool lock);  /* sys-mem.c: around a host fork (sys-thread.c) */
 void linux_sys_signal_register(void);    /* sys-signal.c: rt_sigaction, sigreturn... */
 void linux_sys_thread_register(void);    /* sys-thread.c: clone, exit, arch_prctl, execve... */
 void linux_sys_proc_register(void);      /* sys-proc.c: processes */

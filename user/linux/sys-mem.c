@@ -34,6 +34,11 @@
 
 static pthread_mutex_t sys_mem_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void linux_sys_mem_fork_lock(bool lock)
+{
+    (lock ? pthread_mutex_lock : pthread_mutex_unlock)(&sys_mem_lock);
+}
+
 /* ---- ranges that are not the guest's ---- */
 
 #define RANGES_MAX 128

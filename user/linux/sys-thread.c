@@ -14,6 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/target-x86/hostexec.h"
+#include "core/tcg/cpu-exec.h"
+#include "user/linux/guest-mem.h"
 #include "user/linux/sys-families.h"
 #include "user/linux/syscall.h"
 #include "user/linux/thread.h"
@@ -85,6 +88,31 @@ static long clone_thread(LinuxThread *parent, uint64_t flags, uint64_t stack, ui
     return t->tid;
 }
 
+/*
+ * fork() while other guest threads may be inside the emulator: every lock they could hold is taken first
+ * (outermost first, the order of every other path), so the child, which has only this thread, never
+ * inherits one held forever.
+ */
+static pid_t fork_with_threads(void)
+{
+    linux_sys_mem_fork_lock(true);
+    x86_fork_lock(true);
+    tcg_fork_lock(true);
+    guest_mem_fork_lock(true);
+    pid_t pid = fork();
+    int saved = errno;
+    guest_mem_fork_lock(false);
+    if (pid == 0) {
+        tcg_fork_child();
+    } else {
+        tcg_fork_lock(false);
+    }
+    x86_fork_lock(false);
+    linux_sys_mem_fork_lock(false);
+    errno = saved;
+    return pid;
+}
+
 /* A new process: a host fork. The child runs on in this same host thread. */
 static long clone_process(LinuxThread *t, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid,
                           uint64_t tls)
@@ -94,7 +122,7 @@ static long clone_process(LinuxThread *t, uint64_t flags, uint64_t stack, uint64
      * would run a second emulator over the parent's state. It becomes a plain fork, as in qemu-user; the
      * child still gets its own stack pointer.
      */
-    pid_t pid = fork();
+    pid_t pid = fork_with_threads();
     if (pid < 0) {
         return -errno;
     }
