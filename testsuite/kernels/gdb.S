@@ -39,19 +39,7 @@ _start:
         add $0x200000, %eax
         add $8, %edi
         loop 1b
-        mov %cr4, %eax
-        or $0x20, %eax                  # PAE
-        mov %eax, %cr4
-        mov $PML4, %eax
-        mov %eax, %cr3
-        mov $0xC0000080, %ecx
-        rdmsr
-        or $0x100, %eax                 # LME
-        wrmsr
-        mov %cr0, %eax
-        or $0x80000000, %eax            # PG
-        mov %eax, %cr0
-        ljmp $0x18, $long_entry
+        ENTER_LONG_MODE PML4, 0, 0, long_entry
 
         .code64
         .globl long_entry

@@ -38,19 +38,8 @@ _start:
         add $8, %edi
         add $8, %ebx
         loop 2b
-        mov %cr4, %eax
-        or $0x20, %eax                  # PAE
-        mov %eax, %cr4
-        mov $PML4, %eax
-        mov %eax, %cr3
-        mov $0xC0000080, %ecx
-        rdmsr
-        or $0x901, %eax                 # LME | NXE | SCE
-        wrmsr
-        mov %cr0, %eax
-        or $0x80010000, %eax            # PG | WP
-        mov %eax, %cr0
-        ljmp $0x18, $long_entry
+        # NXE | SCE, and WP
+        ENTER_LONG_MODE PML4, 0x801, 0x10000, long_entry
 
         .code64
 long_entry:
