@@ -1,10 +1,15 @@
 /*
  * Running host stubs: the helper the IR calls for every host-executed instruction.
  *
- * Faults. The memory operand is touched from C first (first and last byte; a locked no-op write for
- * stores), so a guest page fault — or a write to a page holding translated code — happens here with the
- * host's own FPU state, not inside a stub that has the guest's MXCSR and x87 stack loaded. Masked
- * accesses (MASKMOVDQU, VMASKMOV*, VPMASKMOV*) probe only their enabled elements, which alone may fault.
+ * Faults. An SSE/AVX stub's access may fault inside the stub, with the guest's MXCSR loaded: nothing of
+ * the guest state has been written back yet (the stub stores its registers after the instruction), and
+ * the kernel gives the signal handler a fresh FPU state (MXCSR 0x1f80, an empty x87 stack), which is what
+ * the emulator runs with after the handler leaves through tcg_cpu_loop_exit; a handler that returns
+ * (a write to a page holding translated code, made writable) resumes the stub with its state restored.
+ * So the access is not probed first — the fault address is then the hardware's, as natively. x87 stubs
+ * (their FXRSTOR/FXSAVE of the x87 image) and masked accesses (MASKMOVDQU, VMASKMOV*, VPMASKMOV*: only
+ * the enabled elements may fault) still touch the operand from C first (first and last byte; a locked
+ * no-op write for stores).
  *
  * Floating-point exceptions. The host must never take #MF/#XM (it would be a SIGFPE in the emulator), so
  * a guest that unmasks exceptions runs its instructions with every exception masked on the host, and we
@@ -337,7 +342,9 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
     if ((st->flags & HOSTEXEC_ALIGNED) && ((uintptr_t)mem & (st->mem_bytes - 1))) {
         x86_raise_exception(env, EXCP_GP, 0, 0);
     }
-    probe_memory(env, st, mem);
+    if ((st->flags & HOSTEXEC_X87) || st->mask_reg >= 0) {
+        probe_memory(env, st, mem);
+    }
     /* A waiting x87 (or MMX) instruction delivers a pending unmasked x87 exception before it runs. */
     if ((st->flags & HOSTEXEC_X87) && !(st->flags & HOSTEXEC_X87_CONTROL) &&
         (env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK)) {

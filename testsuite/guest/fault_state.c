@@ -18,6 +18,7 @@
 
 static uint8_t *bad;           /* a PROT_NONE page */
 static uint8_t *readonly;      /* a read-only page */
+static uint8_t *guard;         /* a PROT_NONE page right after a readable one (page-crossing accesses) */
 static uintptr_t case_start;   /* the address of the current case's first instruction */
 static uintptr_t stack_at_start;
 static int skip;               /* bytes to step over the faulting instruction */
@@ -32,14 +33,18 @@ static void on_segv(int sig, siginfo_t *si, void *uc_)
     ucontext_t *uc = uc_;
     greg_t *g = uc->uc_mcontext.gregs;
     uint8_t *a = si->si_addr;
-    const char *page = a >= bad && a < bad + 4096 ? "bad" : a >= readonly && a < readonly + 4096 ? "readonly" : "other";
+    const char *page = a >= bad && a < bad + 4096             ? "bad"
+                       : a >= readonly && a < readonly + 4096 ? "readonly"
+                       : a >= guard && a < guard + 4096       ? "guard"
+                                                              : "other";
     printf("  signal %d, code %d, addr %s+%ld, insn at +%ld\n", sig, si->si_code, page,
            (long)((uintptr_t)a & 4095), (long)(g[REG_RIP] - (greg_t)case_start));
     for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
         if (regs[i] == REG_RDI) {   /* the address: an mmap result, printed relative to its page */
             uint8_t *p = (uint8_t *)g[REG_RDI];
-            printf("  rdi=%s%+ld\n", p >= bad && p < bad + 4096 ? "bad" : "readonly",
-                   (long)(p - (p >= bad && p < bad + 4096 ? bad : readonly)));
+            uint8_t *base = p >= bad && p < bad + 4096 ? bad : p >= readonly && p < readonly + 4096 ? readonly : guard;
+            printf("  rdi=%s%+ld\n", base == bad ? "bad" : base == readonly ? "readonly" : "guard",
+                   (long)(p - base));
             continue;
         }
         printf("  %s=%016llx\n", names[i], (unsigned long long)g[regs[i]]);
@@ -76,6 +81,13 @@ CASE(store, "mov %%rcx, 16(%%rdi)", 4)
 CASE(sse_load, "movdqu 32(%%rdi), %%xmm0", 5)
 CASE(rmw, "add %%rdx, 24(%%rdi)", 4)
 CASE(byte_store, "movb %%cl, (%%rdi)", 2)
+/* Vector instructions the translator runs as host stubs: a load operand, a store, a misaligned legacy-SSE
+   operand (#GP), and a VEX load that starts on a readable page and crosses into an unreadable one (the
+   fault address is the hardware's). */
+CASE(sse_arith, "paddd 48(%%rdi), %%xmm0", 5)
+CASE(sse_store, "movhps %%xmm0, 16(%%rdi)", 4)
+CASE(sse_misaligned, "pcmpeqb (%%rdi), %%xmm0", 4)
+CASE(avx_cross, "vpaddd (%%rdi), %%xmm0, %%xmm0", 4)
 
 static void run(const char *what, void (*fn)(void *, uint64_t), const char *start, int len, void *addr,
                 uint64_t seed)
@@ -94,9 +106,11 @@ int main(void)
 {
     bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     readonly = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (bad == MAP_FAILED || readonly == MAP_FAILED) {
+    uint8_t *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bad == MAP_FAILED || readonly == MAP_FAILED || two == MAP_FAILED || mprotect(two + 4096, 4096, PROT_NONE)) {
         return 1;
     }
+    guard = two + 4096;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_segv;
@@ -108,6 +122,12 @@ int main(void)
         run("sse load", sse_load, sse_load_start, sse_load_len, bad, seed * 1001);
         run("read-modify-write", rmw, rmw_start, rmw_len, readonly, seed + 0x123456789);
         run("byte store", byte_store, byte_store_start, byte_store_len, readonly, ~seed);
+        run("sse arithmetic load", sse_arith, sse_arith_start, sse_arith_len, bad, seed * 3);
+        run("sse store", sse_store, sse_store_start, sse_store_len, readonly, seed * 5);
+        run("sse misaligned load", sse_misaligned, sse_misaligned_start, sse_misaligned_len, guard - 8, seed * 7);
+        if (__builtin_cpu_supports("avx")) {
+            run("avx page-crossing load", avx_cross, avx_cross_start, avx_cross_len, guard - 8, seed * 11);
+        }
     }
     return 0;
 }
