@@ -220,7 +220,9 @@ static void x87_patch_stores(CPUX86State *env, const HostStub *st, uint8_t *mem,
     }
 }
 
-static uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
+/* Out of line: its x87 image and pointers would otherwise enlarge the frame of every SSE call. */
+static __attribute__((noinline)) uint64_t run_x87(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in,
+                                                  uint64_t pc_info)
 {
     uint16_t fcw = env->fx.fcw, fsw = env->fx.fsw;
     const X87Pointers old = {env->fx.fip, env->fx.fdp, env->fx.fop};
@@ -337,25 +339,11 @@ static uint32_t simd_exact_tiny(CPUX86State *env, const HostStub *st, void *mem,
     return tiny;
 }
 
-uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
+/* The guest unmasks SIMD exceptions: out of line, so that the common path keeps a small stack frame. */
+static __attribute__((noinline)) uint64_t run_unmasked(CPUX86State *env, const HostStub *st, void *mem,
+                                                       uint64_t flags_in, uint64_t pc_info, uint32_t mxcsr)
 {
-    if ((st->flags & HOSTEXEC_ALIGNED) && ((uintptr_t)mem & (st->mem_bytes - 1))) {
-        x86_raise_exception(env, EXCP_GP, 0, 0);
-    }
-    if ((st->flags & HOSTEXEC_X87) || st->mask_reg >= 0) {
-        probe_memory(env, st, mem);
-    }
-    /* A waiting x87 (or MMX) instruction delivers a pending unmasked x87 exception before it runs. */
-    if ((st->flags & HOSTEXEC_X87) && !(st->flags & HOSTEXEC_X87_CONTROL) &&
-        (env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK)) {
-        x86_raise_exception(env, EXCP_MF, fpe_si_code(env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK), 0);
-    }
-    uint32_t mxcsr = env->fx.mxcsr;
-    if ((mxcsr & MXCSR_MASKS) == MXCSR_MASKS) {
-        return run_any(env, st, mem, flags_in, pc_info);
-    }
-
-    /* The guest unmasks SIMD exceptions: run masked with clean flags, then see what was raised. */
+    /* Run masked with clean flags, then see what was raised. */
     X86YMMReg ymm[16];
     uint64_t regs[16];
     uint8_t old_mem[HOSTEXEC_SAVED_MEM];
@@ -399,6 +387,26 @@ uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t 
         x86_raise_exception(env, EXCP_XM, fpe_si_code(env->fx.mxcsr & ~(env->fx.mxcsr >> 7) & MXCSR_FLAGS), 0);
     }
     return r;
+}
+
+uint64_t hostexec_run(CPUX86State *env, const HostStub *st, void *mem, uint64_t flags_in, uint64_t pc_info)
+{
+    if ((st->flags & HOSTEXEC_ALIGNED) && ((uintptr_t)mem & (st->mem_bytes - 1))) {
+        x86_raise_exception(env, EXCP_GP, 0, 0);
+    }
+    if ((st->flags & HOSTEXEC_X87) || st->mask_reg >= 0) {
+        probe_memory(env, st, mem);
+    }
+    /* A waiting x87 (or MMX) instruction delivers a pending unmasked x87 exception before it runs. */
+    if ((st->flags & HOSTEXEC_X87) && !(st->flags & HOSTEXEC_X87_CONTROL) &&
+        (env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK)) {
+        x86_raise_exception(env, EXCP_MF, fpe_si_code(env->fx.fsw & ~env->fx.fcw & X87_EXC_MASK), 0);
+    }
+    uint32_t mxcsr = env->fx.mxcsr;
+    if ((mxcsr & MXCSR_MASKS) == MXCSR_MASKS) {
+        return run_any(env, st, mem, flags_in, pc_info);
+    }
+    return run_unmasked(env, st, mem, flags_in, pc_info, mxcsr);
 }
 
 /* System mode: the memory operand is a guest-virtual address, mapped (or bounced) by sys-mmu.c. */
