@@ -228,21 +228,7 @@ int80_handler:
         pop %rax
         iretq
 
-# set_gate: EDI vector, ESI handler, EDX DPL (64-bit interrupt gate, CS 0x18)
-set_gate:
-        shl $4, %edi
-        add $idt, %edi
-        mov %si, (%edi)
-        movw $0x18, 2(%edi)
-        movb $0, 4(%edi)
-        shl $5, %edx
-        or $0x8E, %edx
-        mov %dl, 5(%edi)
-        shr $16, %esi
-        mov %si, 6(%edi)
-        movl $0, 8(%edi)
-        movl $0, 12(%edi)
-        ret
+        SET_GATE64_ROUTINE
 
 fail:
         mov $msg_fail, %rsi
@@ -252,26 +238,7 @@ fail:
         ROUTINES32
         ROUTINES64
 
-        .balign 8
-gdt:    .quad 0
-        .quad 0x00CF9A000000FFFF        # 0x08 code32
-        .quad 0x00CF92000000FFFF        # 0x10 data
-        .quad 0x00AF9A000000FFFF        # 0x18 code64
-        .quad 0x00CF92000000FFFF        # 0x20 data
-        .quad 0x00CFFA000000FFFF        # 0x28 user code32
-        .quad 0x00CFF2000000FFFF        # 0x30 user data
-        .quad 0x00AFFA000000FFFF        # 0x38 user code64
-gdt_tss:
-        .quad 0x0000890000000067        # 0x40 TSS (base filled in)
-        .quad 0
-gdt_end:
-gdt_ptr:
-        .word gdt_end - gdt - 1
-        .long gdt
-        .balign 8
-idt_ptr:
-        .word 4095
-        .quad idt
+        GDT_USER_TSS
 pf_count: .long 0
         .balign 8
 pf_cr2: .quad 0
