@@ -31,20 +31,7 @@ _start:
         PRINT msg_start
 
         # the 8259s out of the way: vectors 0x20/0x28 (not the exception vectors), everything masked
-        mov $0x11, %al
-        out %al, $0x20
-        out %al, $0xA0
-        mov $0x20, %al
-        out %al, $0x21
-        mov $0x28, %al
-        out %al, $0xA1
-        mov $4, %al
-        out %al, $0x21
-        mov $2, %al
-        out %al, $0xA1
-        mov $1, %al
-        out %al, $0x21
-        out %al, $0xA1
+        INIT_PICS
         mov $0xFF, %al
         out %al, $0x21
         out %al, $0xA1
@@ -146,17 +133,7 @@ spurious_handler:
         ROUTINES32
         FAIL_AT_ROUTINE
 
-        .balign 8
-gdt:    .quad 0
-        .quad 0x00CF9A000000FFFF
-        .quad 0x00CF92000000FFFF
-gdt_end:
-gdt_ptr:
-        .word gdt_end - gdt - 1
-        .long gdt
-idt_ptr:
-        .word 2047
-        .long idt
+        GDT_FLAT32
 apic_ticks:   .long 0
 ioapic_ticks: .long 0
 msg_start:   .asciz "apic timers kernel\n"

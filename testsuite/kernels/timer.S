@@ -26,20 +26,7 @@ _start:
         call puts32
 
         # the 8259 pair: vectors 0x20 and 0x28, cascade on IRQ 2, only IRQ 0 unmasked
-        mov $0x11, %al
-        out %al, $0x20
-        out %al, $0xA0
-        mov $0x20, %al
-        out %al, $0x21
-        mov $0x28, %al
-        out %al, $0xA1
-        mov $4, %al
-        out %al, $0x21
-        mov $2, %al
-        out %al, $0xA1
-        mov $1, %al
-        out %al, $0x21
-        out %al, $0xA1
+        INIT_PICS
         mov $0xFE, %al
         out %al, $0x21
         mov $0xFF, %al
@@ -98,17 +85,7 @@ spurious_handler:
 
         ROUTINES32
 
-        .balign 8
-gdt:    .quad 0
-        .quad 0x00CF9A000000FFFF
-        .quad 0x00CF92000000FFFF
-gdt_end:
-gdt_ptr:
-        .word gdt_end - gdt - 1
-        .long gdt
-idt_ptr:
-        .word 2047
-        .long idt
+        GDT_FLAT32
 pit_ticks:  .long 0
 apic_ticks: .long 0
 msg_start: .asciz "timer kernel\n"

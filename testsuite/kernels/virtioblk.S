@@ -313,17 +313,7 @@ msix_handler:
         FAIL_AT_ROUTINE
         VIRTIO_ROUTINES
 
-        .balign 8
-gdt:    .quad 0
-        .quad 0x00CF9A000000FFFF
-        .quad 0x00CF92000000FFFF
-gdt_end:
-gdt_ptr:
-        .word gdt_end - gdt - 1
-        .long gdt
-idt_ptr:
-        .word 2047
-        .long idt
+        GDT_FLAT32
 blk_bdf:  .long 0
 readonly: .long 0
 msix_cap: .long 0
