@@ -85,12 +85,7 @@ static void jit_exit(JitCtx *c, int slot, TCGExitReason reason)
 /* TCGCPU.pc = pc (rax is scratch). */
 static void jit_store_pc(JitCtx *c, uint64_t pc)
 {
-    if ((int64_t)pc == (int32_t)pc) {
-        jit_store_imm32(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), (int32_t)pc, 64);
-    } else {
-        jit_movi(&c->b, JR_RAX, pc);
-        jit_op_rm(&c->b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
-    }
+    jit_store_const64(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), pc);
 }
 
 static int jit_next_live(const TCGContext *s, int i);
@@ -762,11 +757,8 @@ static void jit_flush_pc(JitCtx *c)
     const size_t off = offsetof(TCGCPU, insn_pc);
     if (c->pc_hi_known && c->pc_hi == (uint32_t)(pc >> 32)) {
         jit_store_imm32(&c->b, JIT_ENV, (int32_t)off, (int32_t)(uint32_t)pc, 32);
-    } else if ((int64_t)pc == (int32_t)pc) {
-        jit_store_imm32(&c->b, JIT_ENV, (int32_t)off, (int32_t)pc, 64);
     } else {
-        jit_movi(&c->b, JR_RAX, pc);
-        jit_op_rm(&c->b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)off, 64);
+        jit_store_const64(&c->b, JIT_ENV, (int32_t)off, pc);
     }
     c->pc_hi_known = true;
     c->pc_hi = (uint32_t)(pc >> 32);

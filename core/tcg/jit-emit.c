@@ -135,6 +135,16 @@ void jit_store_imm32(JitBuf *b, int base, int32_t disp, int32_t imm, int bits)
     }
 }
 
+void jit_store_const64(JitBuf *b, int base, int32_t disp, uint64_t v)
+{
+    if ((int64_t)v == (int32_t)v) {
+        jit_store_imm32(b, base, disp, (int32_t)v, 64);
+    } else {
+        jit_movi(b, JR_RAX, v);
+        jit_op_rm(b, JOP_MOV_STORE, JR_RAX, base, disp, 64);
+    }
+}
+
 void jit_setcc(JitBuf *b, int cc, int reg8)
 {
     static const ZydisMnemonic set[16] = {

@@ -296,13 +296,7 @@ static void soft_emit_slow(JitBuf *b, const SoftSlow *s)
         jit_op_rm(b, JOP_MOV_STORE, s->wb[i].reg, JIT_ENV, s->wb[i].slot, 64);
     }
     if (s->store_pc) {
-        const int32_t off = (int32_t)offsetof(TCGCPU, insn_pc);
-        if ((int64_t)s->pc == (int32_t)s->pc) {
-            jit_store_imm32(b, JIT_ENV, off, (int32_t)s->pc, 64);
-        } else {
-            jit_movi(b, JR_RAX, s->pc);
-            jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, off, 64);
-        }
+        jit_store_const64(b, JIT_ENV, (int32_t)offsetof(TCGCPU, insn_pc), s->pc);
     }
     int nsaved = 0;
     for (int r = 0; r < 16; r++) {

@@ -69,6 +69,8 @@ void jit_shift_ri(JitBuf *b, int ext, int reg, int n, int bits);
 void jit_unary(JitBuf *b, int ext, int reg, int bits);
 /* mov dword|qword [base + disp], simm32 */
 void jit_store_imm32(JitBuf *b, int base, int32_t disp, int32_t imm, int bits);
+/* qword [base + disp] = v: one immediate store when v fits a sign-extended imm32, else through rax. */
+void jit_store_const64(JitBuf *b, int base, int32_t disp, uint64_t v);
 
 /* The shortest load of a constant into a 64-bit register. */
 void jit_movi(JitBuf *b, int reg, uint64_t v);
