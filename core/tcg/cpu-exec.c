@@ -279,15 +279,11 @@ void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason)
     siglongjmp(cpu->jmp_env, 1);
 }
 
-void tcg_cpu_restore_state(TCGCPU *cpu, uintptr_t host_pc, const uint64_t regs[16])
-{
-    if (cpu->backend && cpu->backend->restore_state) {
-        cpu->backend->restore_state(cpu, host_pc, regs);
-    }
-}
-
 void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext)
 {
+    if (!cpu->backend || !cpu->backend->restore_state) {
+        return;
+    }
     static const int by_encoding[16] = {
         REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
         REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
@@ -297,7 +293,7 @@ void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext)
     for (int i = 0; i < 16; i++) {
         regs[i] = (uint64_t)uc->uc_mcontext.gregs[by_encoding[i]];
     }
-    tcg_cpu_restore_state(cpu, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], regs);
+    cpu->backend->restore_state(cpu, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], regs);
 }
 
 void tcg_fork_lock(bool lock)

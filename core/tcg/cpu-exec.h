@@ -104,13 +104,10 @@ TCGExitReason tcg_cpu_exec(TCGCPU *cpu);
 /* Leave the running block for the loop, now, with `reason` (helpers and fault handlers call this). */
 __attribute__((noreturn)) void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason);
 /*
- * A host fault (SIGSEGV, SIGBUS) hit while cpu runs guest code: first call this with the faulting host pc
- * and the host's sixteen general registers (by encoding number: rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi,
- * r8..r15) from the signal context. It makes the guest registers and insn_pc exact if the backend kept them
- * in host registers at that access; otherwise they already are.
+ * A host fault (SIGSEGV, SIGBUS) hit while cpu runs guest code: first call this with the signal handler's
+ * ucontext_t (the host's). It makes the guest registers and insn_pc exact if the backend kept them in host
+ * registers at the faulting access (TCGBackend.restore_state); otherwise they already are.
  */
-void tcg_cpu_restore_state(TCGCPU *cpu, uintptr_t host_pc, const uint64_t regs[16]);
-/* The same from a signal handler's ucontext_t (the host's). */
 void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext);
 
 /*
