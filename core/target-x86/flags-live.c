@@ -20,8 +20,6 @@
  * outgrows the budget, which the scan cannot foresee; x86_flags_live_ahead() then says the window went on,
  * and the block is translated again with fewer instructions.
  */
-#include <pthread.h>
-
 #include "core/target-x86/translate.h"
 
 #define FLAGS_ALL                                                                                           \
@@ -36,13 +34,6 @@ typedef struct FlagsWindow {
 } FlagsWindow;
 
 static __thread FlagsWindow flags_win;
-static ZydisDecoder flags_decoder;
-static pthread_once_t flags_decoder_once = PTHREAD_ONCE_INIT;
-
-static void flags_decoder_init(void)
-{
-    ZydisDecoderInit(&flags_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-}
 
 /* The simple instructions: a register-only form of these never faults and never ends a block. */
 static bool flags_simple_mnemonic(ZydisMnemonic m)
@@ -114,11 +105,10 @@ static bool flags_count_nonzero(const ZydisDecodedInstruction *zi, const ZydisDe
  */
 static bool flags_classify(const DisasContext *dc, uint64_t pc, uint64_t *next_pc, uint32_t *kill, uint32_t *use)
 {
-    pthread_once(&flags_decoder_once, flags_decoder_init);
     ZydisDecodedInstruction zi;
     ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
     size_t len = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&flags_decoder, (const void *)(uintptr_t)pc, len < 15 ? len : 15, &zi,
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(x86_decoder(), (const void *)(uintptr_t)pc, len < 15 ? len : 15, &zi,
                                              op))) {
         return false;
     }

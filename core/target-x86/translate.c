@@ -46,6 +46,12 @@ static void x86_decoder_init(void)
     ZydisDecoderInit(&x86_decoder64, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 }
 
+const ZydisDecoder *x86_decoder(void)
+{
+    pthread_once(&x86_decoder_once, x86_decoder_init);
+    return &x86_decoder64;
+}
+
 /*
  * Decode at pc without reading past the end of its page unless the instruction really continues there:
  * the next page may be unmapped, and touching it for a short instruction would be a false fault.
@@ -54,13 +60,13 @@ static void x86_decoder_init(void)
  */
 static int x86_decode(X86Insn *insn, uint64_t pc)
 {
-    pthread_once(&x86_decoder_once, x86_decoder_init);
+    const ZydisDecoder *dec = x86_decoder();
     size_t to_page_end = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
     size_t len = to_page_end < X86_MAX_INSN_LEN ? to_page_end : X86_MAX_INSN_LEN;
     const void *bytes = (const void *)(uintptr_t)pc;
-    ZyanStatus st = ZydisDecoderDecodeFull(&x86_decoder64, bytes, len, &insn->zi, insn->op);
+    ZyanStatus st = ZydisDecoderDecodeFull(dec, bytes, len, &insn->zi, insn->op);
     if (st == ZYDIS_STATUS_NO_MORE_DATA && len < X86_MAX_INSN_LEN) {
-        st = ZydisDecoderDecodeFull(&x86_decoder64, bytes, X86_MAX_INSN_LEN, &insn->zi, insn->op);
+        st = ZydisDecoderDecodeFull(dec, bytes, X86_MAX_INSN_LEN, &insn->zi, insn->op);
     }
     insn->bytes = bytes;
     insn->pc = pc;

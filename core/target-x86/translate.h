@@ -118,6 +118,9 @@ void gen_exception(DisasContext *dc, int vector, int error_code);
 /* Leave to the loop with `reason` and the pc already at the next instruction (SYSCALL, HLT...). */
 void gen_exit(DisasContext *dc, TCGExitReason reason);
 
+/* The 64-bit mode decoder every part of the translator shares (Zydis decoders are read-only once made). */
+const ZydisDecoder *x86_decoder(void);
+
 /* --- dead flags (flags-live.c) -------------------------------------------------------------------- */
 
 /* A new block begins. */
