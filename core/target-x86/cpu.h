@@ -96,6 +96,15 @@ typedef struct CPUX86State {
 #define X86_TBFLAG_PE (1u << 6)          /* protected mode */
 #define X86_TBFLAG_LMA (1u << 7)         /* long mode active */
 #define X86_TBFLAG_MODE_MASK 0xffu       /* the bits above; the rest of a key's flags identify the code */
+/* User mode only: the guest's MXCSR has the host's control bits (all exceptions masked, round to nearest,
+   no DAZ/FTZ), so its floating-point vector instructions may run inline in generated code (vec-emit.c). */
+#define X86_TBFLAG_MXCSR_HOST (1u << 8)
+
+/* MXCSR's exception flags raised by inline code, moved from the host's MXCSR into env (vec-state.c); and
+   the target's TCGTargetOps hooks that do it when generated code is left / clear them before it runs. */
+void x86_mxcsr_fold(CPUX86State *env);
+void x86_fold_host_state(TCGCPU *cpu, const void *ucontext);
+void x86_clear_host_state(TCGCPU *cpu);
 
 static inline CPUX86State *x86_env(TCGCPU *cpu) { return (CPUX86State *)cpu; }
 

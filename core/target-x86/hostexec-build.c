@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tcg/host-insn.h"
 #include "core/target-x86/hostexec-code.h"
 #include "core/target-x86/hostexec.h"
 #include "core/target-x86/zydis-operand.h"
@@ -163,6 +164,29 @@ static bool needs_alignment(const ZydisDecodedInstruction *zi, unsigned bytes)
     }
 }
 
+/*
+ * Instructions that neither raise SIMD floating-point exceptions nor read MXCSR's control bits: the SDM's
+ * exception types 1 (aligned moves), 4, 5 and 7 (packed, scalar and register-only operations without
+ * floating-point exceptions), as Zydis classifies them. Everything else (types 2, 3, 6, F16C's...) counts
+ * as using MXCSR. (The randomized-MXCSR tests and fuzz-cpu check this against the hardware.)
+ */
+static bool mxcsr_free(ZydisExceptionClass c)
+{
+    switch (c) {
+    case ZYDIS_EXCEPTION_CLASS_SSE1:
+    case ZYDIS_EXCEPTION_CLASS_SSE4:
+    case ZYDIS_EXCEPTION_CLASS_SSE5:
+    case ZYDIS_EXCEPTION_CLASS_SSE7:
+    case ZYDIS_EXCEPTION_CLASS_AVX1:
+    case ZYDIS_EXCEPTION_CLASS_AVX4:
+    case ZYDIS_EXCEPTION_CLASS_AVX5:
+    case ZYDIS_EXCEPTION_CLASS_AVX7:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static bool plan_register(StubPlan *p, const ZydisDecodedOperand *op, int i, int *next_gpr)
 {
     ZydisRegister r = op->reg.value;
@@ -224,8 +248,12 @@ static bool plan_register(StubPlan *p, const ZydisDecodedOperand *op, int i, int
         p->flags |= HOSTEXEC_X87;
         return true;
     }
-    if (r == ZYDIS_REGISTER_MXCSR || c == ZYDIS_REGCLASS_FLAGS) {
-        return true;   /* MXCSR is always moved in and out; flags come from cpu_flags */
+    if (r == ZYDIS_REGISTER_MXCSR) {
+        p->flags |= HOSTEXEC_MXCSR;   /* always moved in and out of the stub */
+        return true;
+    }
+    if (c == ZYDIS_REGCLASS_FLAGS) {
+        return true;   /* flags come from cpu_flags */
     }
     return false;
 }
@@ -353,6 +381,9 @@ static bool plan_insn(StubPlan *p, const X86Insn *insn)
         }
     }
     plan_mask(p, insn);
+    if (!mxcsr_free(zi->meta.exception_class)) {
+        p->flags |= HOSTEXEC_MXCSR;
+    }
     if (zi->cpu_flags != NULL) {
         if (zi->cpu_flags->tested) {
             p->flags |= HOSTEXEC_FLAGS_IN;
@@ -467,6 +498,87 @@ static void assemble(StubBuf *buf, const StubPlan *p)
     EMIT0(buf, RET);
 }
 
+/* --- the inline form (core/tcg/host-insn.h) ---------------------------------------------------------- */
+
+/*
+ * The stub's instruction with its GPRs moved to the JIT's scratch registers: implicit RAX/RCX/RDX stay
+ * where they are, explicit ones take what is left of the three. False when it has no inline form.
+ */
+static bool plan_inline(const StubPlan *p, TCGHostInsn *hi)
+{
+    const uint32_t out_of_line = HOSTEXEC_X87 | HOSTEXEC_FLAGS_IN | HOSTEXEC_NO_PROBE | HOSTEXEC_HIDDEN_MEM;
+    if ((p->flags & out_of_line) || p->mask_reg >= 0) {
+        return false;
+    }
+    memset(hi, 0, sizeof(*hi));
+    hi->req = p->req;
+    int8_t host_of[16];   /* stub host register -> inline host register */
+    memset(host_of, -1, sizeof(host_of));
+    uint16_t taken = 0;
+    for (int h = 0; h < 16; h++) {
+        if (p->gpr_guest[h] >= 0 && h < 8) {
+            if (h > 2) {
+                return false;   /* an implicit RDI (string-like SSE4.2 forms do not use it; MASKMOV does) */
+            }
+            host_of[h] = (int8_t)h;
+            taken |= 1u << h;
+        }
+    }
+    for (int h = 8; h < 16; h++) {
+        if (p->gpr_guest[h] < 0) {
+            continue;
+        }
+        int free_reg = 0;
+        while (free_reg < 3 && (taken & (1u << free_reg))) {
+            free_reg++;
+        }
+        if (free_reg == 3) {
+            return false;
+        }
+        host_of[h] = (int8_t)free_reg;
+        taken |= 1u << free_reg;
+    }
+    for (int h = 0; h < 16; h++) {
+        if (host_of[h] < 0) {
+            continue;
+        }
+        if (hi->ngpr == TCG_HOST_INSN_MAX_GPR) {
+            return false;
+        }
+        hi->gpr[hi->ngpr].host = (uint8_t)host_of[h];
+        hi->gpr[hi->ngpr].write = (p->gpr_write >> h) & 1;
+        hi->gpr[hi->ngpr].env_offset = (uint32_t)(offsetof(CPUX86State, regs) + 8 * (size_t)p->gpr_guest[h]);
+        hi->ngpr++;
+    }
+    for (int i = 0; i < hi->req.operand_count; i++) {
+        ZydisEncoderOperand *o = &hi->req.operands[i];
+        if (o->type != ZYDIS_OPERAND_TYPE_REGISTER || !is_gpr_class(ZydisRegisterGetClass(o->reg.value))) {
+            continue;
+        }
+        int h = ZydisRegisterGetId(o->reg.value);
+        if (h < 0 || h > 15 || host_of[h] < 0) {
+            return false;
+        }
+        o->reg.value = ZydisRegisterEncode(ZydisRegisterGetClass(o->reg.value), (ZyanU8)host_of[h]);
+    }
+    hi->mem_operand = (int8_t)p->mem_operand;
+    hi->addr_arg = 2;   /* helper_hostexec_call(env, stub, address, flags in, pc info) */
+    hi->vec_read = (uint16_t)p->vec_read;
+    hi->vec_write = (uint16_t)p->vec_write;
+    hi->vex = (p->flags & HOSTEXEC_VEX) != 0;
+    hi->flags_out = (p->flags & HOSTEXEC_FLAGS_OUT) != 0;
+    hi->vec_env_offset = (uint32_t)offsetof(CPUX86State, ymm);
+    hi->vec_stride = (uint32_t)sizeof(X86YMMReg);
+    /* It must encode (with a memory base the JIT will choose: any GPR does). */
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    ZyanUSize len = sizeof(bytes);
+    ZydisEncoderRequest probe = hi->req;
+    if (hi->mem_operand >= 0) {
+        probe.operands[hi->mem_operand].mem.base = ZYDIS_REGISTER_R12;
+    }
+    return ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&probe, bytes, &len));
+}
+
 /* --- the cache --------------------------------------------------------------------------------------- */
 
 /* What makes two instructions share a stub: the remapped instruction and where its GPRs come from. */
@@ -480,6 +592,7 @@ typedef struct StubKey {
 typedef struct StubEntry {
     StubKey key;
     HostStub stub;
+    TCGHostInsn inline_insn;
     struct StubEntry *next;
 } StubEntry;
 
@@ -583,6 +696,9 @@ const HostStub *hostexec_stub_get(const X86Insn *insn)
                 .mask_elem = p.mask_elem,
                 .mnemonic = insn->zi.mnemonic,
             };
+            if (plan_inline(&p, &e->inline_insn)) {
+                e->stub.inline_insn = &e->inline_insn;
+            }
             e->next = stub_hash[h];
             stub_hash[h] = e;
             found = &e->stub;

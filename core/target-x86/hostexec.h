@@ -35,6 +35,7 @@ enum {
     HOSTEXEC_X87_CONTROL = 1 << 8, /* an x87 control instruction that does not wait (FNSTENV, FNINIT...) */
     HOSTEXEC_X87_ARITH = 1 << 9,   /* an x87 instruction that can raise arithmetic exceptions */
     HOSTEXEC_ALIGNED = 1 << 10,    /* the memory operand must be aligned to its size (#GP otherwise) */
+    HOSTEXEC_MXCSR = 1 << 11,      /* reads or writes MXCSR (floating point, or LDMXCSR-like) */
 };
 
 typedef uint64_t (*HostStubFn)(CPUX86State *env, void *mem, uint64_t flags_in);
@@ -48,6 +49,11 @@ typedef struct HostStub {
     int mask_reg;                  /* masked access: the XMM/YMM register whose element MSBs enable, or -1 */
     uint32_t mask_elem;            /* ... and the element size in bytes */
     ZydisMnemonic mnemonic;
+    /* The same instruction for the JIT to emit inline (core/tcg/host-insn.h), or NULL when the stub's run
+       does more than the instruction: x87 state, flags in, masked or hidden memory operands, GPRs beyond
+       the three the inline form has. With HOSTEXEC_MXCSR it is only right while the guest's MXCSR has the
+       host's control bits (X86_TBFLAG_MXCSR_HOST; see x86_mxcsr_fold). */
+    const struct TCGHostInsn *inline_insn;
 } HostStub;
 
 /*

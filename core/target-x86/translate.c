@@ -199,8 +199,16 @@ static void x86_tb_key(TCGCPU *cpu, uint64_t *pc, uint32_t *flags)
         x86_sys_tb_key(cpu, pc, flags);
         return;
     }
+    CPUX86State *env = x86_env(cpu);
+    /* Kept in cs_flags too, which generated code's jump-cache lookup compares: the instructions that change
+       MXCSR's control bits end their block, so it is exact wherever a block starts. */
+    uint32_t f = env->cs_flags & ~X86_TBFLAG_MXCSR_HOST;
+    if ((env->fx.mxcsr & ~0x3fu) == 0x1f80) {
+        f |= X86_TBFLAG_MXCSR_HOST;
+    }
+    env->cs_flags = f;
     *pc = cpu->pc;
-    *flags = x86_env(cpu)->cs_flags;
+    *flags = f;
 }
 
 static void x86_dump_code(TCGCPU *cpu, const TranslationBlock *tb, FILE *out)
@@ -232,4 +240,6 @@ const TCGTargetOps x86_target_ops = {
     .dump_state = x86_dump_state,
     .dump_code = x86_dump_code,
     .tb_flags_offset = offsetof(CPUX86State, cs_flags),   /* x86_tb_key: (pc, cs_flags) */
+    .fold_host_state = x86_fold_host_state,
+    .clear_host_state = x86_clear_host_state,
 };

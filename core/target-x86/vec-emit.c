@@ -152,6 +152,12 @@ void x86_emit_hostexec(DisasContext *dc)
     TCGTemp ret = tcg_temp_new(s);
     gen_helper(s, hostexec_call, ret, TCG_TEMP_ENV, tcg_const(s, (uint64_t)(uintptr_t)st), addr, flags_in,
                tcg_const(s, pc_info));
+    /* User mode: the JIT may run it inline (guest memory is at guest_base 0; floating point only while the
+       guest's MXCSR control is the host's: see vec-state.c). */
+    bool mxcsr_ok = !(st->flags & HOSTEXEC_MXCSR) || (dc->tb->flags & X86_TBFLAG_MXCSR_HOST);
+    if (st->inline_insn && !dc->env->sys && mxcsr_ok && !s->overflow) {
+        s->ops[s->nb_ops - 1].host_insn = st->inline_insn;
+    }
     if (st->flags & HOSTEXEC_FLAGS_OUT) {
         gen_set_eflags_arith(dc, ret);
     }
@@ -166,6 +172,9 @@ void x86_emit_ldmxcsr(DisasContext *dc)
     }
     TCGTemp v = gen_ld(dc, gen_lea(dc, m), 32, false);
     gen_helper(dc->s, ldmxcsr, -1, TCG_TEMP_ENV, v);
+    if (!dc->env->sys) {
+        gen_exit(dc, TCG_EXIT_NONE);   /* the next block's key has the new control bits (X86_TBFLAG_MXCSR_HOST) */
+    }
 }
 
 void x86_emit_stmxcsr(DisasContext *dc)
@@ -176,6 +185,7 @@ void x86_emit_stmxcsr(DisasContext *dc)
         return;
     }
     TCGTemp v = tcg_temp_new(dc->s);
+    gen_helper(dc->s, mxcsr_fold, -1, TCG_TEMP_ENV);
     tcg_gen_ld(dc->s, TCG_I64, MO_32, v, TCG_TEMP_ENV, ENV_OFF(fx.mxcsr));
     gen_st(dc, gen_lea(dc, m), v, 32);
 }
@@ -229,6 +239,9 @@ void x86_emit_xsave(DisasContext *dc)
         return;
     }
     gen_helper(dc->s, xsave_op, -1, TCG_TEMP_ENV, gen_lea(dc, m), tcg_const(dc->s, op));
+    if (!dc->env->sys && ((op & 0xff) == X86_XOP_FXRSTOR || (op & 0xff) == X86_XOP_XRSTOR)) {
+        gen_exit(dc, TCG_EXIT_NONE);   /* MXCSR may have changed: the next block's key has its control bits */
+    }
 }
 
 /* Descriptor of a gather for helper_gather (vec-gather.c). */

@@ -1,11 +1,81 @@
-/* Helpers for the vector-state instructions that do not run on the host: LDMXCSR, VZERO*, XGETBV, CPUID. */
+/*
+ * Helpers for the vector-state instructions that do not run on the host: LDMXCSR, VZERO*, XGETBV, CPUID;
+ * and the rules for MXCSR while generated code runs.
+ *
+ * MXCSR. Floating-point vector instructions emitted inline (vec-emit.c, core/tcg/host-insn.h) run under
+ * the host's MXCSR, which is right only when the guest's control bits are the host's (X86_TBFLAG_MXCSR_HOST
+ * in the block key; the instructions that change them end their block). Their exception flags then
+ * accumulate in the host's MXCSR: the guest's MXCSR is env->fx.mxcsr with the host's flags ORed in (the
+ * flags are sticky, so the order does not matter). x86_mxcsr_fold moves them into env and clears them on
+ * the host; it runs when generated code is left (the loop, a fault's signal context) and before any helper
+ * reads or replaces env->fx.mxcsr mid-block (STMXCSR, LDMXCSR, FXSAVE/XSAVE and their restores). Host
+ * stubs keep the host's MXCSR as it was around their own run, so they need nothing. System mode inlines
+ * nothing and keeps none of this (its vCPU threads' own C code, devices and timers, uses floating point).
+ */
 #include <string.h>
+#include <ucontext.h>
 
 #include "core/target-x86/cpuid.h"
 #include "core/target-x86/helpers.h"
 
+#define MXCSR_FLAGS 0x3fu
+
+static inline uint32_t host_mxcsr(void)
+{
+    uint32_t m;
+    __asm__ volatile("stmxcsr %0" : "=m"(m));
+    return m;
+}
+
+static inline void host_mxcsr_set(uint32_t m)
+{
+    __asm__ volatile("ldmxcsr %0" : : "m"(m));
+}
+
+void x86_mxcsr_fold(CPUX86State *env)
+{
+    if (env->sys) {
+        return;   /* no inline floating point there; the emulator's own (devices, timers) is not the guest's */
+    }
+    uint32_t m = host_mxcsr();
+    if (m & MXCSR_FLAGS) {
+        env->fx.mxcsr |= m & MXCSR_FLAGS;
+        host_mxcsr_set(m & ~MXCSR_FLAGS);
+    }
+}
+
+void x86_fold_host_state(TCGCPU *cpu, const void *ucontext)
+{
+    const ucontext_t *uc = ucontext;
+    if (x86_env(cpu)->sys) {
+        return;
+    }
+    if (uc == NULL) {
+        x86_mxcsr_fold(x86_env(cpu));
+    } else if (uc->uc_mcontext.fpregs != NULL) {
+        x86_env(cpu)->fx.mxcsr |= uc->uc_mcontext.fpregs->mxcsr & MXCSR_FLAGS;
+    }
+}
+
+void x86_clear_host_state(TCGCPU *cpu)
+{
+    if (x86_env(cpu)->sys) {
+        return;
+    }
+    uint32_t m = host_mxcsr();
+    if (m & MXCSR_FLAGS) {
+        host_mxcsr_set(m & ~MXCSR_FLAGS);
+    }
+}
+
+void helper_mxcsr_fold(CPUX86State *env)
+{
+    x86_mxcsr_fold(env);
+}
+
 void helper_ldmxcsr(CPUX86State *env, uint32_t value)
 {
+    x86_mxcsr_fold(env);   /* what inline code raised before is replaced too */
     if (value & ~x86_mxcsr_mask()) {
         x86_raise_exception(env, EXCP_GP, 0, 0);
     }

@@ -279,6 +279,7 @@ static uint64_t xsave_op_sys(CPUX86State *env, void *mem, void *opaque)
 
 void helper_xsave_op(CPUX86State *env, uint64_t addr, uint32_t op)
 {
+    x86_mxcsr_fold(env);   /* a save stores the flags inline code raised; a restore replaces them */
     if (env->sys) {
         /* System mode: addr is guest-virtual; the image goes through the soft-MMU (sys-mmu.c). */
         bool fx = (op & 0xff) <= X86_XOP_FXRSTOR;

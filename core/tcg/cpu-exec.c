@@ -160,6 +160,19 @@ TranslationBlock *tcg_cpu_translate_block(TCGCPU *cpu, uint64_t pc, uint32_t fla
     return tb ? tb : tcg_translate(cpu, pc, flags, &err);
 }
 
+/* Run generated code, with the host state it may leave behind folded into the CPU state after. */
+static TCGExit tcg_exec_block(TCGCPU *cpu, TranslationBlock *tb)
+{
+    if (cpu->target->clear_host_state) {
+        cpu->target->clear_host_state(cpu);
+    }
+    TCGExit e = cpu->backend->exec(cpu, tb);
+    if (cpu->target->fold_host_state) {
+        cpu->target->fold_host_state(cpu, NULL);
+    }
+    return e;
+}
+
 /*
  * One instruction at the CPU's pc, run outside the cache: after a write to translated code faulted, the
  * writing instruction must complete without its page being write-protected again, or it would fault
@@ -183,7 +196,7 @@ static TCGExitReason tcg_run_uncached(TCGCPU *cpu)
         return TCG_EXIT_EXCEPTION;
     }
     /* If it faults, the exception path leaves this block behind: a small leak on a rare path. */
-    TCGExit e = cpu->backend->exec(cpu, tb);
+    TCGExit e = tcg_exec_block(cpu, tb);
     if (cpu->backend->free_code) {
         cpu->backend->free_code(tb);
     }
@@ -247,7 +260,7 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
                 fprintf(cpu->log, "Trace 0x%" PRIx64 " [%08x]\n", tb->pc, tb->flags);
             }
         }
-        TCGExit e = cpu->backend->exec(cpu, tb);
+        TCGExit e = tcg_exec_block(cpu, tb);
         if (e.reason != TCG_EXIT_NONE) {
             cpu->exit_reason = e.reason;
             return e.reason;
@@ -262,6 +275,9 @@ TCGExitReason tcg_cpu_exec(TCGCPU *cpu)
     tcg_current_cpu = cpu;
     /* Saving the signal mask matters: the exception path may start in a signal handler. */
     if (sigsetjmp(cpu->jmp_env, 1) != 0) {
+        if (cpu->target->fold_host_state) {
+            cpu->target->fold_host_state(cpu, NULL);   /* left from a helper: the host still has it */
+        }
         if (cpu->backend->left) {
             cpu->backend->left(cpu);
         }
@@ -281,6 +297,9 @@ void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason)
 
 void tcg_cpu_restore_from_signal(TCGCPU *cpu, const void *ucontext)
 {
+    if (cpu->target && cpu->target->fold_host_state) {
+        cpu->target->fold_host_state(cpu, ucontext);   /* the handler runs with a fresh host FPU state */
+    }
     if (!cpu->backend || !cpu->backend->restore_state) {
         return;
     }

@@ -35,6 +35,12 @@ typedef struct TCGTargetOps {
     /* Nonzero when tb_key is exactly (TCGCPU.pc, the uint32_t at this offset of the CPU state): then a
        backend may do the jump-cache lookup of goto_ptr inline (see tcg_jmp_hash). */
     uint32_t tb_flags_offset;
+    /* Optional. Generated code may leave guest state in the host's floating-point status (x86: MXCSR's
+       sticky exception flags; see x86_mxcsr_fold): fold moves it into the CPU state, from the interrupted
+       context when ucontext is given (a fault), else from the host; clear drops what the emulator's own
+       code may have left there before generated code runs again. */
+    void (*fold_host_state)(struct TCGCPU *cpu, const void *ucontext);
+    void (*clear_host_state)(struct TCGCPU *cpu);
 } TCGTargetOps;
 
 /* -d items */

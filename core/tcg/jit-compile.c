@@ -243,7 +243,7 @@ static int jit_call(JitCtx *c, const TCGOp *op)
 static void jit_flush_pc(JitCtx *c);
 
 /* Before a user-mode access: a fault site for it, or (no room for one) dirty globals and pc written back. */
-static bool jit_mem_site_open(JitCtx *c)
+bool jit_mem_site_open(JitCtx *c)
 {
     /* With cross-instruction branches the pc of the current path is only known at run time. */
     if (!c->cross_branches && jit_site_open(c, c->pending_pc)) {
@@ -254,7 +254,7 @@ static bool jit_mem_site_open(JitCtx *c)
     return false;
 }
 
-static void jit_mem_site_close(JitCtx *c, bool site, const uint8_t *start)
+void jit_mem_site_close(JitCtx *c, bool site, const uint8_t *start)
 {
     if (site) {
         jit_site_close(c, start, c->b.p);
@@ -825,7 +825,8 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
     /* Only helpers read insn_pc (to report a fault); a user-mode guest access records its pc in its fault
        site instead (jit_guest_mem), a system-mode one in its slow path (jit_soft_mem). Branches and chained
        jumps need nothing: the loop resumes from TCGCPU.pc. */
-    if ((def->flags & OPF_CALL) || op->opc == INDEX_op_exit_tb) {
+    bool inline_call = op->opc == INDEX_op_call && op->host_insn && !c->soft_mem;
+    if (((def->flags & OPF_CALL) && !inline_call) || op->opc == INDEX_op_exit_tb) {
         jit_flush_pc(c);   /* exit_tb: the loop's view stays exact where the interpreter's is (cheap: rare) */
     }
     bool branching = op->opc == INDEX_op_br || op->opc == INDEX_op_brcond || op->opc == INDEX_op_set_label;
@@ -839,6 +840,9 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         c->pc_pending = !c->cross_branches;
     }
 
+    if (inline_call) {
+        return jit_host_insn(c, op);   /* its fault site records the pc */
+    }
     if (op->opc == INDEX_op_call) {
         return jit_call(c, op);
     }

@@ -122,6 +122,12 @@ const void *jit_soft_goto_ptr(JitCtx *c);
  * the access is emitted (false: no room, write back instead); jit_site_close gives its host bytes.
  */
 void jit_sites_reset(JitCtx *c);
+/* Around a user-mode guest access at the current op: open a fault site (false: none, the state was written
+   back instead), then close it with the access's first host byte. */
+bool jit_mem_site_open(JitCtx *c);
+void jit_mem_site_close(JitCtx *c, bool site, const uint8_t *start);
+/* A call annotated with its host instruction (host-insn.h), emitted inline (jit-host-insn.c). */
+int jit_host_insn(JitCtx *c, const TCGOp *op);
 bool jit_site_open(JitCtx *c, uint64_t guest_pc);
 void jit_site_close(JitCtx *c, const uint8_t *start, const uint8_t *end);
 /* Append the table after the block's code (at the buffer's current position) and fill the header. */

@@ -34,6 +34,7 @@ static ZydisRegister jit_zreg(int reg, int bits)
     case 16: return (ZydisRegister)(ZYDIS_REGISTER_AX + (reg & 15));
     case 32: return (ZydisRegister)(ZYDIS_REGISTER_EAX + (reg & 15));
     case 128: return (ZydisRegister)(ZYDIS_REGISTER_XMM0 + (reg & 15));
+    case 256: return (ZydisRegister)(ZYDIS_REGISTER_YMM0 + (reg & 15));
     default: return (ZydisRegister)(ZYDIS_REGISTER_RAX + (reg & 15));
     }
 }
@@ -68,13 +69,29 @@ ZydisEncoderOperand jit_i(int64_t v)
     return o;
 }
 
-void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEncoderOperand o1,
-             ZydisEncoderOperand o2)
+void jit_ins_req(JitBuf *b, const ZydisEncoderRequest *req)
 {
     if (b->overflow || b->end - b->p < ZYDIS_MAX_INSTRUCTION_LENGTH) {
         b->overflow = true;
         return;
     }
+    ZyanUSize len = (ZyanUSize)(b->end - b->p);
+    if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(req, b->p, &len))) {
+        /* A form we asked for that does not exist: a bug here, surfaced as a failed compile. */
+        b->error = true;
+        if (getenv("EMBER_JIT_DEBUG")) {
+            fprintf(stderr, "jit: cannot encode %s with %d operands (types %d %d)\n",
+                    ZydisMnemonicGetString(req->mnemonic), req->operand_count, req->operands[0].type,
+                    req->operands[1].type);
+        }
+        return;
+    }
+    b->p += len;
+}
+
+void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEncoderOperand o1,
+             ZydisEncoderOperand o2)
+{
     ZydisEncoderRequest req;
     memset(&req, 0, sizeof(req));
     req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
@@ -83,17 +100,7 @@ void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEnc
     req.operands[0] = o0;
     req.operands[1] = o1;
     req.operands[2] = o2;
-    ZyanUSize len = (ZyanUSize)(b->end - b->p);
-    if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&req, b->p, &len))) {
-        /* A form we asked for that does not exist: a bug here, surfaced as a failed compile. */
-        b->error = true;
-        if (getenv("EMBER_JIT_DEBUG")) {
-            fprintf(stderr, "jit: cannot encode %s with %d operands (types %d %d)\n", ZydisMnemonicGetString(m), n,
-                    o0.type, o1.type);
-        }
-        return;
-    }
-    b->p += len;
+    jit_ins_req(b, &req);
 }
 
 void jit_movi(JitBuf *b, int reg, uint64_t v)

@@ -47,6 +47,8 @@ ZydisEncoderOperand jit_i(int64_t v);
 /* Encode one instruction with up to three operands. */
 void jit_ins(JitBuf *b, ZydisMnemonic m, int n, ZydisEncoderOperand o0, ZydisEncoderOperand o1,
              ZydisEncoderOperand o2);
+/* Encode a whole request (an instruction the target describes: host-insn.h). */
+void jit_ins_req(JitBuf *b, const ZydisEncoderRequest *req);
 #define JI0(b, m) jit_ins((b), ZYDIS_MNEMONIC_##m, 0, jit_i(0), jit_i(0), jit_i(0))
 #define JI1(b, m, x) jit_ins((b), ZYDIS_MNEMONIC_##m, 1, (x), jit_i(0), jit_i(0))
 #define JI2(b, m, x, y) jit_ins((b), ZYDIS_MNEMONIC_##m, 2, (x), (y), jit_i(0))

@@ -113,6 +113,8 @@ typedef struct TCGOp {
     const TCGHelperInfo *helper;
     TCGTemp call_ret;
     TCGTemp call_args[TCG_MAX_HELPER_ARGS];
+    /* INDEX_op_call: the same work as one host instruction the JIT may emit inline (host-insn.h), or NULL */
+    const struct TCGHostInsn *host_insn;
 } TCGOp;
 
 #define TCG_MAX_TEMPS 1024

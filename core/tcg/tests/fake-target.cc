@@ -63,7 +63,7 @@ void fake_dump_state(TCGCPU *cpu, FILE *out)
 }  // namespace
 
 const TCGTargetOps fake_target_ops = {
-    fake_tb_key, fake_translate, fake_init_globals, fake_dump_state, nullptr, FAKE_OFF(key_flags),
+    fake_tb_key, fake_translate, fake_init_globals, fake_dump_state, nullptr, FAKE_OFF(key_flags), nullptr, nullptr,
 };
 
 const TCGBackend *fake_backend()
