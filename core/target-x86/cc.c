@@ -158,8 +158,24 @@ static const CcFamilyFn cc_families[] = {
 _Static_assert(sizeof(cc_families) / sizeof(cc_families[0]) * 4 == CC_OP_POPCNT - CC_OP_ADDB,
                "one function per CC_OP family");
 
+/* A rotate over a base op (cc.h): CF and OF from the rotated value, the rest from the base. */
+static uint64_t cc_rot(int op, uint64_t res, uint64_t base_dst, uint64_t base_src)
+{
+    int base = cc_op_rot_base(op);
+    bool left = ((op - CC_OP_ROT_FIRST) >> 2) & 1;
+    unsigned top = (8u << ((op - CC_OP_ROT_FIRST) & 3)) - 1;
+    uint64_t minuend = base_dst + base_src;   /* used by a SUB base only */
+    uint64_t f = x86_cc_compute(base, base_dst, base_src, minuend) & ~(uint64_t)(X86_CF | X86_OF);
+    uint64_t cf = left ? res & 1 : (res >> top) & 1;
+    uint64_t of = left ? cf ^ ((res >> top) & 1) : (((res << 1) ^ res) >> top) & 1;
+    return f | (cf ? X86_CF : 0) | (of ? X86_OF : 0);
+}
+
 uint64_t x86_cc_compute(int op, uint64_t dst, uint64_t src, uint64_t src2)
 {
+    if (cc_op_is_rot(op)) {
+        return cc_rot(op, dst, src, src2);
+    }
     if (op == CC_OP_EFLAGS) {
         return src & X86_ARITH_FLAGS;
     }
@@ -263,6 +279,37 @@ static bool cc_const_value(DisasContext *dc, TCGTemp t, uint64_t *v)
         return false;
     }
     *v = dc->s->temps[t].value;
+    return true;
+}
+
+bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits, TCGTemp res)
+{
+    TCGContext *s = dc->s;
+    if (dc->flags_dead) {
+        return true;
+    }
+    uint64_t c;
+    if (!cc_const_value(dc, count, &c)) {
+        return false;
+    }
+    if (c == 0) {
+        return true;   /* a masked count of 0 changes no flag */
+    }
+    int op = dc->cc_op, base;
+    if (cc_op_is_rot(op)) {
+        base = cc_op_rot_base(op);   /* the base stays where it is */
+    } else if (op == CC_OP_EFLAGS || op == CC_OP_POPCNT ||
+               (cc_op_is_sized(op) && cc_op_family(op) != CC_OP_ADCB && cc_op_family(op) != CC_OP_SBBB)) {
+        base = op;
+        tcg_gen_mov(s, TCG_I64, cpu_cc_src2, cpu_cc_src);
+        tcg_gen_mov(s, TCG_I64, cpu_cc_src, cpu_cc_dst);
+    } else {
+        return false;   /* unknown at translate time, or a base with three values */
+    }
+    tcg_gen_mov(s, TCG_I64, cpu_cc_dst, res);
+    int rot = cc_op_rot(base, left, bits == 64 ? 3 : bits == 32 ? 2 : bits == 16 ? 1 : 0);
+    tcg_gen_movi(s, TCG_I64, cpu_cc_op, (uint64_t)rot);
+    dc->cc_op = rot;
     return true;
 }
 

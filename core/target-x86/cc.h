@@ -30,9 +30,20 @@
  *   POPCNT        the source operand, -                              -     (ZF = source == 0, others 0)
  *                 zero-extended
  *
+ *   ROT           the rotated value       the base op's cc_dst           the base op's cc_src
+ *                                                                          (CF OF from the rotated value,
+ *                                                                           the rest from the base op)
+ *
+ * ROT: ROL/ROR by a nonzero constant keep SF ZF AF PF of the operation before them (the base) and set CF
+ * and OF from their result alone. Rather than compute the base's flags (a helper call, and the rotates in
+ * hash functions come between memory accesses, which keep every flag live), the rotate moves the base's
+ * cc_dst and cc_src down one slot and records itself; one op value per (base op, direction, size). Any
+ * base whose flags need at most cc_dst and cc_src qualifies (SUB's minuend is cc_dst + cc_src): all but
+ * ADC and SBB. A rotate after a rotate keeps the first one's base.
+ *
  * NEG is SUB with minuend 0. SHLD records as SHL; SHRD as SAR with the result's second-highest bit put
  * on top of src, so that OF is the sign change of the last step as hardware gives it. ADCX/ADOX, BT*,
- * rotates, SAHF, CLC/STC/CMC, CMPXCHG8B/16B and POPF work on materialized flags and leave CC_OP_EFLAGS.
+ * rotates by a variable count or after ADC/SBB, SAHF, CLC/STC/CMC, CMPXCHG8B/16B and POPF work on materialized flags and leave CC_OP_EFLAGS.
  * BSF/BSR record POPCNT of their source (ZF = source == 0; the other flags are undefined).
  *
  * env->cc_op always holds the current op: the translator stores cpu_cc_op whenever it changes, so a fault
@@ -42,6 +53,7 @@
 #ifndef EMBER_X86_CC_H
 #define EMBER_X86_CC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define CC_OP_FAMILY(name) CC_OP_##name##B, CC_OP_##name##W, CC_OP_##name##L, CC_OP_##name##Q
@@ -61,8 +73,15 @@ enum {
     CC_OP_FAMILY(MUL),
     CC_OP_FAMILY(BMI),
     CC_OP_POPCNT,
-    CC_OP_COUNT
+    CC_OP_COUNT,
+    /* CC_OP_ROT_FIRST + (base op * 2 + left) * 4 + size */
+    CC_OP_ROT_FIRST = CC_OP_COUNT,
+    CC_OP_ROT_END = CC_OP_ROT_FIRST + CC_OP_COUNT * 8,
 };
+
+static inline int cc_op_rot(int base, bool left, unsigned size) { return CC_OP_ROT_FIRST + (base * 2 + left) * 4 + (int)size; }
+static inline bool cc_op_is_rot(int op) { return op >= CC_OP_ROT_FIRST && op < CC_OP_ROT_END; }
+static inline int cc_op_rot_base(int op) { return (op - CC_OP_ROT_FIRST) / 8; }
 
 #undef CC_OP_FAMILY
 

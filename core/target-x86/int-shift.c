@@ -61,7 +61,6 @@ static void int_rotate(DisasContext *dc, bool left)
     unsigned bits = x86_op_bits(dc, 0);
     TCGType t = x86_type_of_bits(bits);
     TCGTemp count = int_shift_count(dc, 1, bits);
-    TCGTemp old_flags = gen_compute_eflags(dc);
     TCGTemp addr;
     TCGTemp val = gen_load_op_rmw(dc, 0, &addr);
     TCGTemp res = tcg_temp_new(s), rc = count;
@@ -74,6 +73,11 @@ static void int_rotate(DisasContext *dc, bool left)
     }
     (left ? tcg_gen_rotl : tcg_gen_rotr)(s, t, res, val, rc);
     gen_store_op_rmw(dc, 0, res, addr);
+    if (gen_set_cc_rotate(dc, count, left, bits, res)) {
+        return;   /* recorded lazily over the flags before it */
+    }
+    /* The flags before the rotate: the lazy globals are untouched so far. */
+    TCGTemp old_flags = gen_compute_eflags(dc);
 
     TCGTemp cf = tcg_temp_new(s), of = tcg_temp_new(s), x = tcg_temp_new(s);
     if (left) {

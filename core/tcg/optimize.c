@@ -27,6 +27,8 @@ typedef struct OptState {
     uint64_t val[TCG_MAX_TEMPS];
     TCGTemp copy_of[TCG_MAX_TEMPS];     /* -1, or a temp holding the same 64-bit value... */
     uint32_t copy_ver[TCG_MAX_TEMPS];   /* ...as long as that temp's version is still this */
+    TCGTemp low32_of[TCG_MAX_TEMPS];    /* -1, or a temp with the same low 32 bits (t = ext32u x)... */
+    uint32_t low32_ver[TCG_MAX_TEMPS];  /* ...while that temp's version is still this */
     uint32_t ver[TCG_MAX_TEMPS];        /* bumped on every write */
     /* constants already materialized as TEMP_CONST temps */
     uint64_t const_val[OPT_CONST_SLOTS];
@@ -59,6 +61,7 @@ static TCGTemp opt_const_temp(OptState *o, uint64_t v)
             o->known[t] = true;
             o->val[t] = v;
             o->copy_of[t] = -1;
+            o->low32_of[t] = -1;
             o->const_val[h] = v;
             o->const_temp[h] = t;
             return t;
@@ -78,6 +81,7 @@ static void opt_forget(OptState *o, TCGTemp t)
     o->known[t] = o->s->temps[t].kind == TEMP_CONST;
     o->val[t] = o->s->temps[t].value;
     o->copy_of[t] = -1;
+    o->low32_of[t] = -1;
 }
 
 static void opt_forget_all(OptState *o)
@@ -317,6 +321,50 @@ static bool opt_redundant(OptState *o, const TCGOp *op)
     return false;
 }
 
+/* Ops that read only the low 32 bits of every input: the I32 pure ops, and the 64-bit extensions. */
+static bool opt_reads_low32(const TCGOp *op)
+{
+    if (!tcg_op_is_pure((TCGOpcode)op->opc)) {
+        return false;
+    }
+    if (op->type == TCG_I32) {
+        return true;
+    }
+    switch (op->opc) {
+    case INDEX_op_ext8s:
+    case INDEX_op_ext8u:
+    case INDEX_op_ext16s:
+    case INDEX_op_ext16u:
+    case INDEX_op_ext32s:
+    case INDEX_op_ext32u:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* An input read at 32 bits may be the temp a zero-extension copied (x86's 32-bit operands read so). */
+static TCGTemp opt_input_low32(OptState *o, TCGTemp t)
+{
+    if (t <= 0 || t >= o->s->nb_temps) {
+        return t;
+    }
+    TCGTemp r = o->low32_of[t];
+    return r >= 0 && o->ver[r] == o->low32_ver[t] ? r : t;
+}
+
+/* After op: does its output have the low 32 bits of an input (ext32u at 64 bits, mov at 32)? */
+static void opt_note_low32(OptState *o, const TCGOp *op)
+{
+    bool zext = (op->opc == INDEX_op_ext32u && op->type == TCG_I64) ||
+                (op->opc == INDEX_op_mov && op->type == TCG_I32);
+    TCGTemp d = op->args[0], src = op->args[1];
+    if (zext && src > 0 && src != d && o->s->temps[src].kind != TEMP_CONST) {
+        o->low32_of[d] = src;
+        o->low32_ver[d] = o->ver[src];
+    }
+}
+
 static void opt_forward(OptState *o)
 {
     TCGContext *s = o->s;
@@ -341,9 +389,13 @@ static void opt_forward(OptState *o)
                 op->call_args[i] = opt_input(o, op->call_args[i]);
             }
         } else {
+            bool low32 = opt_reads_low32(op);
             for (int i = 0; i < def->nb_iargs; i++) {
                 TCGTemp *a = &op->args[def->nb_oargs + i];
                 *a = opt_input(o, *a);
+                if (low32) {
+                    *a = opt_input_low32(o, *a);
+                }
             }
         }
 
@@ -353,6 +405,9 @@ static void opt_forward(OptState *o)
                 continue;
             }
             opt_pure(o, op);
+            if (!op->dead) {
+                opt_note_low32(o, op);
+            }
             continue;
         }
         switch (op->opc) {
@@ -560,6 +615,163 @@ static bool opt_ir_valid(const TCGContext *s)
     return true;
 }
 
+/* --- coalescing: a result computed straight into the global it is copied to ---------------------------- */
+
+/* Does op write the value `g` holds (directly, or through the CPU state it may store to)? */
+static bool opt_may_write(const TCGOp *op, TCGTemp g)
+{
+    const TCGOpDef *def = &tcg_op_defs[op->opc];
+    if (op->opc == INDEX_op_call) {
+        return op->call_ret == g || !op->helper || !(op->helper->flags & TCG_CALL_NO_RW_GLOBALS);
+    }
+    if (op->opc == INDEX_op_st || op->opc == INDEX_op_guest_ld128) {
+        return true;
+    }
+    for (int i = 0; i < def->nb_oargs; i++) {
+        if (op->args[i] == g) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Replace reads of t by g in op; returns how many there were. */
+static int opt_rename_reads(TCGOp *op, TCGTemp t, TCGTemp g, bool apply)
+{
+    const TCGOpDef *def = &tcg_op_defs[op->opc];
+    int n = 0;
+    if (op->opc == INDEX_op_call) {
+        for (int i = 0; op->helper && i < op->helper->nargs; i++) {
+            if (op->call_args[i] == t) {
+                n++;
+                if (apply) {
+                    op->call_args[i] = g;
+                }
+            }
+        }
+        return n;
+    }
+    for (int i = def->nb_oargs; i < def->nb_oargs + def->nb_iargs; i++) {
+        if (op->args[i] == t) {
+            n++;
+            if (apply) {
+                op->args[i] = g;
+            }
+        }
+    }
+    return n;
+}
+
+static bool opt_writes(const TCGOp *op, TCGTemp t)
+{
+    const TCGOpDef *def = &tcg_op_defs[op->opc];
+    if (op->opc == INDEX_op_call) {
+        return op->call_ret == t;
+    }
+    for (int i = 0; i < def->nb_oargs; i++) {
+        if (op->args[i] == t) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * "x = op ...; g = x" with g a global and the copy right after: compute into g, and read g where x was
+ * read later in the basic block (while g still holds it). The x86 translator writes every result so
+ * (a 32-bit result zero-extended into the 64-bit register), and the JIT then computes in g's register.
+ * Both ops are adjacent, so no fault or helper can see g early. Every other read of x must be in the
+ * same basic block, before g changes; otherwise nothing is changed.
+ */
+static void opt_coalesce(TCGContext *s)
+{
+    uint16_t uses[TCG_MAX_TEMPS];
+    memset(uses, 0, sizeof(uses[0]) * (size_t)s->nb_temps);
+    for (int i = 0; i < s->nb_ops; i++) {
+        if (!s->ops[i].dead) {
+            TCGOp *op = &s->ops[i];
+            const TCGOpDef *def = &tcg_op_defs[op->opc];
+            if (op->opc == INDEX_op_call) {
+                for (int k = 0; op->helper && k < op->helper->nargs; k++) {
+                    if (op->call_args[k] > 0 && op->call_args[k] < s->nb_temps) {
+                        uses[op->call_args[k]]++;
+                    }
+                }
+            } else {
+                for (int k = def->nb_oargs; k < def->nb_oargs + def->nb_iargs; k++) {
+                    if (op->args[k] > 0 && op->args[k] < s->nb_temps) {
+                        uses[op->args[k]]++;
+                    }
+                }
+            }
+        }
+    }
+    for (int i = 0; i < s->nb_ops; i++) {
+        TCGOp *x = &s->ops[i];
+        if (x->dead || !tcg_op_is_pure((TCGOpcode)x->opc) || tcg_op_defs[x->opc].nb_oargs != 1) {
+            continue;
+        }
+        TCGTemp t = x->args[0];
+        if (t <= 0 || t >= s->nb_temps || s->temps[t].kind != TEMP_LOCAL) {
+            continue;
+        }
+        int j = i + 1;
+        while (j < s->nb_ops && s->ops[j].dead) {
+            j++;
+        }
+        if (j >= s->nb_ops) {
+            break;
+        }
+        TCGOp *y = &s->ops[j];
+        bool zext_result = x->type == TCG_I32 || (x->type == TCG_I64 && (x->opc == INDEX_op_ext32u ||
+                                                                          x->opc == INDEX_op_ext16u ||
+                                                                          x->opc == INDEX_op_ext8u));
+        bool copy = y->opc == INDEX_op_mov && y->type == TCG_I64;
+        bool zcopy = (y->opc == INDEX_op_mov && y->type == TCG_I32) || (y->opc == INDEX_op_ext32u && y->type == TCG_I64);
+        TCGTemp g = y->args[0];
+        if (!(copy || (zcopy && zext_result)) || y->args[1] != t || g <= 0 || g >= s->nb_temps ||
+            s->temps[g].kind != TEMP_GLOBAL) {
+            continue;
+        }
+        /* Every later read of t: in this basic block, before g changes. */
+        int found = 0;
+        bool g_changed = false, ok = true;
+        int k;
+        for (k = j + 1; k < s->nb_ops; k++) {
+            TCGOp *op = &s->ops[k];
+            if (op->dead) {
+                continue;
+            }
+            int n = opt_rename_reads(op, t, g, false);
+            if (n && g_changed) {
+                ok = false;
+                break;
+            }
+            found += n;
+            if (opt_writes(op, t) || (tcg_op_defs[op->opc].flags & OPF_BB_END)) {
+                break;
+            }
+            if (opt_may_write(op, g)) {
+                g_changed = true;
+            }
+            if (found == uses[t] - 1) {
+                break;
+            }
+        }
+        if (!ok || found != uses[t] - 1) {
+            continue;
+        }
+        for (int m = j + 1; m <= k && m < s->nb_ops && found > 0; m++) {
+            if (!s->ops[m].dead) {
+                found -= opt_rename_reads(&s->ops[m], t, g, true);
+            }
+        }
+        x->args[0] = g;
+        y->dead = 1;
+        uses[t] = 0;
+    }
+}
+
 void tcg_optimize(TCGContext *s)
 {
     if (s->overflow || s->nb_ops == 0 || !opt_ir_valid(s)) {
@@ -573,6 +785,7 @@ void tcg_optimize(TCGContext *s)
     }
     opt_forward(o);
     g_free(o);
+    opt_coalesce(s);
 
     LiveSet *label_live = g_new(LiveSet, s->nb_labels + 1);
     bool *label_seen = g_new0(bool, s->nb_labels + 1);

@@ -74,6 +74,52 @@ TEST(Optimize, KeepsGlobalWritesThatAStateReaderCanSee)
     fake_cpu_free(cpu);
 }
 
+// x86's 32-bit operations as the translator emits them: the inputs zero-extended into temps, the result
+// computed into a temp and zero-extended into the register. The 32-bit op reads its inputs' low halves
+// itself, and computes straight into the register; but not when the temp is read after the register
+// changed.
+TEST(Optimize, ComputesThirtyTwoBitResultsStraightIntoTheirRegister)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    TCGContext *s = cpu->tcg.ctx;
+    cpu->r[0] = 0xffffffff00000005ULL;
+    cpu->r[1] = 0xaaaaaaaa00000007ULL;
+    cpu->r[2] = 0x1234567800000001ULL;
+    std::string dump;
+    fake_run_ir(
+        cpu,
+        [&](TCGContext *s) {
+            TCGTemp a = tcg_temp_new(s), b = tcg_temp_new(s), sum = tcg_temp_new(s);
+            tcg_gen_ext32u(s, TCG_I64, a, fake_r[0]);
+            tcg_gen_ext32u(s, TCG_I64, b, fake_r[1]);
+            tcg_gen_add(s, TCG_I32, sum, b, a);
+            tcg_gen_ext32u(s, TCG_I64, fake_r[1], sum);   // r1 = 12
+            TCGTemp c = tcg_temp_new(s), rot = tcg_temp_new(s);
+            tcg_gen_ext32u(s, TCG_I64, c, fake_r[2]);
+            tcg_gen_rotl(s, TCG_I32, rot, c, tcg_const(s, 4));
+            tcg_gen_ext32u(s, TCG_I64, fake_r[2], rot);   // r2 = 0x10
+            tcg_gen_mov(s, TCG_I64, fake_r[3], rot);      // a later read of the temp: r2 still holds it
+            TCGTemp x = tcg_temp_new(s);
+            tcg_gen_xor(s, TCG_I32, x, fake_r[0], fake_r[1]);
+            tcg_gen_ext32u(s, TCG_I64, fake_r[4], x);     // r4 = 5 ^ 12 = 9
+            tcg_gen_movi(s, TCG_I64, fake_r[4], 100);     // r4 changes...
+            tcg_gen_mov(s, TCG_I64, fake_r[5], x);        // ...before x is read: x must stay a temp
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, &dump);
+    EXPECT_EQ(cpu->r[1], 12u) << dump;
+    EXPECT_EQ(cpu->r[2], 0x10u) << dump;
+    EXPECT_EQ(cpu->r[3], 0x10u) << dump;
+    EXPECT_EQ(cpu->r[4], 100u) << dump;
+    EXPECT_EQ(cpu->r[5], 9u) << dump;
+    EXPECT_NE(dump.find("add_i32 r1, r1, r0"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("rotl_i32 r2, r2, $0x4"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("mov_i64 r3, r2"), std::string::npos) << dump;
+    EXPECT_EQ(dump.find("xor_i32 r4"), std::string::npos) << dump;
+    EXPECT_EQ(count_ops(s, INDEX_op_ext32u), 0) << dump;
+    fake_cpu_free(cpu);
+}
+
 TEST(Optimize, FoldsBranchesOnConstants)
 {
     FakeCPU *cpu = fake_cpu_new();
