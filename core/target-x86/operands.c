@@ -107,20 +107,49 @@ TCGTemp gen_lea(DisasContext *dc, int i)
         }
         tcg_gen_movi(s, TCG_I64, addr, a);
     } else {
-        tcg_gen_movi(s, TCG_I64, addr, (uint64_t)m->disp.value);
-        if (m->base != ZYDIS_REGISTER_NONE) {
-            tcg_gen_add(s, TCG_I64, addr, addr, cpu_regs[x86_gpr_index(m->base)]);
+        /*
+         * One temp per step, in the order base + disp, index << scale, their sum: the JIT folds exactly
+         * this chain into one host addressing mode ([base + index * scale + disp]) when the access is the
+         * only reader (jit_fold_index).
+         */
+        TCGTemp a = -1;
+        int base = m->base != ZYDIS_REGISTER_NONE ? x86_gpr_index(m->base) : -1;
+        int index = m->index != ZYDIS_REGISTER_NONE ? x86_gpr_index(m->index) : -1;
+        if (base >= 0) {
+            a = cpu_regs[base];
+            if (m->disp.value != 0) {
+                TCGTemp t = tcg_temp_new(s);
+                tcg_gen_add(s, TCG_I64, t, a, tcg_const(s, (uint64_t)m->disp.value));
+                a = t;
+            }
         }
-        if (m->index != ZYDIS_REGISTER_NONE && x86_gpr_index(m->index) >= 0) {
+        if (index >= 0) {
             TCGTemp scaled = tcg_temp_new(s);
             unsigned shift = m->scale == 8 ? 3 : m->scale == 4 ? 2 : m->scale == 2 ? 1 : 0;
-            tcg_gen_shl(s, TCG_I64, scaled, cpu_regs[x86_gpr_index(m->index)], tcg_const(s, shift));
-            tcg_gen_add(s, TCG_I64, addr, addr, scaled);
+            tcg_gen_shl(s, TCG_I64, scaled, cpu_regs[index], tcg_const(s, shift));
+            if (a >= 0) {
+                TCGTemp t = tcg_temp_new(s);
+                tcg_gen_add(s, TCG_I64, t, a, scaled);
+                a = t;
+            } else {
+                a = scaled;
+                if (m->disp.value != 0) {
+                    TCGTemp t = tcg_temp_new(s);
+                    tcg_gen_add(s, TCG_I64, t, a, tcg_const(s, (uint64_t)m->disp.value));
+                    a = t;
+                }
+            }
         }
-        if (dc->insn.zi.address_width == 32) {
-            tcg_gen_ext32u(s, TCG_I64, addr, addr);
-        } else if (dc->insn.zi.address_width == 16) {
-            tcg_gen_ext16u(s, TCG_I64, addr, addr);
+        unsigned aw = dc->insn.zi.address_width;
+        if (a < 0) {
+            uint64_t d = (uint64_t)m->disp.value;
+            tcg_gen_movi(s, TCG_I64, addr, aw == 32 ? (uint32_t)d : aw == 16 ? (uint16_t)d : d);
+        } else if (aw == 32) {
+            tcg_gen_ext32u(s, TCG_I64, addr, a);
+        } else if (aw == 16) {
+            tcg_gen_ext16u(s, TCG_I64, addr, a);
+        } else {
+            tcg_gen_mov(s, TCG_I64, addr, a);   /* a fresh temp for the caller; copy propagation removes it */
         }
     }
     if (dc->sys && !x86_dc_code64(dc)) {

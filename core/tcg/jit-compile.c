@@ -154,34 +154,46 @@ static void jit_cmp_emit(JitCtx *c, const JitCmp *k)
 
 /* dst = the memop-sized value at [base + disp], extended, then cut to the op's width. Returns whether
    the upper half of dst is zero afterwards. */
-static bool jit_load_mo(JitCtx *c, int dst, int base, int32_t disp, unsigned mo, int bits)
+/* A guest address in host form: [base + index << scale + disp] (index -1: none). */
+typedef struct JitMem {
+    int base, index;
+    unsigned scale;
+    int32_t disp;
+} JitMem;
+
+static void jit_op_guest(JitBuf *b, unsigned opcode, int reg, JitMem a, unsigned flags)
+{
+    jit_op_mem(b, opcode, reg, a.base, a.index, a.disp, flags | (a.index >= 0 ? JM_SCALE(a.scale) : 0));
+}
+
+static bool jit_load_mo(JitCtx *c, int dst, JitMem a, unsigned mo, int bits)
 {
     JitBuf *b = &c->b;
     unsigned w = bits == 64 ? JM_W : 0;
     switch (mo & 7) {
-    case MO_8: jit_op_mem(b, 0x0fb6, dst, base, -1, disp, 0); return true;
-    case MO_S8: jit_op_mem(b, 0x0fbe, dst, base, -1, disp, w); return bits == 32;
-    case MO_16: jit_op_mem(b, 0x0fb7, dst, base, -1, disp, 0); return true;
-    case MO_S16: jit_op_mem(b, 0x0fbf, dst, base, -1, disp, w); return bits == 32;
-    case MO_32: jit_op_mem(b, 0x8b, dst, base, -1, disp, 0); return true;
+    case MO_8: jit_op_guest(b, 0x0fb6, dst, a, 0); return true;
+    case MO_S8: jit_op_guest(b, 0x0fbe, dst, a, w); return bits == 32;
+    case MO_16: jit_op_guest(b, 0x0fb7, dst, a, 0); return true;
+    case MO_S16: jit_op_guest(b, 0x0fbf, dst, a, w); return bits == 32;
+    case MO_32: jit_op_guest(b, 0x8b, dst, a, 0); return true;
     case MO_S32:
         if (bits == 64) {
-            jit_op_mem(b, 0x63, dst, base, -1, disp, JM_W);
+            jit_op_guest(b, 0x63, dst, a, JM_W);
             return false;
         }
-        jit_op_mem(b, 0x8b, dst, base, -1, disp, 0);
+        jit_op_guest(b, 0x8b, dst, a, 0);
         return true;
-    default: jit_op_mem(b, 0x8b, dst, base, -1, disp, w); return bits == 32;
+    default: jit_op_guest(b, 0x8b, dst, a, w); return bits == 32;
     }
 }
 
-static void jit_store_mo(JitCtx *c, int src, int base, int32_t disp, unsigned mo)
+static void jit_store_mo(JitCtx *c, int src, JitMem a, unsigned mo)
 {
     switch (mo & MO_SIZE) {
-    case MO_8: jit_op_mem(&c->b, 0x88, src, base, -1, disp, JM_BYTEREG); break;
-    case MO_16: jit_op_mem(&c->b, 0x89, src, base, -1, disp, JM_66); break;
-    case MO_32: jit_op_mem(&c->b, 0x89, src, base, -1, disp, 0); break;
-    default: jit_op_mem(&c->b, 0x89, src, base, -1, disp, JM_W); break;
+    case MO_8: jit_op_guest(&c->b, 0x88, src, a, JM_BYTEREG); break;
+    case MO_16: jit_op_guest(&c->b, 0x89, src, a, JM_66); break;
+    case MO_32: jit_op_guest(&c->b, 0x89, src, a, 0); break;
+    default: jit_op_guest(&c->b, 0x89, src, a, JM_W); break;
     }
 }
 
@@ -263,16 +275,18 @@ void jit_mem_site_close(JitCtx *c, bool site, const uint8_t *start)
 
 /* Guest memory ops. A fault must see the exact state: in system mode dirty globals are written back first;
    in user mode the access is a fault site (jit-sites.c). */
-static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, int32_t disp)
+static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, int32_t disp, TCGTemp index,
+                          unsigned scale)
 {
     unsigned mo = (unsigned)op->cargs[0];
     if (c->soft_mem) {
-        jit_soft_mem(c, op, bits, base, disp);
+        jit_soft_mem(c, op, bits, base, disp);   /* never given an index (jit_fold_index) */
         return;
     }
     switch (op->opc) {
     case INDEX_op_guest_ld: {
         int rb = jit_use(c, base);
+        JitMem a = {rb, index >= 0 ? jit_use(c, index) : -1, scale, disp};
         /* The sites' register list is taken before the destination is allocated: a register given to it
            still holds its old contents when the load faults. */
         bool site = jit_mem_site_open(c);
@@ -280,7 +294,7 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
         bool dead = jit_dead_after(c, op->args[0]);
         int rd = dead ? JR_RAX : jit_def(c, op->args[0], -1, -1);
         const uint8_t *at = c->b.p;
-        bool zext = jit_load_mo(c, rd, rb, disp, mo, bits);
+        bool zext = jit_load_mo(c, rd, a, mo, bits);
         jit_mem_site_close(c, site, at);
         if (!dead) {
             c->reg_zext[rd] = zext;
@@ -290,9 +304,10 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
     case INDEX_op_guest_st: {
         int rv = jit_use(c, op->args[0]);
         int rb = jit_use(c, base);
+        JitMem a = {rb, index >= 0 ? jit_use(c, index) : -1, scale, disp};
         bool site = jit_mem_site_open(c);
         const uint8_t *at = c->b.p;
-        jit_store_mo(c, rv, rb, disp, mo);
+        jit_store_mo(c, rv, a, mo);
         jit_mem_site_close(c, site, at);
         break;
     }
@@ -348,7 +363,7 @@ static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
     if (is_st) {
         int rv = jit_use(c, op->args[0]);
         int rb = jit_use(c, base);
-        jit_store_mo(c, rv, rb, (int32_t)off, mo);
+        jit_store_mo(c, rv, (JitMem){rb, -1, 0, (int32_t)off}, mo);
         /* After the store: cached copies of what it may have overwritten (clean now) are stale. */
         if (env) {
             jit_regs_env_access(c, lo, hi, true);
@@ -361,7 +376,7 @@ static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
             return 0;
         }
         int rd = jit_def(c, op->args[0], -1, -1);
-        c->reg_zext[rd] = jit_load_mo(c, rd, rb, (int32_t)off, mo, bits);
+        c->reg_zext[rd] = jit_load_mo(c, rd, (JitMem){rb, -1, 0, (int32_t)off}, mo, bits);
     }
     return 0;
 }
@@ -863,13 +878,20 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
     case INDEX_op_guest_ld128:
     case INDEX_op_guest_st128: {
         TCGTemp addr = op->opc == INDEX_op_guest_ld || op->opc == INDEX_op_guest_st ? op->args[1] : op->args[0];
-        TCGTemp base = addr;
+        TCGTemp base = addr, index = -1;
         int32_t disp = 0;
-        if (prev >= 0 && c->folded[prev] && c->s->ops[prev].args[0] == addr) {
+        unsigned scale = 0;
+        int self = (int)(op - c->s->ops);
+        if (c->indexed[self].on) {
+            base = c->indexed[self].base;
+            index = c->indexed[self].index;
+            scale = c->indexed[self].scale;
+            disp = c->indexed[self].disp;
+        } else if (prev >= 0 && c->folded[prev] && c->s->ops[prev].args[0] == addr) {
             base = c->s->ops[prev].args[1];
             disp = jit_imm32(c, c->s->ops[prev].args[2]);
         }
-        jit_guest_mem(c, op, bits, base, disp);
+        jit_guest_mem(c, op, bits, base, disp, index, scale);
         return 0;
     }
     case INDEX_op_set_label:
@@ -1016,6 +1038,96 @@ static bool jit_foldable(const JitCtx *c, int i)
     }
 }
 
+static int jit_prev_live(const TCGContext *s, int i)
+{
+    for (int j = i - 1; j >= 0; j--) {
+        if (!s->ops[j].dead) {
+            return j;
+        }
+    }
+    return -1;
+}
+
+/* A local read only once (by the op that folds it), never the env or a constant. */
+static bool jit_single_use_local(const JitCtx *c, TCGTemp t)
+{
+    return jit_temp_ok(c->s, t) && c->s->temps[t].kind == TEMP_LOCAL && c->nuses[t] == 1;
+}
+
+static bool jit_plain_reg(const JitCtx *c, TCGTemp t)
+{
+    return jit_temp_ok(c->s, t) && !jit_is_const(c, t) && c->s->temps[t].kind != TEMP_ENV;
+}
+
+/*
+ * A user-mode guest load or store at j whose address is the translator's chain (gen_lea), the ops right
+ * before it: [f: p = base + disp,] e: sc = index << scale, d: a = p + sc. They become one host addressing
+ * mode; the folded ops are not emitted. Each is a local read only by the next, and they are adjacent, so
+ * base and index hold the same values at the access.
+ */
+static void jit_fold_index(JitCtx *c, int j)
+{
+    const TCGContext *s = c->s;
+    const TCGOp *m = &s->ops[j];
+    if (c->soft_mem || (m->opc != INDEX_op_guest_ld && m->opc != INDEX_op_guest_st)) {
+        return;
+    }
+    TCGTemp a = m->args[1];
+    int d = jit_prev_live(s, j);
+    int e = d >= 0 ? jit_prev_live(s, d) : -1;
+    if (e < 0 || c->folded[d] || c->folded[e] || !jit_single_use_local(c, a) || m->args[0] == a) {
+        return;
+    }
+    const TCGOp *dop = &s->ops[d], *eop = &s->ops[e];
+    if (dop->opc != INDEX_op_add || dop->type != TCG_I64 || dop->args[0] != a || eop->opc != INDEX_op_shl ||
+        eop->type != TCG_I64) {
+        return;
+    }
+    TCGTemp sc = eop->args[0], index = eop->args[1], p;
+    if (dop->args[2] == sc) {
+        p = dop->args[1];
+    } else if (dop->args[1] == sc) {
+        p = dop->args[2];
+    } else {
+        return;
+    }
+    if (!jit_single_use_local(c, sc) || !jit_is_const(c, eop->args[2]) || s->temps[eop->args[2]].value > 3 ||
+        !jit_plain_reg(c, index) || !jit_plain_reg(c, p) || p == sc || index == a || index == sc ||
+        m->args[0] == sc || p == a) {
+        return;
+    }
+    TCGTemp base = p;
+    int32_t disp = 0;
+    int f = jit_prev_live(s, e);
+    bool fold_f = false;
+    if (f >= 0 && !c->folded[f]) {
+        const TCGOp *fop = &s->ops[f];
+        if (fop->opc == INDEX_op_add && fop->type == TCG_I64 && fop->args[0] == p && jit_single_use_local(c, p) &&
+            jit_imm_ok(c, fop->args[2], 64) && jit_plain_reg(c, fop->args[1]) && fop->args[1] != p &&
+            index != p && m->args[0] != p) {
+            base = fop->args[1];
+            disp = jit_imm32(c, fop->args[2]);
+            fold_f = true;
+        }
+    }
+    c->folded[d] = c->folded[e] = true;
+    if (fold_f) {
+        c->folded[f] = true;
+    }
+    c->indexed[j].on = true;
+    c->indexed[j].base = base;
+    c->indexed[j].index = index;
+    c->indexed[j].scale = (uint8_t)s->temps[eop->args[2]].value;
+    c->indexed[j].disp = disp;
+    /* Base and index are read by the access now. */
+    if (c->last_use[base] < j) {
+        c->last_use[base] = j;
+    }
+    if (c->last_use[index] < j) {
+        c->last_use[index] = j;
+    }
+}
+
 /* The last op that reads each temp, how often, and whether any branch goes backward (then nothing dies). */
 /*
  * Does a branch go to a label in another instruction? (The x86 translator's never do: its labels are
@@ -1062,6 +1174,7 @@ static void jit_liveness(JitCtx *c)
     for (int i = 0; i < s->nb_ops; i++) {
         const TCGOp *op = &s->ops[i];
         c->folded[i] = false;
+        c->indexed[i].on = false;
         if (op->dead || op->opc >= TCG_OP_COUNT) {
             continue;
         }
@@ -1094,6 +1207,11 @@ static void jit_liveness(JitCtx *c)
         }
     }
     /* Address folding needs the use counts, so it is a second pass; the base is then read by the access. */
+    for (int i = 0; i < s->nb_ops; i++) {
+        if (!s->ops[i].dead) {
+            jit_fold_index(c, i);
+        }
+    }
     for (int i = 0; i < s->nb_ops; i++) {
         const TCGOp *op = &s->ops[i];
         if (!op->dead && (op->opc == INDEX_op_add || op->opc == INDEX_op_setcond) && jit_temp_ok(s, op->args[0]) &&

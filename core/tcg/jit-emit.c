@@ -252,7 +252,8 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
     bool sib = index >= 0 || (base & 7) == 4;
     jit_byte(b, (uint8_t)(mod << 6 | (reg & 7) << 3 | (sib ? 4 : (base & 7))));
     if (sib) {
-        jit_byte(b, (uint8_t)((index >= 0 ? (index & 7) : 4) << 3 | (base & 7)));
+        unsigned scale = index >= 0 ? (flags >> 4) & 3 : 0;
+        jit_byte(b, (uint8_t)(scale << 6 | (index >= 0 ? (index & 7) : 4) << 3 | (base & 7)));
     }
     if (mod == 1) {
         jit_byte(b, (uint8_t)disp);

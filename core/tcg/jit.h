@@ -63,6 +63,8 @@ void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits);
 void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int bits);
 /* Any base/index memory form; opcode 0x0fxx for two-byte opcodes. */
 enum { JM_W = 1, JM_66 = 2, JM_BYTEREG = 4 };
+/* With an index: its scale (index << n, n = 0..3) in the flags. */
+#define JM_SCALE(n) ((unsigned)(n) << 4)
 void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_t disp, unsigned flags);
 /* Register forms with immediates: group 1 (ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7), group 2 shifts
    (ROL 0, ROR 1, SHL 4, SHR 5, SAR 7; n < 0: by cl), group 3 (NOT 2, NEG 3). */
