@@ -30,6 +30,10 @@ typedef struct OptState {
     TCGTemp low32_of[TCG_MAX_TEMPS];    /* -1, or a temp with the same low 32 bits (t = ext32u x)... */
     uint32_t low32_ver[TCG_MAX_TEMPS];  /* ...while that temp's version is still this */
     uint32_t ver[TCG_MAX_TEMPS];        /* bumped on every write */
+    /* Knowledge of t is from the current basic block only if seen[t] == epoch; forgetting everything at a
+       block boundary is then one increment, not a pass over every temp. */
+    uint32_t seen[TCG_MAX_TEMPS];
+    uint32_t epoch;
     /* constants already materialized as TEMP_CONST temps */
     uint64_t const_val[OPT_CONST_SLOTS];
     TCGTemp const_temp[OPT_CONST_SLOTS];
@@ -46,6 +50,8 @@ static unsigned opt_const_hash(uint64_t v)
     return (unsigned)((v * 0x9e3779b97f4a7c15ULL) >> 40) & (OPT_CONST_SLOTS - 1);
 }
 
+static void opt_reset(OptState *o, TCGTemp t);
+
 /* A TEMP_CONST temp holding v, reusing one when possible; -1 when the temps run out. */
 static TCGTemp opt_const_temp(OptState *o, uint64_t v)
 {
@@ -58,10 +64,9 @@ static TCGTemp opt_const_temp(OptState *o, uint64_t v)
             }
             TCGTemp t = s->nb_temps++;
             s->temps[t] = (TCGTempInfo){.kind = TEMP_CONST, .value = v};
+            opt_reset(o, t);
             o->known[t] = true;
             o->val[t] = v;
-            o->copy_of[t] = -1;
-            o->low32_of[t] = -1;
             o->const_val[h] = v;
             o->const_temp[h] = t;
             return t;
@@ -75,20 +80,32 @@ static TCGTemp opt_const_temp(OptState *o, uint64_t v)
 
 /* --- forward pass: knowledge ------------------------------------------------------------------------ */
 
-static void opt_forget(OptState *o, TCGTemp t)
+static void opt_reset(OptState *o, TCGTemp t)
 {
-    o->ver[t]++;
+    o->seen[t] = o->epoch;
     o->known[t] = o->s->temps[t].kind == TEMP_CONST;
     o->val[t] = o->s->temps[t].value;
     o->copy_of[t] = -1;
     o->low32_of[t] = -1;
 }
 
+/* t's entry, made current (emptied if it is from an earlier basic block). */
+static inline void opt_cur(OptState *o, TCGTemp t)
+{
+    if (o->seen[t] != o->epoch) {
+        opt_reset(o, t);
+    }
+}
+
+static void opt_forget(OptState *o, TCGTemp t)
+{
+    o->ver[t]++;
+    opt_reset(o, t);
+}
+
 static void opt_forget_all(OptState *o)
 {
-    for (int t = 0; t < o->s->nb_temps; t++) {
-        opt_forget(o, t);
-    }
+    o->epoch++;
 }
 
 static void opt_forget_globals(OptState *o)
@@ -98,8 +115,9 @@ static void opt_forget_globals(OptState *o)
     }
 }
 
-static TCGTemp opt_copy_root(const OptState *o, TCGTemp t)
+static TCGTemp opt_copy_root(OptState *o, TCGTemp t)
 {
+    opt_cur(o, t);
     TCGTemp r = o->copy_of[t];
     return r >= 0 && o->ver[r] == o->copy_ver[t] ? r : t;
 }
@@ -111,6 +129,7 @@ static TCGTemp opt_input(OptState *o, TCGTemp t)
     if (t <= 0 || t >= s->nb_temps || s->temps[t].kind == TEMP_CONST) {
         return t;
     }
+    opt_cur(o, t);
     if (o->known[t]) {
         TCGTemp c = opt_const_temp(o, o->val[t]);
         return c >= 0 ? c : t;
@@ -118,9 +137,13 @@ static TCGTemp opt_input(OptState *o, TCGTemp t)
     return opt_copy_root(o, t);
 }
 
-static bool opt_known(const OptState *o, TCGTemp t, uint64_t *v)
+static bool opt_known(OptState *o, TCGTemp t, uint64_t *v)
 {
-    if (t > 0 && t < o->s->nb_temps && o->known[t]) {
+    if (t <= 0 || t >= o->s->nb_temps) {
+        return false;
+    }
+    opt_cur(o, t);
+    if (o->known[t]) {
         *v = o->val[t];
         return true;
     }
@@ -349,6 +372,7 @@ static TCGTemp opt_input_low32(OptState *o, TCGTemp t)
     if (t <= 0 || t >= o->s->nb_temps) {
         return t;
     }
+    opt_cur(o, t);
     TCGTemp r = o->low32_of[t];
     return r >= 0 && o->ver[r] == o->low32_ver[t] ? r : t;
 }
@@ -780,6 +804,8 @@ void tcg_optimize(TCGContext *s)
     OptState *o = g_malloc(sizeof(OptState));
     o->s = s;
     memset(o->ver, 0, sizeof(o->ver));
+    memset(o->seen, 0, sizeof(o->seen));
+    o->epoch = 0;
     for (int i = 0; i < OPT_CONST_SLOTS; i++) {
         o->const_temp[i] = -1;
     }
