@@ -20,6 +20,8 @@
  * outgrows the budget, which the scan cannot foresee; x86_flags_live_ahead() then says the window went on,
  * and the block is translated again with fewer instructions.
  */
+#include <glib.h>
+
 #include "core/target-x86/translate.h"
 
 #define FLAGS_ALL                                                                                           \
@@ -31,6 +33,9 @@ typedef struct FlagsWindow {
     uint64_t pc[FLAGS_WINDOW_MAX];
     bool dead[FLAGS_WINDOW_MAX];
     int n, next;       /* instructions in the window; the index of the next one the translator asks about */
+    /* Their decodings, which the translator takes instead of decoding them again (x86_flags_live_decoded):
+       allocated by the first translation on a thread. */
+    X86Insn *insn;
 } FlagsWindow;
 
 static __thread FlagsWindow flags_win;
@@ -99,41 +104,49 @@ static bool flags_count_nonzero(const ZydisDecodedInstruction *zi, const ZydisDe
     return (op[idx].imm.value.u & mask) != 0;
 }
 
-/*
- * Classify the instruction at pc (not read past its page): false if it is not simple; else the flags it
- * always writes and the ones it reads.
- */
-static bool flags_classify(const DisasContext *dc, uint64_t pc, uint64_t *next_pc, uint32_t *kill, uint32_t *use)
+/* Decode the instruction at pc without reading past its page. */
+static bool flags_decode(uint64_t pc, X86Insn *insn)
 {
-    ZydisDecodedInstruction zi;
-    ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
     size_t len = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(x86_decoder(), (const void *)(uintptr_t)pc, len < 15 ? len : 15, &zi,
-                                             op))) {
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(x86_decoder(), (const void *)(uintptr_t)pc, len < 15 ? len : 15,
+                                             &insn->zi, insn->op))) {
         return false;
     }
-    if (!flags_simple_mnemonic(zi.mnemonic) || (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) || x86_decoded_knc(&zi)) {
+    insn->bytes = (const uint8_t *)(uintptr_t)pc;
+    insn->pc = pc;
+    insn->next_pc = pc + insn->zi.length;
+    return true;
+}
+
+/* False if the instruction is not simple; else the flags it always writes and the ones it reads. */
+static bool flags_classify(const DisasContext *dc, const X86Insn *insn, uint32_t *kill, uint32_t *use)
+{
+    const ZydisDecodedInstruction *zi = &insn->zi;
+    const ZydisDecodedOperand *op = insn->op;
+    if (((insn->next_pc - 1) & TB_PAGE_MASK) != (insn->pc & TB_PAGE_MASK)) {
+        return false;   /* it continues on the next page */
+    }
+    if (!flags_simple_mnemonic(zi->mnemonic) || (zi->attributes & ZYDIS_ATTRIB_HAS_LOCK) || x86_decoded_knc(zi)) {
         return false;
     }
-    const X86InsnDef *def = x86_insn_lookup(zi.mnemonic);
+    const X86InsnDef *def = x86_insn_lookup(zi->mnemonic);
     if (!def || !x86_feature_implemented(def->feature) || !x86_model_has_feature(dc->env->model, def->feature)) {
         return false;   /* #UD */
     }
-    for (int i = 0; i < zi.operand_count; i++) {
+    for (int i = 0; i < zi->operand_count; i++) {
         if (op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && op[i].mem.type != ZYDIS_MEMOP_TYPE_AGEN &&
-            zi.mnemonic != ZYDIS_MNEMONIC_NOP) {
+            zi->mnemonic != ZYDIS_MNEMONIC_NOP) {
             return false;   /* an access may fault */
         }
-        if (i < zi.operand_count_visible && op[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+        if (i < zi->operand_count_visible && op[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
             !flags_is_gpr(op[i].reg.value)) {
             return false;   /* MOV to or from a control, debug or segment register */
         }
     }
-    const ZydisAccessedFlags *f = zi.cpu_flags;
+    const ZydisAccessedFlags *f = zi->cpu_flags;
     uint32_t written = f ? (f->modified | f->set_0 | f->set_1 | f->undefined) & FLAGS_ALL : 0;
-    *kill = flags_count_nonzero(&zi, op) ? written : 0;
+    *kill = flags_count_nonzero(zi, op) ? written : 0;
     *use = f ? f->tested & FLAGS_ALL : 0;
-    *next_pc = pc + zi.length;
     return true;
 }
 
@@ -148,16 +161,25 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
     if (limit > FLAGS_WINDOW_MAX) {
         limit = FLAGS_WINDOW_MAX;
     }
+    if (w->insn == NULL) {
+        w->insn = g_new(X86Insn, FLAGS_WINDOW_MAX);
+    }
     while ((unsigned)w->n < limit && (pc & TB_PAGE_MASK) == page) {
         if (tcg_debug_breakpoint && tcg_debug_breakpoint(pc)) {
             break;
         }
-        uint64_t next;
-        if (!flags_classify(dc, pc, &next, &kill[w->n], &use[w->n])) {
+        /* The first is the instruction the translator has just decoded. */
+        X86Insn *in = &w->insn[w->n];
+        if (w->n == 0 && dc->insn.pc == pc) {
+            *in = dc->insn;
+        } else if (!flags_decode(pc, in)) {
+            break;
+        }
+        if (!flags_classify(dc, in, &kill[w->n], &use[w->n])) {
             break;
         }
         w->pc[w->n++] = pc;
-        pc = next;
+        pc = w->insn[w->n - 1].next_pc;
     }
     uint32_t live = FLAGS_ALL;
     for (int i = w->n - 1; i >= 0; i--) {
@@ -182,6 +204,16 @@ bool x86_flags_live_dead(const DisasContext *dc, uint64_t pc, unsigned limit)
         }
     }
     return w->dead[w->next++];
+}
+
+bool x86_flags_live_decoded(uint64_t pc, X86Insn *insn)
+{
+    FlagsWindow *w = &flags_win;
+    if (w->next >= w->n || w->pc[w->next] != pc) {
+        return false;
+    }
+    *insn = w->insn[w->next];
+    return true;
 }
 
 bool x86_flags_live_ahead(void)

@@ -60,6 +60,9 @@ const ZydisDecoder *x86_decoder(void)
  */
 static int x86_decode(X86Insn *insn, uint64_t pc)
 {
+    if (x86_flags_live_decoded(pc, insn)) {
+        return -1;   /* the dead-flag scan decoded it (within its page, and it is no KNC encoding) */
+    }
     const ZydisDecoder *dec = x86_decoder();
     size_t to_page_end = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
     size_t len = to_page_end < X86_MAX_INSN_LEN ? to_page_end : X86_MAX_INSN_LEN;

@@ -131,6 +131,9 @@ bool x86_flags_live_dead(const DisasContext *dc, uint64_t pc, unsigned limit);
 /* Did the last answer depend on instructions after the one just asked about? (If the block ends there
    for a reason the scan could not see, it must be translated again, shorter.) */
 bool x86_flags_live_ahead(void);
+/* The window's decoding of the instruction at pc, when it is the next one the translator asks about (the
+   scan decoded it already): true and *insn filled, else false. */
+bool x86_flags_live_decoded(uint64_t pc, X86Insn *insn);
 
 /* --- lazy flags (cc.h has the CC_OP list) ---------------------------------------------------------- */
 
