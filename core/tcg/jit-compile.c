@@ -1167,10 +1167,13 @@ static void jit_liveness(JitCtx *c)
     jit_label_paths(c);
     const TCGContext *s = c->s;
     bool label_seen[TCG_MAX_LABELS] = {false};
-    for (int t = 0; t < TCG_MAX_TEMPS; t++) {
+    /* Only the block's temps (and the last one, which jit_temp_ok also accepts) are ever looked at. */
+    for (int t = 0; t < s->nb_temps; t++) {
         c->last_use[t] = -1;
     }
-    memset(c->nuses, 0, sizeof(c->nuses));
+    c->last_use[TCG_MAX_TEMPS - 1] = -1;
+    memset(c->nuses, 0, sizeof(c->nuses[0]) * (size_t)s->nb_temps);
+    c->nuses[TCG_MAX_TEMPS - 1] = 0;
     for (int i = 0; i < s->nb_ops; i++) {
         const TCGOp *op = &s->ops[i];
         c->folded[i] = false;

@@ -489,18 +489,29 @@ static bool live_has(const LiveSet *l, TCGTemp t) { return (l->w[t / 64] >> (t %
 static void live_add(LiveSet *l, TCGTemp t) { l->w[t / 64] |= 1ULL << (t % 64); }
 static void live_del(LiveSet *l, TCGTemp t) { l->w[t / 64] &= ~(1ULL << (t % 64)); }
 
-static void live_globals(const TCGContext *s, LiveSet *l)
+/* Temps [1, n) as whole words and a partial last one. */
+static void live_add_range(LiveSet *l, int n)
 {
-    for (int t = 1; t <= s->nb_globals; t++) {
+    int t = 1;
+    for (; t < n && (t % 64) != 0; t++) {
+        live_add(l, t);
+    }
+    for (; t + 64 <= n; t += 64) {
+        l->w[t / 64] = ~0ULL;
+    }
+    for (; t < n; t++) {
         live_add(l, t);
     }
 }
 
+static void live_globals(const TCGContext *s, LiveSet *l)
+{
+    live_add_range(l, s->nb_globals + 1);
+}
+
 static void live_everything(const TCGContext *s, LiveSet *l)
 {
-    for (int t = 1; t < s->nb_temps; t++) {
-        live_add(l, t);
-    }
+    live_add_range(l, s->nb_temps);
 }
 
 /* Whether the op may read the CPU state behind the globals' backs (or let a fault handler do so). */
@@ -801,16 +812,21 @@ void tcg_optimize(TCGContext *s)
     if (s->overflow || s->nb_ops == 0 || !opt_ir_valid(s)) {
         return;
     }
-    OptState *o = g_malloc(sizeof(OptState));
+    /* One state per translating thread, kept: its epochs make old entries stale, so nothing is cleared. */
+    static __thread OptState *state;
+    if (state == NULL) {
+        state = g_malloc0(sizeof(OptState));
+    }
+    OptState *o = state;
     o->s = s;
-    memset(o->ver, 0, sizeof(o->ver));
-    memset(o->seen, 0, sizeof(o->seen));
-    o->epoch = 0;
+    if (o->epoch > UINT32_MAX - TCG_MAX_OPS) {
+        memset(o->seen, 0, sizeof(o->seen));   /* before the epoch could wrap onto old entries */
+        o->epoch = 0;
+    }
     for (int i = 0; i < OPT_CONST_SLOTS; i++) {
         o->const_temp[i] = -1;
     }
     opt_forward(o);
-    g_free(o);
     opt_coalesce(s);
 
     LiveSet *label_live = g_new(LiveSet, s->nb_labels + 1);
