@@ -651,6 +651,9 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
             return 0;
         }
         uint64_t v = bits == 32 ? (uint32_t)op->cargs[0] : op->cargs[0];
+        if (jit_store_const_global(c, a[0], v)) {
+            return 0;
+        }
         int rd = jit_def(c, a[0], -1, -1);
         jit_movi(b, rd, v);
         c->reg_zext[rd] = v <= 0xffffffffULL;

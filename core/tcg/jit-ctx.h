@@ -98,6 +98,9 @@ bool jit_dead_after(const JitCtx *c, TCGTemp t);
 void jit_get(JitCtx *c, int reg, TCGTemp t, int bits);
 void jit_put(JitCtx *c, TCGTemp t, int reg, bool zext);
 
+/* t = v for a global that nothing later in the block reads (cc_op, most often): one immediate store to its
+   env slot instead of a register held to the block's end. False when that does not apply. */
+bool jit_store_const_global(JitCtx *c, TCGTemp t, uint64_t v);
 /* Write dirty globals back (they stay cached); with locals too: also dirty live locals. */
 void jit_sync(JitCtx *c, bool locals);
 /* Forget every register (after a label: nothing is known). */

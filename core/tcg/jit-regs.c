@@ -278,3 +278,15 @@ void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store)
         }
     }
 }
+
+bool jit_store_const_global(JitCtx *c, TCGTemp t, uint64_t v)
+{
+    if (jit_kind(c, t) != TEMP_GLOBAL || c->last_use[t] > c->cur_op || (int64_t)v != (int32_t)v) {
+        return false;
+    }
+    if (c->temp_reg[t]) {
+        jit_reg_unbind(c, c->temp_reg[t] - 1);   /* its old value, dirty or not, is superseded */
+    }
+    jit_store_imm32(&c->b, JIT_ENV, (int32_t)c->s->temps[t].env_offset, (int32_t)v, 64);
+    return true;
+}

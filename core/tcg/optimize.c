@@ -712,12 +712,15 @@ static bool opt_writes(const TCGOp *op, TCGTemp t)
 }
 
 /*
- * "x = op ...; g = x" with g a global and the copy right after: compute into g, and read g where x was
- * read later in the basic block (while g still holds it). The x86 translator writes every result so
- * (a 32-bit result zero-extended into the 64-bit register), and the JIT then computes in g's register.
- * Both ops are adjacent, so no fault or helper can see g early. Every other read of x must be in the
- * same basic block, before g changes; otherwise nothing is changed.
+ * "x = op ...; g = x" with g a global and the copy soon after: compute into g, and read g where x was read
+ * later in the basic block (while g still holds it). The x86 translator writes every result so (a 32-bit
+ * result zero-extended into the 64-bit register; the lazy flags recorded in between), and the JIT then
+ * computes in g's register. Only pure ops that do not touch g may come between the two, so no fault or
+ * helper can see g early. Every other read of x must be in the same basic block, before g changes;
+ * otherwise nothing is changed.
  */
+#define OPT_COALESCE_REACH 6
+
 static void opt_coalesce(TCGContext *s)
 {
     uint16_t uses[TCG_MAX_TEMPS];
@@ -750,26 +753,51 @@ static void opt_coalesce(TCGContext *s)
         if (t <= 0 || t >= s->nb_temps || s->temps[t].kind != TEMP_LOCAL) {
             continue;
         }
-        int j = i + 1;
-        while (j < s->nb_ops && s->ops[j].dead) {
-            j++;
+        /* The copy: within a few pure ops (the translator records the lazy flags first), none of which
+           touches the global; their reads of t become reads of it too. */
+        int j = i + 1, between = 0;
+        TCGOp *y = NULL;
+        for (; j < s->nb_ops && between <= OPT_COALESCE_REACH; j++) {
+            TCGOp *op = &s->ops[j];
+            if (op->dead) {
+                continue;
+            }
+            if ((op->opc == INDEX_op_mov || op->opc == INDEX_op_ext32u) && op->args[1] == t &&
+                op->args[0] > 0 && op->args[0] < s->nb_temps && s->temps[op->args[0]].kind == TEMP_GLOBAL) {
+                y = op;
+                break;
+            }
+            if (!tcg_op_is_pure((TCGOpcode)op->opc) || opt_writes(op, t)) {
+                break;
+            }
+            between++;
         }
-        if (j >= s->nb_ops) {
-            break;
+        if (y == NULL) {
+            continue;
         }
-        TCGOp *y = &s->ops[j];
         bool zext_result = x->type == TCG_I32 || (x->type == TCG_I64 && (x->opc == INDEX_op_ext32u ||
                                                                           x->opc == INDEX_op_ext16u ||
                                                                           x->opc == INDEX_op_ext8u));
         bool copy = y->opc == INDEX_op_mov && y->type == TCG_I64;
         bool zcopy = (y->opc == INDEX_op_mov && y->type == TCG_I32) || (y->opc == INDEX_op_ext32u && y->type == TCG_I64);
         TCGTemp g = y->args[0];
-        if (!(copy || (zcopy && zext_result)) || y->args[1] != t || g <= 0 || g >= s->nb_temps ||
-            s->temps[g].kind != TEMP_GLOBAL) {
+        if (!(copy || (zcopy && zext_result))) {
+            continue;
+        }
+        int early = 0;
+        bool clash = false;
+        for (int m = i + 1; m < j; m++) {
+            TCGOp *op = &s->ops[m];
+            if (!op->dead) {
+                clash |= opt_rename_reads(op, g, g, false) > 0 || opt_writes(op, g);
+                early += opt_rename_reads(op, t, g, false);
+            }
+        }
+        if (clash) {
             continue;
         }
         /* Every later read of t: in this basic block, before g changes. */
-        int found = 0;
+        int found = early;
         bool g_changed = false, ok = true;
         int k;
         for (k = j + 1; k < s->nb_ops; k++) {
@@ -796,8 +824,8 @@ static void opt_coalesce(TCGContext *s)
         if (!ok || found != uses[t] - 1) {
             continue;
         }
-        for (int m = j + 1; m <= k && m < s->nb_ops && found > 0; m++) {
-            if (!s->ops[m].dead) {
+        for (int m = i + 1; m <= k && m < s->nb_ops && found > 0; m++) {
+            if (!s->ops[m].dead && m != j) {
                 found -= opt_rename_reads(&s->ops[m], t, g, true);
             }
         }
@@ -827,13 +855,13 @@ void tcg_optimize(TCGContext *s)
         o->const_temp[i] = -1;
     }
     opt_forward(o);
-    opt_coalesce(s);
 
     LiveSet *label_live = g_new(LiveSet, s->nb_labels + 1);
     bool *label_seen = g_new0(bool, s->nb_labels + 1);
     opt_backward(s, label_live, label_seen);
     g_free(label_live);
     g_free(label_seen);
+    opt_coalesce(s);   /* after dead code is gone: it needs every remaining read of a temp */
 
     int n = 0;
     for (int i = 0; i < s->nb_ops; i++) {
