@@ -2,7 +2,9 @@
 # bench/afl/run.sh (./ember bench afl): Debian's afl-fuzz on one target, side by side in one run:
 #   (a)  the target built with afl-cc: AFL's own instrumentation and fork server
 #   (b)  afl-fuzz -Q through ember-x86_64 on the target built with plain gcc -O2, dynamic and static
-#   (c)  the same through ember in persistent mode (AFL_QEMU_PERSISTENT_ADDR on parse_file)
+#   (c)  the same through ember in persistent mode (AFL_QEMU_PERSISTENT_ADDR on parse_file); ember then
+#        takes the test cases from afl-fuzz in shared memory and writes the @@ file itself
+#        (user/linux/afl/afl-testcase.c); c-dyn-file, for comparison, leaves that file to afl-fuzz
 # each for a fixed time with fixed seeds (inputs and RNG), rounds interleaved so that a busy machine hurts
 # every configuration alike. Prints execs/s and stability from afl-fuzz's fuzzer_stats, ratios against (a)
 # and (c)/(b), checks the targets of issue 8, and writes the table to bench/AFL-RESULTS.md.
@@ -81,9 +83,9 @@ export AFL_PATH="$tmp/afl-path"
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CRASHES=1
 # The machine is shared: binding to a core another job is busy on would measure that job.
 export AFL_NO_AFFINITY=1
-unset AFL_QEMU_PERSISTENT_ADDR AFL_QEMU_PERSISTENT_GPR AFL_ENTRYPOINT AFL_DEBUG 2>/dev/null || true
+unset AFL_QEMU_PERSISTENT_ADDR AFL_QEMU_PERSISTENT_GPR AFL_ENTRYPOINT AFL_DEBUG EMBER_AFL_FILE_INPUT 2>/dev/null || true
 
-configs=(a b-dyn b-static b-static-main c-dyn c-static)
+configs=(a b-dyn b-static b-static-main c-dyn c-static c-dyn-file)
 declare -A what=(
     [a]="afl-cc build, AFL's fork server (native)"
     [b-dyn]="afl-fuzz -Q, gcc -O2 dynamic (PIE)"
@@ -91,6 +93,7 @@ declare -A what=(
     [b-static-main]="(for comparison) -Q static, AFL_ENTRYPOINT=main"
     [c-dyn]="-Q persistent (parse_file), dynamic"
     [c-static]="-Q persistent (parse_file), static"
+    [c-dyn-file]="(for comparison) c-dyn, afl-fuzz writes the @@ file"
 )
 
 run_one() {   # config round -> "execs_per_sec stability"
@@ -105,6 +108,8 @@ run_one() {   # config round -> "execs_per_sec stability"
                  "${fuzz[@]}" -Q -- "$tmp/t-dyn" @@) ;;
     c-static) cmd=(env AFL_QEMU_PERSISTENT_ADDR="$addr_static" AFL_QEMU_PERSISTENT_GPR=1
                    "${fuzz[@]}" -Q -- "$tmp/t-static" @@) ;;
+    c-dyn-file) cmd=(env AFL_QEMU_PERSISTENT_ADDR="$addr_dyn" AFL_QEMU_PERSISTENT_GPR=1 EMBER_AFL_FILE_INPUT=1
+                     "${fuzz[@]}" -Q -- "$tmp/t-dyn" @@) ;;
     esac
     timeout $((seconds + 60)) "${cmd[@]}" >"$tmp/log-$c-$r" 2>&1 || true
     local stats="$o/default/fuzzer_stats"
@@ -150,7 +155,7 @@ table() {
     echo "| --- | --- | ---: | ---: | ---: | ---: |"
     for c in "${configs[@]}"; do
         local e=${best[$c]:-} cb="" kind=${c#*-}
-        [[ $c == c-* ]] && cb=$(ratio "$e" "${best[b-$kind]:-}")
+        [[ $c == c-* ]] && cb=$(ratio "$e" "${best[b-${kind%-file}]:-}")
         [[ $c == b-static-main ]] && cb=""
         printf '| %s | %s | %s | %s | %s | %s |\n' "$c" "${what[$c]}" "${e:-failed}" "${stab[$c]:+${stab[$c]}%}" \
             "$(ratio "$e" "${best[a]:-}")" "$cb"
@@ -176,7 +181,7 @@ table() {
         echo "$row"
     done
     local pair num den
-    for pair in b-dyn/a b-static/a c-dyn/b-dyn c-static/b-static; do
+    for pair in b-dyn/a b-static/a c-dyn/b-dyn c-static/b-static c-dyn-file/b-dyn; do
         num=${pair%/*} den=${pair#*/}
         local row="| *$num / $den* |"
         for ((r = 1; r <= rounds; r++)); do row+=" *$(ratio "${all[$num,$r]:-}" "${all[$den,$r]:-}")* |"; done
@@ -205,9 +210,12 @@ if [[ $out != - ]]; then
         echo "each cell of the first table the best round, the targets checked on the median of the rounds'"
         echo "ratios; execs/s and stability are afl-fuzz's own (\`fuzzer_stats\`). Target:"
         echo "bench/afl/target.c. Persistent mode: \`AFL_QEMU_PERSISTENT_ADDR\`=parse_file, \`AFL_QEMU_PERSISTENT_GPR=1\`,"
-        echo "the default 1000 runs per child. \`AFL_NO_AFFINITY=1\`: the machine is shared. b-static-main is no"
-        echo "target: the same static program with the fork server at main instead of the ELF entry, to show"
-        echo "what glibc's static start-up (run by every child when forking at the entry) costs."
+        echo "the default 1000 runs per child; ember asks afl-fuzz for the test cases in shared memory and"
+        echo "writes the \`@@\` file itself (user/linux/afl/afl-testcase.c: rewritten in place, where afl-fuzz"
+        echo "unlinks and creates it for every run). \`AFL_NO_AFFINITY=1\`: the machine is shared. b-static-main"
+        echo "and c-dyn-file are no targets: the static program with the fork server at main instead of the ELF"
+        echo "entry, to show what glibc's static start-up (run by every child when forking at the entry) costs;"
+        echo "and c-dyn with afl-fuzz writing the file (\`EMBER_AFL_FILE_INPUT=1\`), to show what that costs."
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
         echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs, $(uname -sr)"

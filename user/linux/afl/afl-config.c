@@ -264,6 +264,9 @@ int linux_afl_init(const LinuxElfImage *img)
     if (hook && afl.persist_addr && afl_hook_load(hook) < 0) {
         return -1;
     }
+    if (!hook && afl.forkserver) {   /* a hook takes its test cases as it said it would */
+        afl.shm_fuzz = afl_testcase_file_wanted();
+    }
     if (afl.cmp_map) {
         afl_cmplog_rtn_init(img);
     }

@@ -1,11 +1,12 @@
 /*
  * The fork server, as afl-fuzz 4.x speaks it on fds 198 (control, from afl-fuzz) and 199 (status, to it):
  *
- *   hello      we write one u32 of FS_OPT_* options (map size, new CMPLOG, and shared-memory test cases when
- *              a persistent hook wants them: afl-fuzz then answers with one u32 of its own)
+ *   hello      we write one u32 of FS_OPT_* options (map size, new CMPLOG, and shared-memory test cases in
+ *              persistent mode, afl-testcase.c: afl-fuzz then answers with one u32 of its own)
  *   each run   afl-fuzz writes a u32 (1: it killed the last child); we start a child, write its pid, wait,
- *              and write its wait status; in persistent mode a child that ended a run is told to go on
- *              with the next one instead (afl-fuzz sees it as stopped, as with afl's own SIGSTOP)
+ *              and write its wait status; in persistent mode a child that ended a run writes the status
+ *              of a stopped child (as with afl's own SIGSTOP), then reads the next control word and writes
+ *              its pid again itself, and the server speaks again only once it dies
  *
  * It starts when the program reaches its entry (or AFL_ENTRYPOINT), through a helper called from that
  * block, so the dynamic loader's work is done once. At that point the guest has one thread, and so does
@@ -60,8 +61,23 @@ typedef struct AflFeedback {
     uint32_t pad;
 } AflFeedback;
 
+/*
+ * In persistent mode the child speaks to afl-fuzz itself between runs (afl_forkserver_child_report and
+ * _next), and the server only waits for its death; should it die, the server must know which word of a run
+ * afl-fuzz still waits for, so the child keeps it here. The child sets it before each word it writes: a
+ * small write to a pipe with room is never interrupted, so a child killed in it (afl-fuzz's timeout) has
+ * written the word (a kill in the few instructions between the two would leave afl-fuzz waiting).
+ */
+enum {
+    FS_OWE_STATUS,   /* in a run: its pid is out, its status is not (the server writes the wait status) */
+    FS_OWE_CTL,      /* between runs: the status is out, afl-fuzz's next control word is not read */
+    FS_OWE_PID,      /* the control word was read (in ctl): the server goes on with a new child's pid */
+};
+
 typedef struct AflFeedbackRing {
     uint32_t count;
+    uint32_t owe;                /* FS_OWE_*: the persistent child's place in the protocol */
+    uint32_t ctl;                /* with FS_OWE_PID: the control word it read */
     uint32_t pad;
     AflFeedback rec[AFL_FEEDBACK_MAX];
 } AflFeedbackRing;
@@ -155,13 +171,14 @@ static bool feedback_drain(TCGCPU *cpu)
 }
 
 static pid_t fs_child = -1;
-static bool fs_child_stopped;
 
-/* AFL_DEBUG: where a run's time goes, averaged over every 1000 runs (a fork; a run: go to status). */
+/* AFL_DEBUG: where a run's time goes, averaged over every 500 runs (in the server: a fork, a run from its
+   go to its status; in a persistent child: a run from its pid to its end, and the wait for the next one). */
 static struct {
     uint32_t runs;
-    uint64_t fork_ns, child_ns;
+    uint64_t fork_ns, child_ns, wait_ns;
 } fs_stats;
+static uint64_t fs_run_start, fs_report_ns;   /* a persistent child's current run: its start, its end */
 
 static uint64_t now_ns(void)
 {
@@ -173,9 +190,14 @@ static uint64_t now_ns(void)
 static void stats_note(uint64_t t1, uint64_t t2)
 {
     fs_stats.child_ns += t2 - t1;
-    if (++fs_stats.runs == 1000) {
-        fprintf(stderr, "ember-x86_64: AFL: per run: fork %.1f us, run %.1f us\n",
-                fs_stats.fork_ns / 1e3 / fs_stats.runs, fs_stats.child_ns / 1e3 / fs_stats.runs);
+    if (++fs_stats.runs == 500) {
+        if (afl.in_child) {
+            fprintf(stderr, "ember-x86_64: AFL: per persistent run: run %.1f us, waiting for afl-fuzz %.1f us\n",
+                    fs_stats.child_ns / 1e3 / fs_stats.runs, fs_stats.wait_ns / 1e3 / fs_stats.runs);
+        } else {
+            fprintf(stderr, "ember-x86_64: AFL: per run: fork %.1f us, run %.1f us\n",
+                    fs_stats.fork_ns / 1e3 / fs_stats.runs, fs_stats.child_ns / 1e3 / fs_stats.runs);
+        }
         memset(&fs_stats, 0, sizeof(fs_stats));
     }
 }
@@ -191,10 +213,11 @@ static void stats_note(uint64_t t1, uint64_t t2)
  * The spare also faults in the coverage map before it waits (fork does not map shared memory into the
  * child: each page would fault at its first edge otherwise).
  *
- * Each child has two pipes to the server: wake (server -> child: start, or in persistent mode go on with the
- * next run) and done (child -> server: a persistent run is over and the child waits on wake). A pipe round
- * trip costs a fraction of stopping and continuing the child with SIGSTOP/SIGCONT, which is what the end
- * of a persistent run used to cost; afl-fuzz still sees a stopped child's status and the same pid.
+ * Each child has two pipes to the server: wake (server -> child: start the run) and done (child -> server:
+ * its exit status, written before the exit's teardown). In persistent mode the child itself answers
+ * afl-fuzz between runs, on copies of fds 198/199 (fs_ctl_fd, fs_st_fd): the stopped status, then the
+ * next control word and its pid again, as a SIGSTOPped child and its server would. Each run so wakes two
+ * processes (afl-fuzz and the child) instead of five wake-ups through the server.
  */
 typedef struct AflChildPipes {
     int wake_w, done_r;   /* the server's ends; -1 when closed */
@@ -208,6 +231,7 @@ static AflChildPipes fs_spare_pipes = NO_PIPES, fs_child_pipes = NO_PIPES;
 static pid_t fs_reap = -1;                   /* a child that reported its exit: reaped after the status */
 static int fs_wake_r = -1, fs_done_w = -1;   /* in a child: its ends */
 static pid_t fs_self = -1;                   /* in a child: its pid (not its guest's children's) */
+static int fs_ctl_fd = -1, fs_st_fd = -1;    /* persistent mode: 198/199 for the child, close-on-exec */
 static uint32_t fs_forks;                    /* children forked; in a child: its number */
 
 static void pipes_close(AflChildPipes *p)
@@ -235,16 +259,48 @@ static bool child_wait_go(void)
     return n == 1;
 }
 
-/* The child's side of persistent mode: the run is over; wait for the server's go for the next one. */
-void afl_forkserver_child_stop(void)
+/*
+ * The child's side of persistent mode, at the end of a run: report it to afl-fuzz (as a stopped child), then,
+ * once the state for the next run is restored (which so overlaps with afl-fuzz's look at this run), wait
+ * for afl-fuzz's next test case. False from the report: not the fork server's child, it stopped instead.
+ */
+bool afl_forkserver_child_report(void)
 {
-    if (fs_done_w < 0 || getpid() != fs_self) {
-        raise(SIGSTOP);   /* not the fork server's child (or no pipes): as afl's own runtime does */
-        return;
+    if (fs_ctl_fd < 0) {
+        raise(SIGSTOP);   /* the guest's own child (afl_guest_forked closed them): as afl's own runtime does */
+        return false;
     }
-    uint32_t stopped = 0x137f;   /* what afl-fuzz is told: W_STOPCODE(SIGSTOP) */
-    if (!full_io(fs_done_w, &stopped, 4, true) || !child_wait_go()) {
-        _exit(0);   /* the server is gone */
+    fs_report_ns = afl.debug ? now_ns() : 0;
+    uint32_t word = 0x137f;   /* the run's status: W_STOPCODE(SIGSTOP), the child lives on */
+    __atomic_store_n(&fs_ring->owe, FS_OWE_CTL, __ATOMIC_SEQ_CST);
+    if (!full_io(fs_st_fd, &word, 4, true)) {
+        _exit(0);   /* afl-fuzz is gone (the server sees that too) */
+    }
+    return true;
+}
+
+void afl_forkserver_child_next(void)
+{
+    uint32_t word;
+    if (!full_io(fs_ctl_fd, &word, 4, false)) {
+        _exit(0);
+    }
+    fs_ring->ctl = word;
+    __atomic_store_n(&fs_ring->owe, FS_OWE_PID, __ATOMIC_SEQ_CST);
+    if (word != 0) {
+        _exit(0);   /* afl-fuzz believes it killed us: the server starts the next run in a new child */
+    }
+    afl_testcase_put();
+    uint64_t t1 = afl.debug ? now_ns() : 0;
+    word = (uint32_t)fs_self;
+    __atomic_store_n(&fs_ring->owe, FS_OWE_STATUS, __ATOMIC_SEQ_CST);
+    if (!full_io(fs_st_fd, &word, 4, true)) {
+        _exit(0);
+    }
+    if (afl.debug) {
+        fs_stats.wait_ns += t1 - fs_report_ns;
+        stats_note(fs_run_start, fs_report_ns);
+        fs_run_start = now_ns();
     }
 }
 
@@ -257,7 +313,7 @@ void afl_forkserver_child_stop(void)
 #define CLONE_THREAD 0x00010000   /* <sched.h> without _GNU_SOURCE */
 #endif
 
-static LinuxSyscallFn fs_exit_group, fs_clone;
+static LinuxSyscallFn fs_exit_group, fs_clone, fs_fork, fs_vfork;
 static bool fs_threaded;   /* the child made a thread: its status waits until every thread is gone */
 
 static long afl_exit_group(CPUX86State *env, const long a[6])
@@ -271,12 +327,35 @@ static long afl_exit_group(CPUX86State *env, const long a[6])
     return fs_exit_group(env, a);
 }
 
+/* After a guest's fork (a host fork, whatever the flags), in its child. */
+static long afl_guest_forked(long r)
+{
+    if (r == 0 && fs_ctl_fd >= 0) {
+        /* Not the fork server's child: it must not answer afl-fuzz, nor keep its pipes open after we die. */
+        close(fs_ctl_fd);
+        close(fs_st_fd);
+        fs_ctl_fd = fs_st_fd = -1;
+    }
+    return r;
+}
+
 static long afl_clone(CPUX86State *env, const long a[6])
 {
     if (a[0] & CLONE_THREAD) {
         __atomic_store_n(&fs_threaded, true, __ATOMIC_RELEASE);
+        return fs_clone(env, a);
     }
-    return fs_clone(env, a);
+    return afl_guest_forked(fs_clone(env, a));
+}
+
+static long afl_fork(CPUX86State *env, const long a[6])
+{
+    return afl_guest_forked(fs_fork(env, a));
+}
+
+static long afl_vfork(CPUX86State *env, const long a[6])
+{
+    return afl_guest_forked(fs_vfork(env, a));
 }
 
 /* Fork the spare. True in the child once its run starts; false in the server. */
@@ -317,7 +396,7 @@ static bool spare_fork(CPUX86State *env)
     close(FS_ST);
     close(wake[1]);
     close(done[0]);
-    pipes_close(&fs_child_pipes);   /* a stopped persistent child's, should there be one */
+    pipes_close(&fs_child_pipes);   /* a running persistent child's, should there be one */
     fs_wake_r = wake[0];
     fs_done_w = done[1];
     afl.in_child = true;
@@ -333,6 +412,9 @@ static bool spare_fork(CPUX86State *env)
         _exit(0);   /* the server is gone */
     }
     fs_self = fs_ring_writer = getpid();
+    if (afl.debug) {
+        fs_run_start = now_ns();
+    }
     return true;
 }
 
@@ -360,19 +442,17 @@ static void server_exit(void)
     if (fs_spare > 0) {
         kill(fs_spare, SIGKILL);
     }
-    if (fs_child_stopped) {
-        kill(fs_child, SIGKILL);   /* a persistent child must not wait forever */
-    }
     _exit(0);
 }
 
 /*
- * Wait for the running child: the status it reported (the end of a persistent run, told to afl-fuzz as a
- * stop, or its exit), or its death (waitpid). False when waiting failed.
+ * Wait for the running child: the exit status it reported before its exit (*reported), or its death
+ * (waitpid). A persistent child's runs pass meanwhile, between it and afl-fuzz. False when waiting failed.
  */
-static bool child_wait(int *status, bool persistent)
+static bool child_wait(int *status, bool *reported, bool persistent)
 {
     AflChildPipes *c = &fs_child_pipes;
+    *reported = false;
     /* With a pidfd, a death no report announces is seen even if the guest's own children keep the pipe. */
     bool reports = c->done_r >= 0 && (c->pidfd >= 0 || persistent);
     while (reports) {
@@ -383,24 +463,21 @@ static bool child_wait(int *status, bool persistent)
             }
             break;
         }
-        uint32_t reported;
-        if ((fds[0].revents & (POLLIN | POLLHUP)) && full_io(c->done_r, &reported, 4, false)) {
-            *status = (int)reported;
-            if (!WIFSTOPPED(*status)) {
-                fs_reap = fs_child;   /* it is exiting: reaped after its status is out */
-                pipes_close(c);
-            }
+        uint32_t word;
+        if ((fds[0].revents & (POLLIN | POLLHUP)) && full_io(c->done_r, &word, 4, false)) {
+            *status = (int)word;
+            *reported = true;
+            fs_reap = fs_child;   /* it is exiting: reaped after its status is out */
+            pipes_close(c);
             return true;
         }
         break;   /* end of file or the pidfd: it died without a word */
     }
-    if (waitpid(fs_child, status, persistent ? WUNTRACED : 0) < 0) {
-        return false;
+    pid_t r;
+    while ((r = waitpid(fs_child, status, 0)) < 0 && errno == EINTR) {
     }
-    if (!WIFSTOPPED(*status)) {
-        pipes_close(c);
-    }
-    return true;
+    pipes_close(c);
+    return r >= 0;
 }
 
 /* Never returns in the server; returns in each child (and when no afl-fuzz listens on the status fd). */
@@ -426,14 +503,28 @@ static void afl_forkserver_run(CPUX86State *env)
     if (afl.shm_fuzz) {
         /* afl-fuzz confirms shared-memory test cases (it aborts itself if it cannot). */
         uint32_t reply;
-        if (!full_io(FS_CTL, &reply, 4, false) || !(reply & FS_OPT_SHDMEM_FUZZ) || afl_hook_attach_input() < 0) {
+        if (!full_io(FS_CTL, &reply, 4, false) || !(reply & FS_OPT_SHDMEM_FUZZ) || afl_testcase_attach() < 0) {
             _exit(1);
         }
     }
+    bool persistent = afl.persist_addr != 0;
     TCGCPU *cpu = &env->tcg;
+    /* The feedback ring; in persistent mode also where the child keeps its place in the protocol. */
     fs_ring = mmap(NULL, sizeof(AflFeedbackRing), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (fs_ring == MAP_FAILED) {
-        fs_ring = NULL;   /* children then start as cold as the first */
+        fprintf(stderr, "ember-x86_64: AFL: fork server: no shared memory: %s\n", strerror(errno));
+        _exit(1);
+    }
+    if (persistent) {
+        /* Above the descriptors a guest usually gets, and not inherited by the programs it runs. */
+        fs_ctl_fd = fcntl(FS_CTL, F_DUPFD_CLOEXEC, 200);
+        fs_st_fd = fcntl(FS_ST, F_DUPFD_CLOEXEC, 200);
+        if (fs_ctl_fd < 0 || fs_st_fd < 0) {
+            _exit(1);
+        }
+    }
+    if (persistent && afl.entry == afl.persist_addr) {
+        afl_persistent_prepare(env);   /* at ADDR now, as every child will be at its first run */
     }
     tcg_chain_observer = afl_feedback_chain;
     scratch_release(cpu);
@@ -449,14 +540,20 @@ static void afl_forkserver_run(CPUX86State *env)
     }
     fs_exit_group = linux_syscall_handler(SYS_exit_group);
     fs_clone = linux_syscall_handler(SYS_clone);
-    if (fs_exit_group && fs_clone) {
+    fs_fork = linux_syscall_handler(SYS_fork);
+    fs_vfork = linux_syscall_handler(SYS_vfork);
+    if (fs_exit_group && fs_clone && fs_fork && fs_vfork) {
         linux_syscall_register(SYS_exit_group, afl_exit_group);
         linux_syscall_register(SYS_clone, afl_clone);
+        linux_syscall_register(SYS_fork, afl_fork);
+        linux_syscall_register(SYS_vfork, afl_vfork);
+    } else if (persistent) {
+        fprintf(stderr, "ember-x86_64: AFL: fork server: cannot watch the guest's forks\n");
+        _exit(1);   /* a guest's child could not be told from ours */
     }
-    bool persistent = afl.persist_addr != 0;
+    bool have_ctl = false;   /* a dead persistent child read the next control word already */
     for (;;) {
-        /* The next child, unless a stopped persistent one goes on. */
-        if (fs_spare < 0 && !fs_child_stopped && spare_fork(env)) {
+        if (fs_spare < 0 && spare_fork(env)) {
             return;
         }
         if (fs_reap > 0) {
@@ -466,56 +563,46 @@ static void afl_forkserver_run(CPUX86State *env)
             waitpid(fs_reap, NULL, 0);
             fs_reap = -1;
         }
-        uint32_t was_killed;
-        if (!full_io(FS_CTL, &was_killed, 4, false)) {
+        uint32_t was_killed;   /* nothing to do with it: the killed child was waited for */
+        if (!have_ctl && !full_io(FS_CTL, &was_killed, 4, false)) {
             server_exit();
         }
-        int status;
-        if (fs_child_stopped && was_killed) {
-            /* It timed out while stopped and afl-fuzz killed it: reap it and start afresh. */
-            fs_child_stopped = false;
-            waitpid(fs_child, &status, 0);
-            pipes_close(&fs_child_pipes);
+        have_ctl = false;
+        afl_testcase_put();
+        if (fs_spare < 0 && spare_fork(env)) {
+            return;
         }
-        if (fs_child_stopped) {
-            /* A persistent child waiting for its next run (or, not ours, stopped by SIGSTOP). */
-            if (fs_child_pipes.wake_w >= 0) {
-                full_io(fs_child_pipes.wake_w, "g", 1, true);
-            } else {
-                kill(fs_child, SIGCONT);
-            }
-            fs_child_stopped = false;
-        } else {
-            if (fs_spare < 0 && spare_fork(env)) {
-                return;
-            }
-            if (fs_spare < 0) {
-                _exit(1);
-            }
-            fs_child = fs_spare;
-            fs_child_pipes = fs_spare_pipes;
-            fs_spare = -1;
-            fs_spare_pipes = NO_PIPES;
-            if (!full_io(fs_child_pipes.wake_w, "g", 1, true)) {
-                _exit(1);
-            }
+        if (fs_spare < 0) {
+            _exit(1);
         }
+        fs_child = fs_spare;
+        fs_child_pipes = fs_spare_pipes;
+        fs_spare = -1;
+        fs_spare_pipes = NO_PIPES;
+        fs_ring->owe = FS_OWE_STATUS;
+        /* A persistent child writes its first status itself: its pid must be out before it runs. Otherwise
+           the child starts first, and afl-fuzz's wake-up on the pid overlaps with its start. */
         uint64_t t1 = afl.debug ? now_ns() : 0;
-        if (!full_io(FS_ST, &fs_child, 4, true)) {
+        if (persistent ? !full_io(FS_ST, &fs_child, 4, true) || !full_io(fs_child_pipes.wake_w, "g", 1, true)
+                       : !full_io(fs_child_pipes.wake_w, "g", 1, true) || !full_io(FS_ST, &fs_child, 4, true)) {
             _exit(1);
         }
-        if (!child_wait(&status, persistent)) {
+        int status;
+        bool reported;
+        if (!child_wait(&status, &reported, persistent)) {
             _exit(1);
         }
-        if (afl.debug) {
+        if (afl.debug && !persistent) {
             stats_note(t1, now_ns());
         }
-        fs_child_stopped = WIFSTOPPED(status);
-        if (!full_io(FS_ST, &status, 4, true)) {
+        /* A persistent child that died between runs owes afl-fuzz no status (it wrote its last one). */
+        uint32_t owe = reported ? FS_OWE_STATUS : __atomic_load_n(&fs_ring->owe, __ATOMIC_SEQ_CST);
+        if (owe == FS_OWE_STATUS && !full_io(FS_ST, &status, 4, true)) {
             _exit(1);
         }
+        have_ctl = owe == FS_OWE_PID;
         /* After the status: afl-fuzz works on it meanwhile. The next spare is forked after this. */
-        if (fs_ring && feedback_drain(cpu)) {
+        if (feedback_drain(cpu)) {
             scratch_release(cpu);
             afl_prefault_snapshot();   /* translating may have mapped or unmapped memory */
         }

@@ -6,11 +6,9 @@
  * afl_persistent_hook_init() that says whether the hook wants test cases in shared memory.
  */
 #include <dlfcn.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/shm.h>
 
 #include "core/target-x86/cpu.h"
 #include "user/linux/afl/afl.h"
@@ -26,8 +24,6 @@ typedef void (*AflHookFn)(AflHookRegs *regs, uint64_t guest_base, uint8_t *input
 typedef int (*AflHookInitFn)(void);
 
 static AflHookFn hook_fn;
-static const uint32_t *shm_fuzz_len;   /* __AFL_SHM_FUZZ_ID: a u32 length, then the bytes */
-static uint8_t *shm_fuzz_buf;
 
 /* Our register numbering (R_EAX...) for each of the hook's fields, in its order. */
 static const int hook_reg_order[15] = {R_EAX, R_EBX, R_ECX, R_EDX, R_EDI, R_ESI, R_EBP, R_R8,
@@ -50,26 +46,11 @@ int afl_hook_load(const char *path)
     return 0;
 }
 
-int afl_hook_attach_input(void)
-{
-    const char *id = getenv("__AFL_SHM_FUZZ_ID");
-    if (!id) {
-        fprintf(stderr, "ember-x86_64: afl-fuzz accepted shared-memory test cases but set no __AFL_SHM_FUZZ_ID\n");
-        return -1;
-    }
-    void *m = shmat(atoi(id), NULL, 0);
-    if (m == (void *)-1) {
-        fprintf(stderr, "ember-x86_64: cannot attach the test case memory (shm %s): %s\n", id, strerror(errno));
-        return -1;
-    }
-    shm_fuzz_len = m;
-    shm_fuzz_buf = (uint8_t *)m + sizeof(uint32_t);
-    return 0;
-}
-
 void afl_hook_run(CPUX86State *env)
 {
-    if (!hook_fn || !shm_fuzz_len) {
+    uint32_t len;
+    uint8_t *input = (uint8_t *)afl_testcase(&len);   /* afl-testcase.c: the shared memory */
+    if (!hook_fn || !input) {
         return;
     }
     AflHookRegs r;
@@ -81,7 +62,7 @@ void afl_hook_run(CPUX86State *env)
     r.rip = afl.persist_addr;   /* the hook runs at the persistent address (TCGCPU.pc may lag: chaining) */
     r.rsp = env->regs[R_ESP];
     r.rflags = x86_get_eflags(env);
-    hook_fn(&r, 0, shm_fuzz_buf, *shm_fuzz_len);
+    hook_fn(&r, 0, input, len);
     for (int i = 0; i < 15; i++) {
         env->regs[hook_reg_order[i]] = gpr[i];
     }

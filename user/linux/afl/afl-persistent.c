@@ -28,6 +28,7 @@ typedef struct AflSnapRegion {
 
 static struct {
     bool saved;
+    bool ret_known;            /* ret_addr is set (return sites translated from then on have the hook) */
     bool done;                 /* CNT runs are over: let the function return */
     uint32_t runs;
     uint64_t rsp, ret_addr;
@@ -111,14 +112,28 @@ static void afl_persistent_enter(CPUX86State *env)
     persist.saved = true;
     afl_prev_loc_reset(env);   /* as at each later run's start */
     persist.rsp = env->regs[R_ESP];
-    persist.ret_addr = afl.persist_ret ? afl.persist_ret : *(uint64_t *)(uintptr_t)env->regs[R_ESP];
     memcpy(persist.regs, env->regs, sizeof(persist.regs));
     if (afl.persist_mem) {
         snapshot_take();
     }
-    /* The return site may be translated already, without the hook: translate it again. */
-    tb_invalidate_page(persist.ret_addr & TB_PAGE_MASK);
+    if (!persist.ret_known) {
+        afl_persistent_prepare(env);
+    }
     afl_hook_run(env);
+}
+
+/*
+ * Where the function returns to, from its first call (the return address on the stack at ADDR) or
+ * AFL_QEMU_PERSISTENT_RET; the return site may be translated already, without the hook: translate it again.
+ * The fork server calls this when it starts at ADDR, so its children inherit the hooked translation: each
+ * child throwing away that page (often all of a small program's code) would translate it again, block by
+ * block, over its first runs.
+ */
+void afl_persistent_prepare(CPUX86State *env)
+{
+    persist.ret_addr = afl.persist_ret ? afl.persist_ret : *(uint64_t *)(uintptr_t)env->regs[R_ESP];
+    persist.ret_known = true;
+    tb_invalidate_page(persist.ret_addr & TB_PAGE_MASK);
 }
 
 /* At the return site: end the run; continue with the next one at ADDR, or return after the last. */
@@ -133,9 +148,8 @@ static void afl_persistent_return(CPUX86State *env)
         afl_maps_discard();
         return;
     }
-    if (afl.in_child) {
-        afl_forkserver_child_stop();
-    }
+    /* Reported first: restoring the state overlaps with afl-fuzz's work on this run. */
+    bool reported = afl.in_child && afl_forkserver_child_report();
     afl_prev_loc_reset(env);
     if (afl.persist_mem) {
         snapshot_restore();
@@ -144,6 +158,9 @@ static void afl_persistent_return(CPUX86State *env)
         memcpy(env->regs, persist.regs, sizeof(persist.regs));
     }
     env->regs[R_ESP] = persist.rsp;
+    if (reported) {
+        afl_forkserver_child_next();
+    }
     env->tcg.pc = afl.persist_addr;
     tcg_cpu_loop_exit(&env->tcg, TCG_EXIT_NONE);   /* restart at ADDR */
 }
@@ -157,7 +174,7 @@ static const TCGHelperInfo afl_persist_return_info = {
 
 bool afl_persistent_wants(uint64_t pc)
 {
-    return pc == afl.persist_addr || (persist.saved && pc == persist.ret_addr) ||
+    return pc == afl.persist_addr || (persist.ret_known && pc == persist.ret_addr) ||
            (afl.persist_ret && pc == afl.persist_ret);
 }
 
@@ -167,7 +184,7 @@ void afl_persistent_emit(TCGContext *s, uint64_t pc)
     if (pc == afl.persist_addr) {
         tcg_gen_call(s, &afl_persist_enter_info, -1, 1, &env);
     }
-    if ((persist.saved && pc == persist.ret_addr) || (afl.persist_ret && pc == afl.persist_ret)) {
+    if ((persist.ret_known && pc == persist.ret_addr) || (afl.persist_ret && pc == afl.persist_ret)) {
         /* The state's pc must say where we are, in case the helper continues here. */
         tcg_gen_st(s, MO_64, tcg_const(s, pc), TCG_TEMP_ENV, (uint32_t)offsetof(TCGCPU, pc));
         tcg_gen_call(s, &afl_persist_return_info, -1, 1, &env);

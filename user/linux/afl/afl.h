@@ -12,7 +12,8 @@
  *                   (afl-forkserver.c, afl-prefault.c)
  *   persistent mode AFL_QEMU_PERSISTENT_*: loop over one function without forking, optionally restoring
  *                   registers and memory (afl-persistent.c); AFL_QEMU_PERSISTENT_HOOK feeds each run from
- *                   shared memory through a host library (afl-hook.c)
+ *                   shared memory through a host library (afl-hook.c); so does ember itself for afl-fuzz's
+ *                   input file (afl-testcase.c)
  *
  * Everything is configured from the environment variables afl-fuzz and its users set (afl-config.c).
  */
@@ -62,7 +63,7 @@ typedef struct AflState {
     uint64_t persist_addr, persist_ret;   /* 0: off; ret 0: return to the caller of persist_addr */
     uint32_t persist_cnt;
     bool persist_gpr, persist_mem;
-    bool shm_fuzz;                    /* test cases in shared memory, for AFL_QEMU_PERSISTENT_HOOK */
+    bool shm_fuzz;                    /* test cases in shared memory (a persistent hook's, or the input file's) */
 } AflState;
 
 extern AflState afl;
@@ -140,16 +141,29 @@ void afl_prefault_learn(uint32_t child_index);
 /* afl-forkserver.c */
 void afl_forkserver_emit_start(TCGContext *s);
 void afl_feedback_note(uint64_t pc, uint32_t flags);
-/* Persistent mode's end of an iteration, in the child: tell the fork server and wait for the next one. */
-void afl_forkserver_child_stop(void);
+/* Persistent mode's end of an iteration, in the child: tell afl-fuzz (false: no fork server child, it
+   stopped itself instead); then, the state restored, wait for the next test case. */
+bool afl_forkserver_child_report(void);
+void afl_forkserver_child_next(void);
 
 /* afl-hook.c: AFL_QEMU_PERSISTENT_HOOK */
 int afl_hook_load(const char *path);
-int afl_hook_attach_input(void);
 void afl_hook_run(struct CPUX86State *env);
+
+/* afl-testcase.c: test cases in shared memory (FS_OPT_SHDMEM_FUZZ) */
+/* In persistent mode under afl-fuzz, with its input file on the command line: ember can write it. */
+bool afl_testcase_file_wanted(void);
+/* After afl-fuzz agreed: attach the test case memory (and open the input file). 0, or -1 after a message. */
+int afl_testcase_attach(void);
+/* The current test case (NULL when none is in shared memory). */
+const uint8_t *afl_testcase(uint32_t *len);
+/* Before a run: write the test case into the input file (when ember writes it). */
+void afl_testcase_put(void);
 
 /* afl-persistent.c */
 bool afl_persistent_wants(uint64_t pc);
+/* At ADDR (the fork server starting there, or the first run): learn the return site and hook it. */
+void afl_persistent_prepare(struct CPUX86State *env);
 void afl_persistent_emit(TCGContext *s, uint64_t pc);
 
 #endif

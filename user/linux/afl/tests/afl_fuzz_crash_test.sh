@@ -28,6 +28,13 @@ AFL_QEMU_PERSISTENT_ADDR=$addr AFL_QEMU_SNAPSHOT=$addr \
     timeout 120 afl-fuzz -Q -c 0 -V 90 -i seeds -o out-persist -- "$tests/target-persist" @@ >persist.log 2>&1
 n=$(crashes out-persist)
 ((n >= 1)) && pass "persistent mode found the crash in $((SECONDS - start)) s" || { fail "persistent: no crash"; tail -30 persist.log; }
+# ember asked for the test cases in shared memory and wrote them into the @@ file itself (afl-testcase.c).
+expect_grep "persistent @@: test cases in shared memory" "SHARED MEMORY FUZZING" persist.log
+for f in out-persist/default/crashes/id:*; do
+    [[ -f "$f" ]] || continue
+    expect_eq "the persistent crash input starts with PERS" PERS "$(head -c 4 "$f")"
+    break
+done
 grep -E "execs_per_sec|stability" out-persist/default/fuzzer_stats
 
 # AFL_QEMU_PERSISTENT_HOOK: test cases in shared memory, put into fuzz_buf's arguments by hook-persist.so.

@@ -101,6 +101,13 @@ expect_eq "persistent run 2 (the CNT-th) exits" 0x0 "$(field status 2)"
 expect_eq "persistent run 3 is a new child that stops" 0x137f "$(field status 3)"
 p0=$(field hash 0)
 for i in 1 2 3; do expect_eq "persistent run $i: same map" "$p0" "$(field hash $i)"; done
+# Later children start warm in persistent mode too: the return site is hooked once in the fork server, not
+# again (with its whole code page) in each child, whose blocks the server then translated all over again.
+run 9 65536 -- env AFL_DEBUG=1 AFL_QEMU_PERSISTENT_ADDR="$addr" AFL_QEMU_PERSISTENT_GPR=1 AFL_QEMU_PERSISTENT_CNT=3 \
+    "$ember" "$tests/target-persist" in-ok
+drains=$(grep -a "AFL: from the child:" <<<"$out" | sed -E 's/.* ([0-9]+) blocks translated.*/\1/' | tr '\n' ' ')
+[[ $drains =~ ^[1-9][0-9]*\ (0\ )*$ ]] && pass "persistent: children 2 and 3 translate nothing new ($drains)" ||
+    fail "persistent: blocks translated per child: $drains"
 # An explicit return site: the instruction after main's call of fuzz_one.
 ret=0x$(objdump -d --no-show-raw-insn "$tests/target-persist" | awk '/<main>:/,/^$/' |
         grep -A1 'call.*<fuzz_one>' | tail -1 | awk '{print $1}' | tr -d :)
@@ -111,6 +118,74 @@ expect_eq "AFL_QEMU_PERSISTENT_RET: run 1 (the CNT-th) exits" 0x0 "$(field statu
 expect_eq "AFL_QEMU_PERSISTENT_RET: same map" "$(field hash 0)" "$(field hash 2)"
 run 2 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$addr" AFL_QEMU_PERSISTENT_GPR=1 "$ember" "$tests/target-persist" in-pcrash
 expect_eq "persistent crash reported as SIGABRT" 6 $(($(field status 0) & 0x7f))
+# The persistent child answers afl-fuzz itself between runs; the server speaks again when it dies: a hang
+# killed at the timeout, a crash, an exit inside the run, a kill between runs. Forks and threads in a run
+# keep the child.
+for w in OKAY HANG PERS EXIT FORK THRD; do printf '%s' "$w" > "in-$w"; done
+inputs=in-OKAY:in-OKAY:in-HANG:in-OKAY:in-OKAY:in-PERS:in-OKAY:in-EXIT:in-OKAY:in-FORK:in-THRD:in-OKAY:in-OKAY:in-OKAY
+eaddr=0x$(nm "$tests/target-persist-edges" | awk '/ fuzz_one$/{print $1}')
+FS_DRIVER_CUR="$work/cur" FS_DRIVER_INPUTS="$inputs" FS_DRIVER_TIMEOUT_MS=1500 FS_DRIVER_KILL_AFTER=12 \
+    run 14 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$eaddr" AFL_QEMU_PERSISTENT_GPR=1 \
+    "$ember" "$tests/target-persist-edges" "$work/cur"
+want=(0x137f 0x137f 0x9 0x137f 0x137f 0x6 0x137f 0x700 0x137f 0x137f 0x137f 0x137f 0x137f 0x137f)
+what=(run run hang-killed "run after the hang" run crash "run after the crash" "exit in the run"
+      run fork thread "run after fork and thread" "run, then killed between runs" "run after the kill")
+for i in "${!want[@]}"; do expect_eq "edges: run $i (${what[$i]}): status" "${want[$i]}" "$(field status $i)"; done
+same_pid() {   # runs... : one pid
+    local p0 i
+    p0=$(field pid "$1")
+    for i in "$@"; do [[ $(field pid "$i") == "$p0" ]] || return 1; done
+}
+distinct() {   # runs... : pairwise different pids
+    printf '%s\n' "$@" | while read -r i; do field pid "$i"; done | sort | uniq -d | grep -q . && return 1 || true
+}
+same_pid 0 1 2 && pass "edges: runs 0-2 in one child" || fail "edges: runs 0-2 pids differ"
+same_pid 3 4 5 && pass "edges: runs 3-5 in one child" || fail "edges: runs 3-5 pids differ"
+same_pid 8 9 10 11 12 && pass "edges: runs 8-12 (fork, thread) in one child" || fail "edges: runs 8-12 pids differ"
+distinct 0 3 6 8 13 && pass "edges: a new child after the hang, the crash, the exit and the kill" ||
+    fail "edges: pids $(for i in 0 3 6 8 13; do field pid $i; done)"
+e0=$(field hash 0)
+for i in 1 3 4 6 8 11 12 13; do expect_eq "edges: run $i covers as run 0" "$e0" "$(field hash $i)"; done
+# Offered test cases in shared memory (as afl-fuzz offers them, with its input file OUT_DIR/.cur_input on
+# the command line), a persistent run takes them and writes them into that file itself: the same runs give
+# the same statuses; a shorter test case is not left with the longer one's tail (in the child and in the
+# server: PE after OKAYLONG must not crash as PERS would, nor PE after PERSLONG).
+mkdir -p "$work/out"
+FS_DRIVER_SHM=1 FS_DRIVER_CUR="$work/out/.cur_input" FS_DRIVER_INPUTS="$inputs" FS_DRIVER_TIMEOUT_MS=1500 \
+    FS_DRIVER_KILL_AFTER=12 run 14 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$eaddr" AFL_QEMU_PERSISTENT_GPR=1 \
+    "$ember" "$tests/target-persist-edges" "$work/out/.cur_input"
+shm_bit() { echo $(( ($(head -1 <<<"$out" | awk '{print $2}') >> 24) & 1 )); }   # FS_OPT_SHDMEM_FUZZ
+expect_eq "shm: the hello asks for test cases in shared memory" 1 "$(shm_bit)"
+for i in "${!want[@]}"; do expect_eq "shm: run $i (${what[$i]}): status" "${want[$i]}" "$(field status $i)"; done
+expect_eq "shm: run 13 covers as run 0" "$(field hash 0)" "$(field hash 13)"
+printf 'PERSLONG' > in-PERSLONG
+printf 'OKAYLONG' > in-OKAYLONG
+printf 'PE' > in-PE
+FS_DRIVER_SHM=1 FS_DRIVER_CUR="$work/out/.cur_input" FS_DRIVER_INPUTS=in-OKAYLONG:in-PE:in-PERSLONG:in-PE:in-OKAY \
+    run 5 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$eaddr" AFL_QEMU_PERSISTENT_GPR=1 \
+    "$ember" "$tests/target-persist-edges" "$work/out/.cur_input"
+expect_eq "shm: shorter test case after a longer one (child): status" 0x137f "$(field status 1)"
+expect_eq "shm: PERSLONG crashes" 0x6 "$(field status 2)"
+expect_eq "shm: shorter test case after a longer one (server): status" 0x137f "$(field status 3)"
+expect_eq "shm: the input file holds the last test case" OKAY "$(cat "$work/out/.cur_input")"
+# Not in plain fork server mode, and not for a file afl-fuzz did not name .cur_input in its output folder.
+FS_DRIVER_SHM=1 FS_DRIVER_CUR="$work/out/.cur_input" FS_DRIVER_INPUTS=in-OKAY \
+    run 1 65536 -- "$ember" "$tests/target-persist-edges" "$work/out/.cur_input"
+expect_eq "shm: not asked for without persistent mode" 0 "$(shm_bit)"
+FS_DRIVER_SHM=1 FS_DRIVER_CUR="$work/out/other" FS_DRIVER_INPUTS=in-PERS \
+    run 1 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$eaddr" "$ember" "$tests/target-persist-edges" "$work/out/other"
+expect_eq "shm: not asked for with another input file" 0 "$(shm_bit)"
+expect_eq "shm: that file is afl-fuzz's to write" 0x6 "$(field status 0)"
+
+# A control word that says "killed" to a living persistent child (afl-fuzz would have killed it): the
+# child leaves and the server runs the test case in a new one.
+FS_DRIVER_SAY_KILLED=2 run 4 65536 -- env AFL_QEMU_PERSISTENT_ADDR="$eaddr" AFL_QEMU_PERSISTENT_GPR=1 \
+    "$ember" "$tests/target-persist-edges" in-OKAY
+for i in 0 1 2 3; do expect_eq "said killed: run $i stops" 0x137f "$(field status $i)"; done
+same_pid 0 1 && same_pid 2 3 && distinct 1 2 && pass "said killed: a new child from run 2" ||
+    fail "said killed: pids $(for i in 0 1 2 3; do field pid $i; done)"
+expect_eq "said killed: run 2 covers as run 0" "$(field hash 0)" "$(field hash 2)"
+
 run 3 65536 -- env AFL_QEMU_SNAPSHOT="$addr" "$ember" "$tests/target-persist" in-ok
 expect_eq "snapshot run 1 stops" 0x137f "$(field status 1)"
 expect_eq "snapshot: same map" "$(field hash 0)" "$(field hash 2)"
