@@ -20,51 +20,39 @@
 
 #define MXCSR_FLAGS 0x3fu
 
-static inline uint32_t host_mxcsr(void)
+/* The exception flags in the host's MXCSR, cleared there. */
+static uint32_t host_mxcsr_take_flags(void)
 {
     uint32_t m;
     __asm__ volatile("stmxcsr %0" : "=m"(m));
-    return m;
-}
-
-static inline void host_mxcsr_set(uint32_t m)
-{
-    __asm__ volatile("ldmxcsr %0" : : "m"(m));
+    if (m & MXCSR_FLAGS) {
+        uint32_t cleared = m & ~MXCSR_FLAGS;
+        __asm__ volatile("ldmxcsr %0" : : "m"(cleared));
+    }
+    return m & MXCSR_FLAGS;
 }
 
 void x86_mxcsr_fold(CPUX86State *env)
 {
-    if (env->sys) {
-        return;   /* no inline floating point there; the emulator's own (devices, timers) is not the guest's */
-    }
-    uint32_t m = host_mxcsr();
-    if (m & MXCSR_FLAGS) {
-        env->fx.mxcsr |= m & MXCSR_FLAGS;
-        host_mxcsr_set(m & ~MXCSR_FLAGS);
+    if (!env->sys) {   /* system mode inlines no floating point; its devices' and timers' is not the guest's */
+        env->fx.mxcsr |= host_mxcsr_take_flags();
     }
 }
 
 void x86_fold_host_state(TCGCPU *cpu, const void *ucontext)
 {
     const ucontext_t *uc = ucontext;
-    if (x86_env(cpu)->sys) {
-        return;
-    }
     if (uc == NULL) {
         x86_mxcsr_fold(x86_env(cpu));
-    } else if (uc->uc_mcontext.fpregs != NULL) {
+    } else if (!x86_env(cpu)->sys && uc->uc_mcontext.fpregs != NULL) {
         x86_env(cpu)->fx.mxcsr |= uc->uc_mcontext.fpregs->mxcsr & MXCSR_FLAGS;
     }
 }
 
 void x86_clear_host_state(TCGCPU *cpu)
 {
-    if (x86_env(cpu)->sys) {
-        return;
-    }
-    uint32_t m = host_mxcsr();
-    if (m & MXCSR_FLAGS) {
-        host_mxcsr_set(m & ~MXCSR_FLAGS);
+    if (!x86_env(cpu)->sys) {
+        host_mxcsr_take_flags();
     }
 }
 
