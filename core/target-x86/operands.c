@@ -93,6 +93,17 @@ static uint32_t x86_seg_index_offset(ZydisRegister seg)
     return ENV_OFF(seg_base[idx]);
 }
 
+/* A fresh temp holding a + b (b -1: a itself): one step of gen_lea's chain. */
+static TCGTemp lea_add(TCGContext *s, TCGTemp a, TCGTemp b)
+{
+    if (b < 0) {
+        return a;
+    }
+    TCGTemp t = tcg_temp_new(s);
+    tcg_gen_add(s, TCG_I64, t, a, b);
+    return t;
+}
+
 TCGTemp gen_lea(DisasContext *dc, int i)
 {
     TCGContext *s = dc->s;
@@ -115,30 +126,15 @@ TCGTemp gen_lea(DisasContext *dc, int i)
         TCGTemp a = -1;
         int base = m->base != ZYDIS_REGISTER_NONE ? x86_gpr_index(m->base) : -1;
         int index = m->index != ZYDIS_REGISTER_NONE ? x86_gpr_index(m->index) : -1;
+        TCGTemp disp = m->disp.value != 0 ? tcg_const(s, (uint64_t)m->disp.value) : -1;
         if (base >= 0) {
-            a = cpu_regs[base];
-            if (m->disp.value != 0) {
-                TCGTemp t = tcg_temp_new(s);
-                tcg_gen_add(s, TCG_I64, t, a, tcg_const(s, (uint64_t)m->disp.value));
-                a = t;
-            }
+            a = lea_add(s, cpu_regs[base], disp);
         }
         if (index >= 0) {
             TCGTemp scaled = tcg_temp_new(s);
             unsigned shift = m->scale == 8 ? 3 : m->scale == 4 ? 2 : m->scale == 2 ? 1 : 0;
             tcg_gen_shl(s, TCG_I64, scaled, cpu_regs[index], tcg_const(s, shift));
-            if (a >= 0) {
-                TCGTemp t = tcg_temp_new(s);
-                tcg_gen_add(s, TCG_I64, t, a, scaled);
-                a = t;
-            } else {
-                a = scaled;
-                if (m->disp.value != 0) {
-                    TCGTemp t = tcg_temp_new(s);
-                    tcg_gen_add(s, TCG_I64, t, a, tcg_const(s, (uint64_t)m->disp.value));
-                    a = t;
-                }
-            }
+            a = a >= 0 ? lea_add(s, a, scaled) : lea_add(s, scaled, disp);
         }
         unsigned aw = dc->insn.zi.address_width;
         if (a < 0) {
