@@ -162,8 +162,8 @@ _Static_assert(sizeof(cc_families) / sizeof(cc_families[0]) * 4 == CC_OP_POPCNT 
 static uint64_t cc_rot(int op, uint64_t res, uint64_t base_dst, uint64_t base_src)
 {
     int base = cc_op_rot_base(op);
-    bool left = ((op - CC_OP_ROT_FIRST) >> 2) & 1;
-    unsigned top = (8u << ((op - CC_OP_ROT_FIRST) & 3)) - 1;
+    bool left = cc_op_rot_left(op);
+    unsigned top = cc_op_rot_bits(op) - 1;
     uint64_t minuend = base_dst + base_src;   /* used by a SUB base only */
     uint64_t f = x86_cc_compute(base, base_dst, base_src, minuend) & ~(uint64_t)(X86_CF | X86_OF);
     uint64_t cf = left ? res & 1 : (res >> top) & 1;
@@ -307,7 +307,7 @@ bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits
         return false;   /* unknown at translate time, or a base with three values */
     }
     tcg_gen_mov(s, TCG_I64, cpu_cc_dst, res);
-    int rot = cc_op_rot(base, left, bits == 64 ? 3 : bits == 32 ? 2 : bits == 16 ? 1 : 0);
+    int rot = cc_op_rot(base, left, bits);
     tcg_gen_movi(s, TCG_I64, cpu_cc_op, (uint64_t)rot);
     dc->cc_op = rot;
     return true;

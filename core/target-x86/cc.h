@@ -79,16 +79,24 @@ enum {
     CC_OP_ROT_END = CC_OP_ROT_FIRST + CC_OP_COUNT * 8,
 };
 
-static inline int cc_op_rot(int base, bool left, unsigned size) { return CC_OP_ROT_FIRST + (base * 2 + left) * 4 + (int)size; }
+/* An operand size as an index: 8, 16, 32, 64 bits -> 0..3 (the order of a family's members). */
+static inline unsigned cc_size_index(unsigned bits) { return bits == 64 ? 3 : bits == 32 ? 2 : bits == 16 ? 1 : 0; }
+
+static inline int cc_op_rot(int base, bool left, unsigned bits)
+{
+    return CC_OP_ROT_FIRST + (base * 2 + left) * 4 + (int)cc_size_index(bits);
+}
 static inline bool cc_op_is_rot(int op) { return op >= CC_OP_ROT_FIRST && op < CC_OP_ROT_END; }
 static inline int cc_op_rot_base(int op) { return (op - CC_OP_ROT_FIRST) / 8; }
+static inline bool cc_op_rot_left(int op) { return ((op - CC_OP_ROT_FIRST) >> 2) & 1; }
+static inline unsigned cc_op_rot_bits(int op) { return 8u << ((op - CC_OP_ROT_FIRST) & 3); }
 
 #undef CC_OP_FAMILY
 
 /* The sized member of a family for an operation of `bits` (8, 16, 32, 64). */
 static inline int cc_op_sized(int family_b, unsigned bits)
 {
-    return family_b + (bits == 64 ? 3 : bits == 32 ? 2 : bits == 16 ? 1 : 0);
+    return family_b + (int)cc_size_index(bits);
 }
 
 /* Is op a sized member, and which family (its B member) and size index (0..3). */

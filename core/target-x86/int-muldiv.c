@@ -105,7 +105,7 @@ void int_emit_mulx(DisasContext *dc)
 static void int_div(DisasContext *dc, bool sign)
 {
     unsigned bits = x86_op_bits(dc, 0);
-    unsigned size = bits == 64 ? 3 : bits == 32 ? 2 : bits == 16 ? 1 : 0;
+    unsigned size = cc_size_index(bits);
     TCGTemp divisor = gen_load_op(dc, 0);   /* memory first: a fault leaves the registers alone */
     gen_helper(dc->s, div, -1, TCG_TEMP_ENV, divisor, int_const(dc, size | (sign ? 4 : 0)));
     /* the flags are undefined after DIV/IDIV; they keep their values */

@@ -104,7 +104,7 @@ static void int_rotate_carry(DisasContext *dc, bool left)
 {
     TCGContext *s = dc->s;
     unsigned bits = x86_op_bits(dc, 0);
-    unsigned size = bits == 64 ? 3 : bits == 32 ? 2 : bits == 16 ? 1 : 0;
+    unsigned size = cc_size_index(bits);
     TCGTemp count = int_shift_count(dc, 1, bits);
     TCGTemp flags = gen_compute_eflags(dc);
     TCGTemp addr;
