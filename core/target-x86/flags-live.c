@@ -104,20 +104,6 @@ static bool flags_count_nonzero(const ZydisDecodedInstruction *zi, const ZydisDe
     return (op[idx].imm.value.u & mask) != 0;
 }
 
-/* Decode the instruction at pc without reading past its page. */
-static bool flags_decode(uint64_t pc, X86Insn *insn)
-{
-    size_t len = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
-    if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(x86_decoder(), (const void *)(uintptr_t)pc, len < 15 ? len : 15,
-                                             &insn->zi, insn->op))) {
-        return false;
-    }
-    insn->bytes = (const uint8_t *)(uintptr_t)pc;
-    insn->pc = pc;
-    insn->next_pc = pc + insn->zi.length;
-    return true;
-}
-
 /* False if the instruction is not simple; else the flags it always writes and the ones it reads. */
 static bool flags_classify(const DisasContext *dc, const X86Insn *insn, uint32_t *kill, uint32_t *use)
 {
@@ -172,7 +158,7 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
         X86Insn *in = &w->insn[w->n];
         if (w->n == 0 && dc->insn.pc == pc) {
             *in = dc->insn;
-        } else if (!flags_decode(pc, in)) {
+        } else if (!ZYAN_SUCCESS(x86_decode_in_page(in, pc))) {
             break;
         }
         if (!flags_classify(dc, in, &kill[w->n], &use[w->n])) {

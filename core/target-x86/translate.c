@@ -52,6 +52,17 @@ const ZydisDecoder *x86_decoder(void)
     return &x86_decoder64;
 }
 
+ZyanStatus x86_decode_in_page(X86Insn *insn, uint64_t pc)
+{
+    size_t to_page_end = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
+    size_t len = to_page_end < X86_MAX_INSN_LEN ? to_page_end : X86_MAX_INSN_LEN;
+    insn->bytes = (const void *)(uintptr_t)pc;
+    insn->pc = pc;
+    ZyanStatus st = ZydisDecoderDecodeFull(x86_decoder(), insn->bytes, len, &insn->zi, insn->op);
+    insn->next_pc = pc + (ZYAN_SUCCESS(st) ? insn->zi.length : 0);
+    return st;
+}
+
 /*
  * Decode at pc without reading past the end of its page unless the instruction really continues there:
  * the next page may be unmapped, and touching it for a short instruction would be a false fault.
@@ -63,17 +74,11 @@ static int x86_decode(X86Insn *insn, uint64_t pc)
     if (x86_flags_live_decoded(pc, insn)) {
         return -1;   /* the dead-flag scan decoded it (within its page, and it is no KNC encoding) */
     }
-    const ZydisDecoder *dec = x86_decoder();
-    size_t to_page_end = TB_PAGE_SIZE - (pc & (TB_PAGE_SIZE - 1));
-    size_t len = to_page_end < X86_MAX_INSN_LEN ? to_page_end : X86_MAX_INSN_LEN;
-    const void *bytes = (const void *)(uintptr_t)pc;
-    ZyanStatus st = ZydisDecoderDecodeFull(dec, bytes, len, &insn->zi, insn->op);
-    if (st == ZYDIS_STATUS_NO_MORE_DATA && len < X86_MAX_INSN_LEN) {
-        st = ZydisDecoderDecodeFull(dec, bytes, X86_MAX_INSN_LEN, &insn->zi, insn->op);
+    ZyanStatus st = x86_decode_in_page(insn, pc);
+    if (st == ZYDIS_STATUS_NO_MORE_DATA && (pc & (TB_PAGE_SIZE - 1)) > TB_PAGE_SIZE - X86_MAX_INSN_LEN) {
+        st = ZydisDecoderDecodeFull(x86_decoder(), insn->bytes, X86_MAX_INSN_LEN, &insn->zi, insn->op);
+        insn->next_pc = pc + (ZYAN_SUCCESS(st) ? insn->zi.length : 0);
     }
-    insn->bytes = bytes;
-    insn->pc = pc;
-    insn->next_pc = pc + (ZYAN_SUCCESS(st) ? insn->zi.length : 0);
     if (ZYAN_SUCCESS(st)) {
         return x86_decoded_knc(&insn->zi) ? EXCP_UD : -1;
     }

@@ -120,6 +120,9 @@ void gen_exit(DisasContext *dc, TCGExitReason reason);
 
 /* The 64-bit mode decoder every part of the translator shares (Zydis decoders are read-only once made). */
 const ZydisDecoder *x86_decoder(void);
+/* Decode the instruction at pc from the bytes up to the end of its page (at most 15), filling insn's pc,
+   bytes and next_pc; Zydis's status (NO_MORE_DATA: it may continue on the next page). */
+ZyanStatus x86_decode_in_page(X86Insn *insn, uint64_t pc);
 
 /* --- dead flags (flags-live.c) -------------------------------------------------------------------- */
 
