@@ -885,14 +885,11 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         int32_t disp = 0;
         unsigned scale = 0;
         int self = (int)(op - c->s->ops);
-        if (c->indexed[self].on) {
-            base = c->indexed[self].base;
-            index = c->indexed[self].index;
-            scale = c->indexed[self].scale;
-            disp = c->indexed[self].disp;
-        } else if (prev >= 0 && c->folded[prev] && c->s->ops[prev].args[0] == addr) {
-            base = c->s->ops[prev].args[1];
-            disp = jit_imm32(c, c->s->ops[prev].args[2]);
+        if (c->addr_fold[self].on) {
+            base = c->addr_fold[self].base;
+            index = c->addr_fold[self].index;
+            scale = c->addr_fold[self].scale;
+            disp = c->addr_fold[self].disp;
         }
         jit_guest_mem(c, op, bits, base, disp, index, scale);
         return 0;
@@ -1041,6 +1038,22 @@ static bool jit_foldable(const JitCtx *c, int i)
     }
 }
 
+/* The access at j addresses [base + index << scale + disp]: base and index are read by it now. */
+static void jit_note_addr(JitCtx *c, int j, TCGTemp base, TCGTemp index, uint8_t scale, int32_t disp)
+{
+    c->addr_fold[j].on = true;
+    c->addr_fold[j].base = base;
+    c->addr_fold[j].index = index;
+    c->addr_fold[j].scale = scale;
+    c->addr_fold[j].disp = disp;
+    if (c->last_use[base] < j) {
+        c->last_use[base] = j;
+    }
+    if (index >= 0 && c->last_use[index] < j) {
+        c->last_use[index] = j;
+    }
+}
+
 static int jit_prev_live(const TCGContext *s, int i)
 {
     for (int j = i - 1; j >= 0; j--) {
@@ -1117,18 +1130,7 @@ static void jit_fold_index(JitCtx *c, int j)
     if (fold_f) {
         c->folded[f] = true;
     }
-    c->indexed[j].on = true;
-    c->indexed[j].base = base;
-    c->indexed[j].index = index;
-    c->indexed[j].scale = (uint8_t)s->temps[eop->args[2]].value;
-    c->indexed[j].disp = disp;
-    /* Base and index are read by the access now. */
-    if (c->last_use[base] < j) {
-        c->last_use[base] = j;
-    }
-    if (c->last_use[index] < j) {
-        c->last_use[index] = j;
-    }
+    jit_note_addr(c, j, base, index, (uint8_t)s->temps[eop->args[2]].value, disp);
 }
 
 /* The last op that reads each temp, how often, and whether any branch goes backward (then nothing dies). */
@@ -1180,7 +1182,7 @@ static void jit_liveness(JitCtx *c)
     for (int i = 0; i < s->nb_ops; i++) {
         const TCGOp *op = &s->ops[i];
         c->folded[i] = false;
-        c->indexed[i].on = false;
+        c->addr_fold[i].on = false;
         if (op->dead || op->opc >= TCG_OP_COUNT) {
             continue;
         }
@@ -1225,6 +1227,10 @@ static void jit_liveness(JitCtx *c)
             /* Its inputs are read by the next op instead. */
             c->folded[i] = true;
             int j = jit_next_live(s, i);
+            if (op->opc == INDEX_op_add) {
+                jit_note_addr(c, j, op->args[1], -1, 0, jit_imm32(c, op->args[2]));
+                continue;
+            }
             for (int a = 1; a <= 2; a++) {
                 if (c->last_use[op->args[a]] < j) {
                     c->last_use[op->args[a]] = j;

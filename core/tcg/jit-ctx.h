@@ -47,14 +47,14 @@ typedef struct JitCtx {
     /* Guest addresses folded into the access: op i (an add of a constant) is not emitted, and the memory
        op that uses its result addresses [base + disp] directly. */
     bool folded[TCG_MAX_OPS];
-    /* A user-mode guest load or store whose address chain (base + disp, index << scale, their sum) was
-       folded into it: it addresses [base + index << scale + disp]. */
+    /* A guest access whose address ops were folded into it (folded[]): it addresses [base + disp], or in user
+       mode [base + index << scale + disp] (index -1: none). */
     struct {
         TCGTemp base, index;
         int32_t disp;
         uint8_t scale;
         bool on;
-    } indexed[TCG_MAX_OPS];
+    } addr_fold[TCG_MAX_OPS];
     /* insn_start is stored lazily: only an op that can observe it (a guest memory access that may
        fault, a helper, any block exit or branch) writes the pc of its instruction, and a pc whose upper
        half is already in TCGCPU.insn_pc needs only a 4-byte store. */
