@@ -1186,21 +1186,16 @@ static void jit_liveness(JitCtx *c)
         if (op->dead || op->opc >= TCG_OP_COUNT) {
             continue;
         }
-        const TCGOpDef *def = &tcg_op_defs[op->opc];
-        if (op->opc == INDEX_op_call) {
-            for (int a = 0; op->helper && a < op->helper->nargs && a < TCG_MAX_HELPER_ARGS; a++) {
-                if (op->call_args[a] >= 0 && op->call_args[a] < TCG_MAX_TEMPS) {
-                    c->last_use[op->call_args[a]] = i;
-                    c->nuses[op->call_args[a]]++;
-                }
+        const TCGTemp *in;
+        int n = tcg_op_inputs(op, &in);
+        for (int a = 0; a < n && a < TCG_MAX_HELPER_ARGS; a++) {
+            if (in[a] >= 0 && in[a] < TCG_MAX_TEMPS) {
+                c->last_use[in[a]] = i;
+                c->nuses[in[a]]++;
             }
-            continue;
         }
-        for (int a = def->nb_oargs; a < def->nb_oargs + def->nb_iargs && a < TCG_MAX_OP_ARGS; a++) {
-            if (op->args[a] >= 0 && op->args[a] < TCG_MAX_TEMPS) {
-                c->last_use[op->args[a]] = i;
-                c->nuses[op->args[a]]++;
-            }
+        if (op->opc == INDEX_op_call) {
+            continue;
         }
         uint64_t label = op->opc == INDEX_op_set_label ? op->cargs[0]
                          : op->opc == INDEX_op_br      ? op->cargs[0]

@@ -670,31 +670,20 @@ static bool opt_may_write(const TCGOp *op, TCGTemp g)
     return false;
 }
 
-/* Replace reads of t by g in op; returns how many there were. */
+/* Replace reads of t by g in op (apply false: only count them); returns how many there were. */
 static int opt_rename_reads(TCGOp *op, TCGTemp t, TCGTemp g, bool apply)
 {
-    const TCGOpDef *def = &tcg_op_defs[op->opc];
-    int n = 0;
-    if (op->opc == INDEX_op_call) {
-        for (int i = 0; op->helper && i < op->helper->nargs; i++) {
-            if (op->call_args[i] == t) {
-                n++;
-                if (apply) {
-                    op->call_args[i] = g;
-                }
-            }
-        }
-        return n;
-    }
-    for (int i = def->nb_oargs; i < def->nb_oargs + def->nb_iargs; i++) {
-        if (op->args[i] == t) {
-            n++;
+    const TCGTemp *in;
+    int n = tcg_op_inputs(op, &in), found = 0;
+    for (int i = 0; i < n; i++) {
+        if (in[i] == t) {
+            found++;
             if (apply) {
-                op->args[i] = g;
+                ((TCGTemp *)in)[i] = g;   /* the op is ours to change */
             }
         }
     }
-    return n;
+    return found;
 }
 
 static bool opt_writes(const TCGOp *op, TCGTemp t)
@@ -726,21 +715,11 @@ static void opt_coalesce(TCGContext *s)
     uint16_t uses[TCG_MAX_TEMPS];
     memset(uses, 0, sizeof(uses[0]) * (size_t)s->nb_temps);
     for (int i = 0; i < s->nb_ops; i++) {
-        if (!s->ops[i].dead) {
-            TCGOp *op = &s->ops[i];
-            const TCGOpDef *def = &tcg_op_defs[op->opc];
-            if (op->opc == INDEX_op_call) {
-                for (int k = 0; op->helper && k < op->helper->nargs; k++) {
-                    if (op->call_args[k] > 0 && op->call_args[k] < s->nb_temps) {
-                        uses[op->call_args[k]]++;
-                    }
-                }
-            } else {
-                for (int k = def->nb_oargs; k < def->nb_oargs + def->nb_iargs; k++) {
-                    if (op->args[k] > 0 && op->args[k] < s->nb_temps) {
-                        uses[op->args[k]]++;
-                    }
-                }
+        const TCGTemp *in;
+        int n = s->ops[i].dead ? 0 : tcg_op_inputs(&s->ops[i], &in);
+        for (int k = 0; k < n; k++) {
+            if (in[k] > 0 && in[k] < s->nb_temps) {
+                uses[in[k]]++;
             }
         }
     }

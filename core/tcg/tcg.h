@@ -117,6 +117,17 @@ typedef struct TCGOp {
     const struct TCGHostInsn *host_insn;
 } TCGOp;
 
+/* The temps an op reads: a call's arguments, or the inputs after the outputs. Returns how many. */
+static inline int tcg_op_inputs(const TCGOp *op, const TCGTemp **in)
+{
+    if (op->opc == INDEX_op_call) {
+        *in = op->call_args;
+        return op->helper ? op->helper->nargs : 0;
+    }
+    *in = op->args + tcg_op_defs[op->opc].nb_oargs;
+    return tcg_op_defs[op->opc].nb_iargs;
+}
+
 #define TCG_MAX_TEMPS 1024
 #define TCG_MAX_OPS 4096
 #define TCG_MAX_LABELS 256
