@@ -29,6 +29,23 @@ extern const uint8_t kvm_test_prot_notify[], kvm_test_prot_notify_end[];
 extern const uint8_t kvm_test_real_pit_ioapic[], kvm_test_real_pit_ioapic_end[];
 }
 
+// Flat 32-bit protected mode in s: a GDT at 0x500 of ram (null, code32 0x08, data32 0x10, code64 0x18),
+// every data segment on 0x10, CR0.PE.
+inline void kvm_test_flat_protected_mode(X86VcpuState *s, uint8_t *ram)
+{
+    const uint64_t gdt[] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00af9a000000ffffull };
+    memcpy(ram + 0x500, gdt, sizeof(gdt));
+    X86Segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x08, .type = 0xb, .present = 1,
+                        .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1, .avl = 0, .unusable = false };
+    X86Segment data = code;
+    data.selector = 0x10;
+    data.type = 0x3;
+    s->cs = code;
+    s->ds = s->es = s->ss = s->fs = s->gs = data;
+    s->gdt = { 0x500, sizeof(gdt) - 1 };
+    s->cr0 = X86_CR0_PE | X86_CR0_ET;
+}
+
 constexpr uint64_t kRamSize = 512 * 1024;   // so 0x90000.. in real mode is outside RAM: MMIO
 constexpr uint64_t kCode = 0x1000;
 constexpr uint16_t kDonePort = 0xf4;
@@ -92,21 +109,11 @@ protected:
         return s;
     }
 
-    // Flat 32-bit protected mode with a GDT at 0x500 (null, code32 0x08, data32 0x10, code64 0x18).
+    // Flat 32-bit protected mode (kvm_test_flat_protected_mode).
     X86VcpuState ProtectedMode()
     {
-        const uint64_t gdt[] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00af9a000000ffffull };
-        memcpy(ram_ + 0x500, gdt, sizeof(gdt));
         X86VcpuState s = RealMode();
-        X86Segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x08, .type = 0xb, .present = 1,
-                            .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1, .avl = 0, .unusable = false };
-        X86Segment data = code;
-        data.selector = 0x10;
-        data.type = 0x3;
-        s.cs = code;
-        s.ds = s.es = s.ss = s.fs = s.gs = data;
-        s.gdt = { 0x500, sizeof(gdt) - 1 };
-        s.cr0 = X86_CR0_PE | X86_CR0_ET;
+        kvm_test_flat_protected_mode(&s, ram_);
         return s;
     }
 

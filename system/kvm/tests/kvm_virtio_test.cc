@@ -15,11 +15,7 @@
 #include <chrono>
 #include <memory>
 
-extern "C" {
-#include "system/kvm/kvm-internal.h"
-extern const AccelOps accel_kvm_ops;
-extern const uint8_t kvm_test_prot_notify[], kvm_test_prot_notify_end[];
-}
+#include "system/kvm/tests/kvm-test-fixture.h"   // accel_kvm_ops, the guest programs, flat protected mode
 
 namespace {
 
@@ -339,22 +335,12 @@ protected:
         }
     }
 
-    // Flat 32-bit protected mode at 0x1000 with a GDT at 0x500, as in kvm_accel_test.
+    // Flat 32-bit protected mode at 0x1000 (kvm_test_flat_protected_mode).
     X86VcpuState ProtectedMode()
     {
-        const uint64_t gdt[] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull };
-        memcpy(tm_.m.ram + 0x500, gdt, sizeof(gdt));
         X86VcpuState s;
         x86_state_reset(&s, 0, true);
-        X86Segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x08, .type = 0xb, .present = 1,
-                            .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1, .avl = 0, .unusable = false };
-        X86Segment data = code;
-        data.selector = 0x10;
-        data.type = 0x3;
-        s.cs = code;
-        s.ds = s.es = s.ss = s.fs = s.gs = data;
-        s.gdt = { 0x500, sizeof(gdt) - 1 };
-        s.cr0 = X86_CR0_PE | X86_CR0_ET;
+        kvm_test_flat_protected_mode(&s, tm_.m.ram);
         s.rip = 0x1000;
         s.gpr[X86_RSP] = 0x8000;
         return s;
