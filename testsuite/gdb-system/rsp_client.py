@@ -42,3 +42,11 @@ class Rsp:
 
     def close(self):
         self.s.close()
+
+
+def read_output(f):
+    """What a child process has written to the file f so far. Read through a descriptor of our own: f shares
+    its file offset with the child's stdout or stderr, so seeking f would move where the child writes next,
+    and its next bytes would overwrite the start of the file."""
+    with open(f.name, errors="replace") as r:
+        return r.read()

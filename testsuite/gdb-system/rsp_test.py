@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsp_client import Rsp  # noqa: E402
+from rsp_client import Rsp, read_output  # noqa: E402
 
 EMBER, KERNEL, ACCEL = sys.argv[1], sys.argv[2], sys.argv[3]
 if ACCEL == "kvm" and not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -48,8 +48,7 @@ def start(*extra):
                          stdin=subprocess.DEVNULL, stdout=serial, stderr=err)
     deadline = time.time() + 20
     while time.time() < deadline:
-        err.seek(0)
-        m = re.search(r"gdb stub listening on port (\d+)", err.read())
+        m = re.search(r"gdb stub listening on port (\d+)", read_output(err))
         if m:
             return p, int(m.group(1)), serial
         time.sleep(0.05)
@@ -60,8 +59,7 @@ def start(*extra):
 def wait_serial(serial, text, seconds=20):
     deadline = time.time() + seconds
     while time.time() < deadline:
-        serial.seek(0)
-        if text in serial.read():
+        if text in read_output(serial):
             return True
         time.sleep(0.05)
     return False

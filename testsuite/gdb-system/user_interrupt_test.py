@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsp_client import Rsp  # noqa: E402
+from rsp_client import Rsp, read_output  # noqa: E402
 
 EMBER = sys.argv[1]
 TMP = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
@@ -31,8 +31,7 @@ p = subprocess.Popen([EMBER, "-g", "0", "/bin/sh", "-c", "while :; do :; done"],
 port = None
 deadline = time.time() + 20
 while time.time() < deadline and port is None:
-    err.seek(0)
-    m = re.search(r"waiting for gdb on port (\d+)", err.read())
+    m = re.search(r"waiting for gdb on port (\d+)", read_output(err))
     port = int(m.group(1)) if m else None
     time.sleep(0.05)
 if port is None:
@@ -61,7 +60,6 @@ except subprocess.TimeoutExpired:
     code = "still running"
 check(code != "still running", "kill ends the process (%s)" % code)
 if failures:
-    err.seek(0)
-    print(err.read())
+    print(read_output(err))
     sys.exit(1)
 print("PASS")
