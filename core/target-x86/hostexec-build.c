@@ -547,6 +547,7 @@ static bool plan_inline(const StubPlan *p, TCGHostInsn *hi)
         }
         hi->gpr[hi->ngpr].host = (uint8_t)host_of[h];
         hi->gpr[hi->ngpr].write = (p->gpr_write >> h) & 1;
+        hi->gpr[hi->ngpr].arg = -1;
         hi->gpr[hi->ngpr].env_offset = (uint32_t)(offsetof(CPUX86State, regs) + 8 * (size_t)p->gpr_guest[h]);
         hi->ngpr++;
     }

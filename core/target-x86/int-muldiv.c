@@ -2,6 +2,10 @@
  * Multiplication and division: MUL IMUL (one, two and three operands) MULX DIV IDIV. Products are formed
  * at double width in IR; division is a helper because it may raise #DE.
  */
+#include <pthread.h>
+#include <stddef.h>
+
+#include "core/tcg/host-insn.h"
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/int-emit.h"
 
@@ -102,12 +106,50 @@ void int_emit_mulx(DisasContext *dc)
 
 /* --- division -------------------------------------------------------------------------------------- */
 
+/*
+ * The same division as one host instruction, for the JIT in user mode (host-insn.h): DIV/IDIV of
+ * rDX:rAX (AX for bytes) by rCX, which holds the helper's divisor argument. A #DE is the host's own and
+ * reaches the guest as SIGFPE through the fault site, with the registers unchanged, as helper_div's.
+ * Indexed by kind (size index | 4 if signed).
+ */
+static TCGHostInsn int_div_inline[8];
+static pthread_once_t int_div_inline_once = PTHREAD_ONCE_INIT;
+
+static void int_div_inline_init(void)
+{
+    static const ZydisRegister rcx_of_size[4] = {ZYDIS_REGISTER_CL, ZYDIS_REGISTER_CX, ZYDIS_REGISTER_ECX,
+                                                 ZYDIS_REGISTER_RCX};
+    enum { HOST_RAX = 0, HOST_RCX = 1, HOST_RDX = 2 };
+    for (unsigned kind = 0; kind < 8; kind++) {
+        TCGHostInsn *hi = &int_div_inline[kind];
+        hi->req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+        hi->req.mnemonic = kind & 4 ? ZYDIS_MNEMONIC_IDIV : ZYDIS_MNEMONIC_DIV;
+        hi->req.operand_count = 1;
+        hi->req.operands[0].type = ZYDIS_OPERAND_TYPE_REGISTER;
+        hi->req.operands[0].reg.value = rcx_of_size[kind & 3];
+        hi->mem_operand = -1;
+        hi->addr_arg = -1;
+        hi->faults = true;
+        size_t rax = offsetof(CPUX86State, regs) + 8 * R_EAX, rdx = offsetof(CPUX86State, regs) + 8 * R_EDX;
+        hi->gpr[hi->ngpr++] = (typeof(hi->gpr[0])){.host = HOST_RCX, .arg = 1};   /* helper_div(env, divisor, kind) */
+        hi->gpr[hi->ngpr++] = (typeof(hi->gpr[0])){.host = HOST_RAX, .write = true, .arg = -1, .env_offset = (uint32_t)rax};
+        if ((kind & 3) != 0) {
+            hi->gpr[hi->ngpr++] = (typeof(hi->gpr[0])){.host = HOST_RDX, .write = true, .arg = -1, .env_offset = (uint32_t)rdx};
+        }
+    }
+}
+
 static void int_div(DisasContext *dc, bool sign)
 {
     unsigned bits = x86_op_bits(dc, 0);
-    unsigned size = cc_size_index(bits);
+    unsigned kind = cc_size_index(bits) | (sign ? 4 : 0);
+    TCGContext *s = dc->s;
     TCGTemp divisor = gen_load_op(dc, 0);   /* memory first: a fault leaves the registers alone */
-    gen_helper(dc->s, div, -1, TCG_TEMP_ENV, divisor, int_const(dc, size | (sign ? 4 : 0)));
+    gen_helper(s, div, -1, TCG_TEMP_ENV, divisor, int_const(dc, kind));
+    if (!dc->env->sys && !s->overflow) {
+        pthread_once(&int_div_inline_once, int_div_inline_init);
+        s->ops[s->nb_ops - 1].host_insn = &int_div_inline[kind];
+    }
     /* the flags are undefined after DIV/IDIV; they keep their values */
 }
 

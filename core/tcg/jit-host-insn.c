@@ -41,17 +41,31 @@ int jit_host_insn(JitCtx *c, const TCGOp *op)
         int rb = jit_use(c, op->call_args[hi->addr_arg]);
         req.operands[hi->mem_operand].mem.base = (ZydisRegister)(ZYDIS_REGISTER_RAX + rb);
     }
+    /* Operands from call arguments first: their temps may be guest registers the env accesses below write
+       back and forget. Scratch registers hold no temps, so loading one clobbers nothing. */
+    for (int i = 0; i < hi->ngpr; i++) {
+        if (hi->gpr[i].arg >= 0) {
+            if (hi->gpr[i].arg >= op->helper->nargs || hi->gpr[i].write) {
+                return -EINVAL;
+            }
+            jit_get(c, hi->gpr[i].host, op->call_args[hi->gpr[i].arg], 64);
+        }
+    }
     /* The GPR operands' env slots made current; those written are forgotten by the register cache. */
     for (int i = 0; i < hi->ngpr; i++) {
         int64_t off = hi->gpr[i].env_offset;
-        jit_regs_env_access(c, off, off + 8, hi->gpr[i].write);
+        if (hi->gpr[i].arg < 0) {
+            jit_regs_env_access(c, off, off + 8, hi->gpr[i].write);
+        }
     }
     for (int i = 0; i < hi->ngpr; i++) {
-        jit_op_rm(b, JOP_MOV_LOAD, hi->gpr[i].host, JIT_ENV, (int32_t)hi->gpr[i].env_offset, 64);
+        if (hi->gpr[i].arg < 0) {
+            jit_op_rm(b, JOP_MOV_LOAD, hi->gpr[i].host, JIT_ENV, (int32_t)hi->gpr[i].env_offset, 64);
+        }
     }
     host_insn_vec_moves(b, hi, hi->vec_read, false);
     /* Its access may fault like any guest access: a fault site, which also records the guest pc. */
-    bool site = hi->mem_operand >= 0 && jit_mem_site_open(c);
+    bool site = (hi->mem_operand >= 0 || hi->faults) && jit_mem_site_open(c);
     const uint8_t *at = b->p;
     jit_ins_req(b, &req);
     jit_mem_site_close(c, site, at);

@@ -6,7 +6,8 @@
  *
  * User mode's real fault handling lives in user/linux, not in the core, so the harness brings a small one:
  * a host SIGSEGV while a guest runs is the guest's access (guest addresses are host addresses) and becomes
- * #PF (or #GP for a non-canonical address, which the host reports as trap 13) at the faulting instruction.
+ * #PF (or #GP for a non-canonical address, which the host reports as trap 13) at the faulting instruction;
+ * a host SIGFPE is the #DE of a division the JIT ran as the host's own instruction.
  */
 #define _GNU_SOURCE   /* REG_* in ucontext_t */
 #include <errno.h>
@@ -48,7 +49,11 @@ static void harness_emu_segv(int sig, siginfo_t *si, void *ucv)
     CPUX86State *env = x86_env(cpu);
     const ucontext_t *uc = ucv;
     tcg_cpu_restore_from_signal(cpu, uc);
-    if (uc->uc_mcontext.gregs[REG_TRAPNO] == EXCP_GP) {
+    if (sig == SIGFPE) {
+        env->exception = EXCP_DE;
+        env->error_code = 0;
+        env->fault_addr = 0;
+    } else if (uc->uc_mcontext.gregs[REG_TRAPNO] == EXCP_GP) {
         env->exception = x86_gp_fault_vector(env);   /* #SS through RSP/RBP */
         env->error_code = 0;
         env->fault_addr = 0;
@@ -83,6 +88,7 @@ static void harness_emu_install_handlers(void)
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGFPE, &sa, NULL);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = harness_emu_alarm;
     sigemptyset(&sa.sa_mask);
