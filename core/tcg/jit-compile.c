@@ -785,53 +785,48 @@ static void jit_flush_pc(JitCtx *c)
 
 /*
  * goto_ptr: the per-CPU jump cache. When the target's key is (pc, a 32-bit field of the state), the hit
- * path is inline: hash the pc as tcg_jmp_hash does, check the entry's pc, flags and validity, jump to its
- * code. A miss (or any other target) calls the loop's own lookup, which also fills the entry.
+ * path is inline: hash the pc as tcg_jmp_hash does, check the entry's pc, and its flags and validity with
+ * one compare (tb.h), jump to its entry. A miss (or any other target) calls the loop's own lookup, which
+ * also fills the entry.
  */
 static void jit_goto_ptr(JitCtx *c)
 {
     JitBuf *b = &c->b;
     jit_sync(c, false);
     const TCGCPU *cpu = tcg_current_cpu;
-    uint8_t *miss[4] = {NULL, NULL, NULL, NULL};
+    uint8_t *miss[3] = {NULL, NULL, NULL};
     const void *find = (const void *)tcg_cpu_find_tb;
     if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
     } else if (cpu && cpu->target && cpu->target->tb_flags_offset && TB_JMP_CACHE_BITS < 32) {
         const int32_t flags_off = (int32_t)cpu->target->tb_flags_offset;
+        _Static_assert(offsetof(TranslationBlock, invalid) == offsetof(TranslationBlock, flags) + 4,
+                       "one compare checks the flags and that the block is valid");
         jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
         jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
         jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
         jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
         jit_alu_ri(b, 4, JR_RCX, (int32_t)(TB_JMP_CACHE_SIZE - 1), 32);
-        jit_shift_ri(b, 4, JR_RCX, 3, 32);
         /* rcx = cpu->jmp_cache[hash] */
-        jit_op_mem(b, 0x8b, JR_RCX, JIT_ENV, JR_RCX, (int32_t)offsetof(TCGCPU, jmp_cache), JM_W);
+        jit_op_mem(b, 0x8b, JR_RCX, JIT_ENV, JR_RCX, (int32_t)offsetof(TCGCPU, jmp_cache), JM_W | JM_SCALE(3));
         jit_op_rr(b, JOP_TEST, JR_RCX, JR_RCX, 64);
         miss[0] = jit_jcc32(b, JCC_E, NULL);
         jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, pc), JM_W);
         miss[1] = jit_jcc32(b, JCC_NE, NULL);
+        /* the current flags zero-extended: equal to the block's flags:invalid pair only if invalid is 0 */
         jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, flags_off, 32);
-        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, flags), 0);
+        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, flags), JM_W);
         miss[2] = jit_jcc32(b, JCC_NE, NULL);
-        JI2(b, CMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, invalid), 1), jit_i(0));
-        miss[3] = jit_jcc32(b, JCC_NE, NULL);
-        jit_op_mem(b, 0x8b, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, code), JM_W);
-        jit_alu_ri(b, 0, JR_RAX, JIT_BLOCK_HDR, 64);
-        JI1(b, JMP, R(JR_RAX, 64));
-        for (int i = 0; i < 4; i++) {
-            if (miss[i]) {
-                jit_patch_rel32(miss[i], b->p, false);
-            }
+        JI1(b, JMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, entry), 8));
+        for (int i = 0; i < 3; i++) {
+            jit_patch_rel32(miss[i], b->p, false);
         }
     }
     TCGTemp env = TCG_TEMP_ENV;
     jit_call_fn(c, find, 1, &env, -1, false, TCG_CALL_NO_RW_GLOBALS);
     JI2(b, TEST, R(JR_RAX, 64), R(JR_RAX, 64));
     jit_fixup(c, jit_jcc32(b, JCC_E, NULL), -1);
-    JI2(b, MOV, R(JR_RAX, 64), jit_m(JR_RAX, (int32_t)offsetof(TranslationBlock, code), 8));
-    JI2(b, ADD, R(JR_RAX, 64), jit_i(JIT_BLOCK_HDR));
-    JI1(b, JMP, R(JR_RAX, 64));
+    JI1(b, JMP, jit_m(JR_RAX, (int32_t)offsetof(TranslationBlock, entry), 8));
 }
 
 static int jit_op(JitCtx *c, const TCGOp *op, int prev)
@@ -1347,6 +1342,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
         return -E2BIG;
     }
     tb->code = start;
+    tb->entry = JIT_ENTRY(start);
     tb->code_size = code_size;
     jit_buf_commit(c->b.p);
     if (jit_dump_enabled()) {

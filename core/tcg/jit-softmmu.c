@@ -404,11 +404,9 @@ const void *jit_soft_goto_ptr(JitCtx *c)
     jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, jmp + (int32_t)offsetof(SoftMMUJmp, pc), JM_W);
     miss[1] = jit_jcc32(b, JCC_NE, NULL);
     jit_op_mem(b, 0x8b, JR_RCX, JR_RCX, -1, jmp + (int32_t)offsetof(SoftMMUJmp, tb), JM_W);
-    JI2(b, CMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, invalid), 1), jit_i(0));
+    JI2(b, CMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, invalid), 4), jit_i(0));
     miss[2] = jit_jcc32(b, JCC_NE, NULL);
-    jit_op_mem(b, 0x8b, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, code), JM_W);
-    jit_alu_ri(b, 0, JR_RAX, JIT_BLOCK_HDR, 64);
-    JI1(b, JMP, jit_r(JR_RAX, 64));
+    JI1(b, JMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, entry), 8));
     for (int i = 0; i < 3; i++) {
         if (miss[i] && !jit_patch_rel32(miss[i], b->p, false)) {
             b->error = true;

@@ -167,6 +167,7 @@ static void jit_free_code(TranslationBlock *tb)
 {
     /* Bump-allocated: the space comes back only when its slice is abandoned (jit.h). */
     tb->code = NULL;
+    tb->entry = NULL;
 }
 
 const TCGBackend tcg_backend_jit = {

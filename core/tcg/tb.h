@@ -23,9 +23,12 @@
 typedef struct TranslationBlock {
     uint64_t pc;                 /* guest pc of the first instruction */
     uint32_t flags;              /* CPU mode the block was translated for */
+    /* Nonzero: dropped from the cache; may still be running in another thread. Right after flags, so that
+       generated code checks "these flags and still valid" with one 64-bit compare against the flags. */
+    uint32_t invalid;
+    const void *entry;           /* where generated code jumps in (the JIT's: code + its header), or NULL */
     uint32_t size;               /* bytes of guest code */
     uint32_t icount;             /* guest instructions */
-    bool invalid;                /* dropped from the cache; may still be running in another thread */
     uint64_t page[2];            /* guest pages its code touches; page[1] is ~0 when it fits in one */
     void *code;                  /* the backend's executable form */
     uint32_t code_size;
