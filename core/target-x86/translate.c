@@ -132,6 +132,33 @@ static bool x86_insn_allowed(const DisasContext *dc, const X86InsnDef *def)
     return x86_feature_implemented(def->feature) && x86_model_has_feature(dc->env->model, def->feature);
 }
 
+/*
+ * Whether a user-mode block may take in the instruction at pc (not its first). A block spans at most two
+ * pages, the second one only if the guest may execute it (the front end's hook; without one, blocks end
+ * at page boundaries): a fault reading an instruction is reported at that instruction, so the block must
+ * not read code the guest could not reach by running the instructions before it. The same goes for an
+ * instruction that would continue onto a page after those: the block ends before it.
+ */
+static bool x86_user_code_continues(const TranslationBlock *tb, uint64_t pc)
+{
+    uint64_t first = tb->pc & TB_PAGE_MASK, page = pc & TB_PAGE_MASK, next = page + TB_PAGE_SIZE;
+    if (page != first && (page != first + TB_PAGE_SIZE || (tb->page[1] != ~0ULL && tb->page[1] != page))) {
+        return false;
+    }
+    if (page != first && tb->page[1] == ~0ULL && !tb_page_executable(page)) {
+        return false;
+    }
+    if ((pc & ~TB_PAGE_MASK) <= TB_PAGE_SIZE - X86_MAX_INSN_LEN) {
+        return true;   /* an instruction starting here ends on this page */
+    }
+    /* Near the end of its page: fine if it ends there (decoded within the page), or if it may go on. */
+    X86Insn insn;
+    if (x86_decode_in_page(&insn, pc) != ZYDIS_STATUS_NO_MORE_DATA) {
+        return true;
+    }
+    return page == first && tb_page_executable(next);
+}
+
 int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
 {
     if (x86_env(cpu)->sys) {
@@ -160,6 +187,13 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
             }
             break;
         }
+        if (tb->icount > 0 && !x86_user_code_continues(tb, pc)) {
+            if (x86_flags_live_ahead()) {
+                return -E2BIG;   /* flags were left dead for instructions that will not be in this block */
+            }
+            gen_jmp_const(&dc, pc, 0);
+            break;
+        }
         tcg_gen_insn_start(s, pc);
         /* A fault while reading the code is reported at this instruction. */
         cpu->insn_pc = pc;
@@ -185,7 +219,7 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
         if (dc.end_block) {
             break;
         }
-        if (tb->icount >= limit || (pc & TB_PAGE_MASK) != first_page) {
+        if (tb->icount >= limit) {
             gen_jmp_const(&dc, pc, 0);
             break;
         }

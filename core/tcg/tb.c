@@ -75,8 +75,14 @@ void tb_cache_init(const TCGBackend *backend)
 void tb_set_page_hooks(const TBPageHooks *hooks)
 {
     pthread_mutex_lock(&tb_lock);
-    tb_hooks = hooks;
+    __atomic_store_n(&tb_hooks, hooks, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&tb_lock);
+}
+
+bool tb_page_executable(uint64_t page)
+{
+    const TBPageHooks *hooks = __atomic_load_n(&tb_hooks, __ATOMIC_ACQUIRE);
+    return hooks && hooks->executable && hooks->executable(page);
 }
 
 static void tb_protect(uint64_t page, bool protect)

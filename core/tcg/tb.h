@@ -66,9 +66,13 @@ void tb_chain(TranslationBlock *from, int slot, TranslationBlock *to);
 typedef struct TBPageHooks {
     /* Called with the cache lock held: make `page` read-only (protect) or restore the guest's rights. */
     void (*protect)(uint64_t page, bool protect);
+    /* Called without the lock: may the guest execute code on `page`, and can the translator read it without
+       a fault? Lets a block go on into the next page; without the hook blocks end at page boundaries. */
+    bool (*executable)(uint64_t page);
 } TBPageHooks;
 
 void tb_set_page_hooks(const TBPageHooks *hooks);
+bool tb_page_executable(uint64_t page);
 /* True if the page held translated code (and now does not). */
 bool tb_invalidate_page(uint64_t page);
 /* Around a host fork (see tcg_fork_lock). */

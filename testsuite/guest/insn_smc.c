@@ -6,6 +6,9 @@
  *   loop          a loop that increments the immediate of an instruction earlier in its own block;
  *   straddle-insn an instruction that straddles a page boundary, changed only in its second page;
  *   straddle-store one 8-byte store that changes code in two pages at once;
+ *   span          a run of instructions that goes on into the next page (one block may hold both): changed
+ *                 in the second page it must change what runs; with the second page unmapped, the
+ *                 instructions before it run and the fault is at the first byte that is not there;
  *   syscall       the kernel writes the code (read() from a pipe into it), not a guest store;
  *   remap         the page is replaced by mmap(MAP_FIXED) or munmap+mmap with different code;
  *   noexec        the page loses PROT_EXEC after it ran: calling it again faults (SIGSEGV at the code).
@@ -127,6 +130,45 @@ static void straddle(void)
     munmap(two, 8192);
 }
 
+/* Calls code at p that falls into the unmapped page at `hole`: what the fault says (as offsets from hole). */
+static void span_fault(const char *what, uint8_t *p, uint8_t *hole)
+{
+    if (INSN_TRY()) {
+        int r = ((fn0)(void *)p)();
+        printf("span: %s returned %d\n", what, r);
+    } else {
+        printf("span: %s: %s, eax %#x, rip hole%+ld, address hole%+ld\n", what, insn_sig_name(insn_fault.sig),
+               (unsigned)insn_fault.rax, (long)(insn_fault.rip - (uint64_t)(uintptr_t)hole),
+               (long)(insn_fault.addr - (uint64_t)(uintptr_t)hole));
+    }
+}
+
+static void span(void)
+{
+    uint8_t *two = map_rwx(NULL, 0, 8192);
+    uint8_t *end = two + 4096;
+    /* mov $1, %eax; nop x3 | add $imm8, %eax; ret: the add and ret are on the second page */
+    static const uint8_t code[] = {0xb8, 1, 0, 0, 0, 0x90, 0x90, 0x90, 0x83, 0xc0, 0x05, 0xc3};
+    uint8_t *f = end - 8;
+    memcpy(f, code, sizeof code);
+    for (int i = 0; i < 4; i++) {
+        int before = ((fn0)(void *)f)();
+        end[2] = (uint8_t)(0x10 << i);   /* the add's immediate, on the second page only */
+        int after = ((fn0)(void *)f)();
+        printf("span: round %d: %d then %d\n", i, before, after);
+    }
+    /* The second page gone: mov $42, %eax; nop | (unmapped) */
+    CHECK(munmap(end, 4096) == 0);
+    static const uint8_t into_hole[] = {0xb8, 42, 0, 0, 0, 0x90};
+    memcpy(end - sizeof into_hole, into_hole, sizeof into_hole);
+    span_fault("into an unmapped page", end - sizeof into_hole, end);
+    /* mov $7, %eax | mov $imm32, %eax cut by the page end after two immediate bytes */
+    static const uint8_t cut[] = {0xb8, 7, 0, 0, 0, 0xb8, 0x11, 0x22};
+    memcpy(end - sizeof cut, cut, sizeof cut);
+    span_fault("an instruction cut by an unmapped page", end - sizeof cut, end);
+    munmap(two, 4096);
+}
+
 static void syscall_write(void)
 {
     uint8_t *page = map_rwx(NULL, 0, 4096);
@@ -192,6 +234,7 @@ int main(int argc, char **argv)
     CASE("store-kinds", store_kinds);
     CASE("loop", loop_patch);
     CASE("straddle", straddle);
+    CASE("span", span);
     CASE("syscall", syscall_write);
     CASE("remap", remap);
     CASE("noexec", noexec);

@@ -385,7 +385,16 @@ static void code_protect(uint64_t page, bool protect)
     mem_unlock();
 }
 
-static const TBPageHooks page_hooks = { .protect = code_protect };
+static bool code_executable(uint64_t page)
+{
+    mem_lock_init();
+    GuestRegion *r = reg_find(page & GUEST_PAGE_MASK);
+    bool exec = r && (r->prot & PROT_EXEC) && (r->prot & PROT_READ);
+    mem_unlock();
+    return exec;
+}
+
+static const TBPageHooks page_hooks = { .protect = code_protect, .executable = code_executable };
 
 void guest_mem_fork_lock(bool lock)
 {

@@ -210,7 +210,7 @@ void record_protect(uint64_t page, bool on)
         EXPECT_EQ(protected_pages.erase(page), 1u) << "unprotecting an unprotected page";
     }
 }
-const TBPageHooks hooks = {record_protect};
+const TBPageHooks hooks = {record_protect, nullptr};
 
 TEST(Cache, InvalidatePageDropsBlocksAndUnchains)
 {
