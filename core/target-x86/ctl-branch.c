@@ -23,17 +23,29 @@ static bool ctl_is_far(const DisasContext *dc)
     return dc->insn.zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR;
 }
 
-/* A near branch to a non-canonical address raises #GP at the branch itself, before it pushes or pops
-   anything (the host would fault fetching the target instead: a crash, not the guest's #GP). */
-static void ctl_check_canonical(DisasContext *dc, TCGTemp target)
+/*
+ * A near branch to a non-canonical address raises #GP at the branch itself, before it pushes or pops
+ * anything (the host would fault fetching the target instead: a crash, not the guest's #GP). The check
+ * branches out to a label that ctl_jmp_indirect places after the jump: the common path has no label to
+ * meet at, so what it holds in host registers stays known up to the jump.
+ */
+static int ctl_check_canonical(DisasContext *dc, TCGTemp target)
 {
     TCGContext *s = dc->s;
-    int l_ok = tcg_label_new(s);
+    int l_bad = tcg_label_new(s);
     TCGTemp c = tcg_temp_new(s);
     tcg_gen_sextract(s, TCG_I64, c, target, 0, 48);
-    tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, c, target, l_ok);
+    tcg_gen_brcond(s, TCG_I64, TCG_COND_NE, c, target, l_bad);
+    return l_bad;
+}
+
+/* The indirect jump, then the #GP of its canonical check (ctl_check_canonical's label). */
+static void ctl_jmp_indirect(DisasContext *dc, TCGTemp target, int l_bad)
+{
+    gen_jmp_indirect(dc, target);
+    tcg_gen_set_label(dc->s, l_bad);
     gen_exception(dc, EXCP_GP, 0);
-    tcg_gen_set_label(s, l_ok);
+    dc->end_block = true;
 }
 
 /* Two exits: to `taken` when cond(a, b) holds, else to the next instruction. */
@@ -59,8 +71,7 @@ void ctl_emit_jmp(DisasContext *dc)
         gen_jmp_const(dc, ctl_rel_target(dc), 0);
     } else {
         TCGTemp target = gen_load_op(dc, 0);
-        ctl_check_canonical(dc, target);
-        gen_jmp_indirect(dc, target);
+        ctl_jmp_indirect(dc, target, ctl_check_canonical(dc, target));
     }
     dc->end_block = true;
 }
@@ -122,9 +133,9 @@ void ctl_emit_call(DisasContext *dc)
     } else {
         /* The target is read before the push: `call [rsp]` uses the old RSP. */
         TCGTemp target = gen_load_op(dc, 0);
-        ctl_check_canonical(dc, target);
+        int l_bad = ctl_check_canonical(dc, target);
         gen_push(dc, ret, 64);
-        gen_jmp_indirect(dc, target);
+        ctl_jmp_indirect(dc, target, l_bad);
     }
     dc->end_block = true;
 }
@@ -138,7 +149,7 @@ void ctl_emit_ret(DisasContext *dc)
         return;
     }
     TCGTemp target = gen_pop_value(dc, 64);
-    ctl_check_canonical(dc, target);
+    int l_bad = ctl_check_canonical(dc, target);
     gen_pop_commit(dc, 64);
     if (dc->insn.zi.operand_count_visible > 0 && dc->insn.op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         uint64_t n = dc->insn.op[0].imm.value.u & 0xffff;
@@ -146,6 +157,5 @@ void ctl_emit_ret(DisasContext *dc)
             tcg_gen_add(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(s, n));
         }
     }
-    gen_jmp_indirect(dc, target);
-    dc->end_block = true;
+    ctl_jmp_indirect(dc, target, l_bad);
 }

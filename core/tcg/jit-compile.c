@@ -364,6 +364,15 @@ static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
         int rv = jit_use(c, op->args[0]);
         int rb = jit_use(c, base);
         jit_store_mo(c, rv, (JitMem){rb, -1, 0, (int32_t)off}, mo);
+        if (env && off == offsetof(TCGCPU, pc) && (mo & MO_SIZE) == MO_64 && !c->soft_mem) {
+            /* An indirect jump: its lookup takes the pc from rax instead of reloading what was just stored
+               (nothing between here and the goto_ptr touches rax: write-backs store from registers). */
+            int next = jit_next_live(c->s, c->cur_op);
+            if (next >= 0 && c->s->ops[next].opc == INDEX_op_goto_ptr) {
+                jit_mov_rr(c, JR_RAX, rv, 64);
+                c->pc_in_rax = true;
+            }
+        }
         /* After the store: cached copies of what it may have overwritten (clean now) are stale. */
         if (env) {
             jit_regs_env_access(c, lo, hi, true);
@@ -793,6 +802,8 @@ static void jit_goto_ptr(JitCtx *c)
 {
     JitBuf *b = &c->b;
     jit_sync(c, false);
+    bool pc_in_rax = c->pc_in_rax;
+    c->pc_in_rax = false;
     const TCGCPU *cpu = tcg_current_cpu;
     uint8_t *miss[3] = {NULL, NULL, NULL};
     const void *find = (const void *)tcg_cpu_find_tb;
@@ -802,7 +813,9 @@ static void jit_goto_ptr(JitCtx *c)
         const int32_t flags_off = (int32_t)cpu->target->tb_flags_offset;
         _Static_assert(offsetof(TranslationBlock, invalid) == offsetof(TranslationBlock, flags) + 4,
                        "one compare checks the flags and that the block is valid");
-        jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
+        if (!pc_in_rax) {
+            jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
+        }
         jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
         jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
         jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
@@ -1291,6 +1304,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     JI2(&c->b, CMP, ENVM(offsetof(TCGCPU, exit_request), 4), jit_i(0));
     uint8_t *entry_exit = jit_jcc32(&c->b, JCC_NE, NULL);
     c->has_deferred_pc = false;
+    c->pc_in_rax = false;
 
     jit_liveness(c);
     int err = 0;

@@ -132,6 +132,27 @@ TEST_P(CtlBranchTest, JumpToUnmappedMemory)
     EXPECT_EQ(emulated_->rip, 0x12345000u);
 }
 
+// A near branch to a non-canonical address is #GP at the branch: SIGSEGV with RIP at the branch itself,
+// nothing pushed or popped (the emulated state is compared with the native one, RSP included).
+TEST_P(CtlBranchTest, BranchToNonCanonicalAddress)
+{
+    const struct {
+        std::vector<uint8_t> code;
+        uint64_t branch_at;  // offset of the branch in the code
+    } cases[] = {
+        {{0xff, 0xe0}, 0},              // jmp rax
+        {{0xff, 0xd0}, 0},              // call rax
+        {{0x50, 0xc3}, 1},              // push rax; ret
+        {{0x50, 0xc2, 0x08, 0x00}, 1},  // push rax; ret 8
+    };
+    for (const auto &c : cases) {
+        in_->regs[HR_RAX] = 0x8000000000001000ULL;
+        EXPECT_TRUE(Check(c.code));
+        EXPECT_EQ(native_->signo, SIGSEGV);
+        EXPECT_EQ(emulated_->rip, HARNESS_CODE_ADDR + c.branch_at);
+    }
+}
+
 // Recursion: f pushes RCX, counts it down and calls itself until RCX is 0, then every level returns.
 TEST_P(CtlBranchTest, RecursiveCalls)
 {
