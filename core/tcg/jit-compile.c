@@ -1147,13 +1147,23 @@ static void jit_fold_index(JitCtx *c, int j)
  * inside one instruction's code. Then the pc of the instruction is right on every path to a label, and
  * branches need not store it; otherwise they all do, see jit_op.)
  */
+/* How many labels the block's per-label arrays cover (at most TCG_MAX_LABELS: jit_op rejects the rest). */
+static uint64_t jit_nlabels(const TCGContext *s)
+{
+    return s->nb_labels <= 0 ? 0 : s->nb_labels < TCG_MAX_LABELS ? (uint64_t)s->nb_labels : TCG_MAX_LABELS;
+}
+
 static void jit_label_paths(JitCtx *c)
 {
     const TCGContext *s = c->s;
     uint64_t label_pc[TCG_MAX_LABELS];
     uint64_t pc = ~0ULL;
-    memset(label_pc, 0xff, sizeof(label_pc));
     c->cross_branches = false;
+    const uint64_t nlabels = jit_nlabels(s);
+    if (nlabels == 0) {
+        return;   /* no branches */
+    }
+    memset(label_pc, 0xff, sizeof(label_pc[0]) * nlabels);
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < s->nb_ops; i++) {
             const TCGOp *op = &s->ops[i];
@@ -1165,9 +1175,9 @@ static void jit_label_paths(JitCtx *c)
                                                                                 : TCG_MAX_LABELS;
             if (op->opc == INDEX_op_insn_start) {
                 pc = op->cargs[0];
-            } else if (l < TCG_MAX_LABELS && op->opc == INDEX_op_set_label && pass == 0) {
+            } else if (l < nlabels && op->opc == INDEX_op_set_label && pass == 0) {
                 label_pc[l] = pc;
-            } else if (l < TCG_MAX_LABELS && op->opc != INDEX_op_set_label && pass == 1 && label_pc[l] != pc) {
+            } else if (l < nlabels && op->opc != INDEX_op_set_label && pass == 1 && label_pc[l] != pc) {
                 c->cross_branches = true;
             }
         }
@@ -1179,7 +1189,9 @@ static void jit_liveness(JitCtx *c)
 {
     jit_label_paths(c);
     const TCGContext *s = c->s;
-    bool label_seen[TCG_MAX_LABELS] = {false};
+    bool label_seen[TCG_MAX_LABELS];
+    const uint64_t nlabels = jit_nlabels(s);
+    memset(label_seen, 0, sizeof(label_seen[0]) * nlabels);
     /* Only the block's temps (and the last one, which jit_temp_ok also accepts) are ever looked at. */
     for (int t = 0; t < s->nb_temps; t++) {
         c->last_use[t] = -1;
@@ -1209,7 +1221,7 @@ static void jit_liveness(JitCtx *c)
                          : op->opc == INDEX_op_br      ? op->cargs[0]
                          : op->opc == INDEX_op_brcond  ? op->cargs[1]
                                                        : ~0ULL;
-        if (label < TCG_MAX_LABELS) {
+        if (label < nlabels) {
             if (op->opc == INDEX_op_set_label) {
                 label_seen[label] = true;
             } else if (label_seen[label]) {

@@ -36,8 +36,10 @@ typedef struct JitCtx {
     bool reg_zext[16];           /* its upper 32 bits are known to be zero */
     uint32_t reg_used[16];       /* for least-recently-used eviction */
     uint16_t locked;             /* registers the current op is using: never evicted under it */
+    uint16_t local_regs;         /* registers holding locals (which die: jit_regs_begin_op) */
     uint32_t clock;
     int8_t temp_reg[TCG_MAX_TEMPS];   /* temp -> host register + 1 (0: not in a register) */
+    int temps_bound;                  /* temp_reg is 0 from here on */
     /* Liveness: the index of the last op that reads each temp, how many ops read it, and whether any
        branch goes backward (then every local stays live to the end). */
     int last_use[TCG_MAX_TEMPS];

@@ -62,6 +62,7 @@ static void jit_reg_unbind(JitCtx *c, int r)
     }
     c->reg_temp[r] = -1;
     c->reg_dirty[r] = false;
+    c->local_regs &= (uint16_t)~(1u << r);
 }
 
 static void jit_reg_free(JitCtx *c, int r)
@@ -74,13 +75,24 @@ static void jit_reg_bind(JitCtx *c, int r, TCGTemp t)
 {
     c->reg_temp[r] = t;
     c->temp_reg[t] = (int8_t)(r + 1);
+    if (t >= c->temps_bound) {
+        c->temps_bound = t + 1;
+    }
     c->reg_used[r] = ++c->clock;
     c->locked |= (uint16_t)(1u << r);
+    if (jit_kind(c, t) == TEMP_LOCAL) {
+        c->local_regs |= (uint16_t)(1u << r);
+    } else {
+        c->local_regs &= (uint16_t)~(1u << r);
+    }
 }
 
 void jit_regs_reset(JitCtx *c)
 {
-    memset(c->temp_reg, 0, sizeof(c->temp_reg));
+    /* Only temps up to the high-water mark were ever bound. */
+    memset(c->temp_reg, 0, sizeof(c->temp_reg[0]) * (size_t)c->temps_bound);
+    c->temps_bound = 0;
+    c->local_regs = 0;
     for (int r = 0; r < 16; r++) {
         c->reg_temp[r] = -1;
         c->reg_dirty[r] = c->reg_zext[r] = false;
@@ -97,10 +109,9 @@ void jit_regs_begin_op(JitCtx *c, int i)
     if (c->has_back_branch) {
         return;
     }
-    for (int k = 0; k < JIT_NREGS; k++) {
-        int r = jit_alloc_order[k];
-        TCGTemp t = c->reg_temp[r];
-        if (t >= 0 && jit_kind(c, t) == TEMP_LOCAL && c->last_use[t] < i) {
+    for (unsigned m = c->local_regs; m; m &= m - 1) {
+        int r = __builtin_ctz(m);
+        if (c->last_use[c->reg_temp[r]] < i) {
             jit_reg_unbind(c, r);
         }
     }
