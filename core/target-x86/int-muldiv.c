@@ -1,6 +1,7 @@
 /*
  * Multiplication and division: MUL IMUL (one, two and three operands) MULX DIV IDIV. Products are formed
- * at double width in IR; division is a helper because it may raise #DE.
+ * at double width in IR; division is a helper because it may raise #DE (which the JIT runs as the host's
+ * own DIV/IDIV in user mode).
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -130,11 +131,15 @@ static void int_div_inline_init(void)
         hi->mem_operand = -1;
         hi->addr_arg = -1;
         hi->faults = true;
-        size_t rax = offsetof(CPUX86State, regs) + 8 * R_EAX, rdx = offsetof(CPUX86State, regs) + 8 * R_EDX;
-        hi->gpr[hi->ngpr++] = (typeof(hi->gpr[0])){.host = HOST_RCX, .arg = 1};   /* helper_div(env, divisor, kind) */
-        hi->gpr[hi->ngpr++] = (typeof(hi->gpr[0])){.host = HOST_RAX, .write = true, .arg = -1, .env_offset = (uint32_t)rax};
-        if ((kind & 3) != 0) {
-            hi->gpr[hi->ngpr++] = (typeof(hi->gpr[0])){.host = HOST_RDX, .write = true, .arg = -1, .env_offset = (uint32_t)rdx};
+        /* rCX: helper_div's divisor argument; rAX and rDX (not for bytes): read and written in env */
+        hi->ngpr = (kind & 3) == 0 ? 2 : 3;
+        hi->gpr[0].host = HOST_RCX;
+        hi->gpr[0].arg = 1;
+        for (int i = 1; i < hi->ngpr; i++) {
+            hi->gpr[i].host = i == 1 ? HOST_RAX : HOST_RDX;
+            hi->gpr[i].write = true;
+            hi->gpr[i].arg = -1;
+            hi->gpr[i].env_offset = (uint32_t)(offsetof(CPUX86State, regs) + 8 * (size_t)(i == 1 ? R_EAX : R_EDX));
         }
     }
 }

@@ -4,8 +4,9 @@
  * IR's meaning and what the interpreter runs; the JIT, in user mode, emits instead
  *
  *   - the explicit and implicit GPR operands loaded from their env slots (or from a call argument) into
- *     rax/rcx/rdx (the JIT's scratch registers, which hold no temps), the vector registers it uses from env into the host
- *     registers of the same numbers (the JIT keeps nothing in XMM/YMM registers between ops),
+ *     rax/rcx/rdx (the JIT's scratch registers, which hold no temps), the vector registers it uses from
+ *     env into the host registers of the same numbers (the JIT keeps nothing in XMM/YMM registers between
+ *     ops),
  *   - the instruction itself, its memory operand addressed through the register of the call's address
  *     argument (guest_base is 0), as a fault site like any user-mode guest access (also without a memory
  *     operand when the instruction itself may fault, e.g. DIV's #DE),
