@@ -70,7 +70,8 @@ static uint64_t cc_adc(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 
 static uint64_t cc_sub(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 {
-    return cc_sub_flags(d, s2 & w.mask, s, 0, w);
+    (void)s2;
+    return cc_sub_flags(d, (d + s) & w.mask, s, 0, w);   /* the minuend is not recorded (cc.h) */
 }
 
 static uint64_t cc_sbb(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
@@ -240,7 +241,13 @@ void gen_set_cc(DisasContext *dc, int cc_op, TCGTemp dst, TCGTemp src, TCGTemp s
     if (src >= 0) {
         tcg_gen_mov(s, TCG_I64, cpu_cc_src, src);
     }
-    if (src2 >= 0) {
+    if (cc_op_is_sized(cc_op) && cc_op_family(cc_op) == CC_OP_SUBB) {
+        /* A copy: src2 may be a guest register the block changes later. */
+        dc->cc_minuend = src2 >= 0 ? tcg_temp_new(s) : -1;
+        if (src2 >= 0) {
+            tcg_gen_mov(s, TCG_I64, dc->cc_minuend, src2);
+        }
+    } else if (src2 >= 0) {
         tcg_gen_mov(s, TCG_I64, cpu_cc_src2, src2);
     }
     if (dc->cc_op != cc_op) {
@@ -426,11 +433,14 @@ static bool cc_fast_test(DisasContext *dc, int cond, CcTest *t)
     }
     switch (fam) {
     case CC_OP_SUBB:
+        if (dc->cc_minuend < 0) {
+            return false;
+        }
         switch (cond) {
-        case JCC_B: return cc_compare(dc, t, TCG_COND_LTU, cpu_cc_src2, cpu_cc_src, size, false);
-        case JCC_BE: return cc_compare(dc, t, TCG_COND_LEU, cpu_cc_src2, cpu_cc_src, size, false);
-        case JCC_L: return cc_compare(dc, t, TCG_COND_LT, cpu_cc_src2, cpu_cc_src, size, true);
-        case JCC_LE: return cc_compare(dc, t, TCG_COND_LE, cpu_cc_src2, cpu_cc_src, size, true);
+        case JCC_B: return cc_compare(dc, t, TCG_COND_LTU, dc->cc_minuend, cpu_cc_src, size, false);
+        case JCC_BE: return cc_compare(dc, t, TCG_COND_LEU, dc->cc_minuend, cpu_cc_src, size, false);
+        case JCC_L: return cc_compare(dc, t, TCG_COND_LT, dc->cc_minuend, cpu_cc_src, size, true);
+        case JCC_LE: return cc_compare(dc, t, TCG_COND_LE, dc->cc_minuend, cpu_cc_src, size, true);
         }
         return false;
     case CC_OP_ADDB:

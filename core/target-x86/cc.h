@@ -13,8 +13,12 @@
  *                                     no other bit may be set
  *   ADD           result              second operand                 -
  *   ADC           result              second operand                 carry in (0/1)
- *   SUB           result              subtrahend                     minuend (the first operand), so
- *                                                                    that Jcc after CMP is one setcond
+ *   SUB           result              subtrahend                     -     (the minuend is result +
+ *                                                                          subtrahend; within the block
+ *                                                                          the translator keeps it in a
+ *                                                                          temp, so that Jcc after CMP
+ *                                                                          is one setcond, without a
+ *                                                                          store of it at the block's end)
  *   SBB           result              subtrahend                     borrow in (0/1)
  *   LOGIC         result              -                              -     (CF = OF = AF = 0)
  *   INC, DEC      result              CF before the op (bit 0)       -

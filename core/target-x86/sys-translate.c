@@ -133,7 +133,7 @@ int x86_sys_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
 {
     CPUX86State *env = x86_env(cpu);
     X86SysDisas sd = {.cs_base = env->seg_base[R_CS]};
-    DisasContext dc = {.s = s, .env = env, .tb = tb, .cc_op = CC_OP_DYNAMIC, .sys = &sd};
+    DisasContext dc = {.s = s, .env = env, .tb = tb, .cc_op = CC_OP_DYNAMIC, .cc_minuend = -1, .sys = &sd};
     uint64_t start = cpu->pc;
     uint64_t eip = start;
     sd.page = sys_linear(env, sd.cs_base + eip) & TB_PAGE_MASK;

@@ -164,7 +164,7 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
     if (x86_env(cpu)->sys) {
         return x86_sys_translate_block(cpu, s, tb);
     }
-    DisasContext dc = {.s = s, .env = x86_env(cpu), .tb = tb, .cc_op = CC_OP_DYNAMIC};
+    DisasContext dc = {.s = s, .env = x86_env(cpu), .tb = tb, .cc_op = CC_OP_DYNAMIC, .cc_minuend = -1};
     uint64_t pc = tb->pc;
     uint64_t first_page = pc & TB_PAGE_MASK;
 

@@ -40,6 +40,8 @@ typedef struct DisasContext {
     bool end_block;              /* set by emitters that end the block (they also emit its exit) */
     /* Lazy-flag tracking: the cc_op known to be in env at this point of the block, or CC_OP_DYNAMIC. */
     int cc_op;
+    /* With cc_op a SUB: its minuend, a copy in a block-local temp (env's cc_src2 does not hold it: cc.h). */
+    TCGTemp cc_minuend;
     /* The flags this instruction writes are all overwritten before anything reads them (flags-live.c):
        the lazy-flag setters emit nothing. */
     bool flags_dead;

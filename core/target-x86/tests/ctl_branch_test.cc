@@ -64,6 +64,24 @@ TEST_P(CtlBranchTest, JccAfterCmp)
     }
 }
 
+// The same with the Jcc in the next block (a jmp between them): the flags come from what CMP recorded in
+// the CPU state, which keeps its result and subtrahend but not its minuend (cc.h).
+TEST_P(CtlBranchTest, JccAfterCmpInTheNextBlock)
+{
+    for (int cc = 0; cc < 16; cc++) {
+        // cmp rax, rbx; jmp +0; jcc +2; push 1; push 2
+        EXPECT_EQ(Random({0x48, 0x39, 0xd8, 0xeb, 0x00, static_cast<uint8_t>(0x70 + cc), 0x02, 0x6a, 0x01, 0x6a, 0x02},
+                         40, 3000 + cc),
+                  0)
+            << "cmp rax, rbx; jmp; jcc " << cc;
+        // cmp al, bl; jmp +0; jcc ...
+        EXPECT_EQ(Random({0x38, 0xd8, 0xeb, 0x00, static_cast<uint8_t>(0x70 + cc), 0x02, 0x6a, 0x01, 0x6a, 0x02}, 40,
+                         4000 + cc),
+                  0)
+            << "cmp al, bl; jmp; jcc " << cc;
+    }
+}
+
 // A backward branch forms a loop across blocks: count RCX down with LOOP, and with a Jcc on the flags of
 // an earlier compare.
 TEST_P(CtlBranchTest, LoopForms)
