@@ -638,6 +638,16 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
     jit_put(c, op->args[0], JR_RAX, bits == 32);
 }
 
+/* dst = base + index << scale + disp as one host LEA (an address chain folded by jit_fold_lea). */
+static void jit_lea(JitCtx *c, TCGTemp dst, const struct JitAddrFold *f)
+{
+    int rb = jit_use(c, f->base);
+    int ri = jit_use(c, f->index);
+    int rd = jit_def(c, dst, -1, -1);
+    jit_op_mem(&c->b, 0x8d, rd, rb, ri, f->disp, JM_W | JM_SCALE(f->scale));
+    c->reg_zext[rd] = false;
+}
+
 static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
 {
     JitBuf *b = &c->b;
@@ -669,6 +679,11 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
         return 0;
     }
     case INDEX_op_add:
+        if (c->addr_fold[op - c->s->ops].on && !jit_dead_after(c, a[0])) {
+            jit_lea(c, a[0], &c->addr_fold[op - c->s->ops]);   /* the end of an address chain (jit_fold_lea) */
+            return 0;
+        }
+        /* fall through */
     case INDEX_op_sub:
     case INDEX_op_mul:
     case INDEX_op_and:
@@ -1084,11 +1099,66 @@ static bool jit_plain_reg(const JitCtx *c, TCGTemp t)
 }
 
 /*
- * A user-mode guest load or store at j whose address is the translator's chain (gen_lea), the ops right
- * before it: [f: p = base + disp,] e: sc = index << scale, d: a = p + sc. They become one host addressing
- * mode; the folded ops are not emitted. Each is a local read only by the next, and they are adjacent, so
- * base and index hold the same values at the access.
+ * The translator's address chain (gen_lea) ending at op d, the ops right before it: [f: p = base + disp,]
+ * e: sc = index << scale, d: a = p + sc. Each is a local read only by the next, and they are adjacent, so
+ * base and index hold the same values at d. `avoid` (a temp d's consumer writes, or -1) is none of them.
  */
+typedef struct JitLeaChain {
+    int e, f;             /* the shift, and the base + disp add (-1: none) */
+    TCGTemp base, index;
+    uint8_t scale;
+    int32_t disp;
+} JitLeaChain;
+
+static bool jit_lea_chain(const JitCtx *c, int d, TCGTemp avoid, JitLeaChain *ch)
+{
+    const TCGContext *s = c->s;
+    int e = d >= 0 ? jit_prev_live(s, d) : -1;
+    if (e < 0 || c->folded[d] || c->folded[e]) {
+        return false;
+    }
+    const TCGOp *dop = &s->ops[d], *eop = &s->ops[e];
+    if (dop->opc != INDEX_op_add || dop->type != TCG_I64 || eop->opc != INDEX_op_shl || eop->type != TCG_I64) {
+        return false;
+    }
+    TCGTemp sc = eop->args[0], index = eop->args[1], p;
+    if (dop->args[2] == sc) {
+        p = dop->args[1];
+    } else if (dop->args[1] == sc) {
+        p = dop->args[2];
+    } else {
+        return false;
+    }
+    if (!jit_single_use_local(c, sc) || !jit_is_const(c, eop->args[2]) || s->temps[eop->args[2]].value > 3 ||
+        !jit_plain_reg(c, index) || !jit_plain_reg(c, p) || p == sc || index == sc || avoid == sc) {
+        return false;
+    }
+    *ch = (JitLeaChain){e, -1, p, index, (uint8_t)s->temps[eop->args[2]].value, 0};
+    int f = jit_prev_live(s, e);
+    if (f >= 0 && !c->folded[f]) {
+        const TCGOp *fop = &s->ops[f];
+        if (fop->opc == INDEX_op_add && fop->type == TCG_I64 && fop->args[0] == p && jit_single_use_local(c, p) &&
+            jit_imm_ok(c, fop->args[2], 64) && jit_plain_reg(c, fop->args[1]) && fop->args[1] != p &&
+            index != p && avoid != p) {
+            ch->f = f;
+            ch->base = fop->args[1];
+            ch->disp = jit_imm32(c, fop->args[2]);
+        }
+    }
+    return true;
+}
+
+/* The chain's shift and add are not emitted: op `at` uses [base + index << scale + disp] instead. */
+static void jit_fold_chain(JitCtx *c, int at, const JitLeaChain *ch)
+{
+    c->folded[ch->e] = true;
+    if (ch->f >= 0) {
+        c->folded[ch->f] = true;
+    }
+    jit_note_addr(c, at, ch->base, ch->index, ch->scale, ch->disp);
+}
+
+/* A user-mode guest load or store at j whose address is such a chain: one host addressing mode. */
 static void jit_fold_index(JitCtx *c, int j)
 {
     const TCGContext *s = c->s;
@@ -1098,47 +1168,22 @@ static void jit_fold_index(JitCtx *c, int j)
     }
     TCGTemp a = m->args[1];
     int d = jit_prev_live(s, j);
-    int e = d >= 0 ? jit_prev_live(s, d) : -1;
-    if (e < 0 || c->folded[d] || c->folded[e] || !jit_single_use_local(c, a) || m->args[0] == a) {
+    JitLeaChain ch;
+    if (d < 0 || !jit_single_use_local(c, a) || m->args[0] == a || s->ops[d].args[0] != a ||
+        !jit_lea_chain(c, d, m->args[0], &ch) || ch.index == a || ch.base == a) {
         return;
     }
-    const TCGOp *dop = &s->ops[d], *eop = &s->ops[e];
-    if (dop->opc != INDEX_op_add || dop->type != TCG_I64 || dop->args[0] != a || eop->opc != INDEX_op_shl ||
-        eop->type != TCG_I64) {
-        return;
+    c->folded[d] = true;
+    jit_fold_chain(c, j, &ch);
+}
+
+/* An add ending such a chain whose sum is not an address (an LEA instruction): one host LEA. */
+static void jit_fold_lea(JitCtx *c, int d)
+{
+    JitLeaChain ch;
+    if (c->s->ops[d].opc == INDEX_op_add && !c->addr_fold[d].on && jit_lea_chain(c, d, -1, &ch)) {
+        jit_fold_chain(c, d, &ch);
     }
-    TCGTemp sc = eop->args[0], index = eop->args[1], p;
-    if (dop->args[2] == sc) {
-        p = dop->args[1];
-    } else if (dop->args[1] == sc) {
-        p = dop->args[2];
-    } else {
-        return;
-    }
-    if (!jit_single_use_local(c, sc) || !jit_is_const(c, eop->args[2]) || s->temps[eop->args[2]].value > 3 ||
-        !jit_plain_reg(c, index) || !jit_plain_reg(c, p) || p == sc || index == a || index == sc ||
-        m->args[0] == sc || p == a) {
-        return;
-    }
-    TCGTemp base = p;
-    int32_t disp = 0;
-    int f = jit_prev_live(s, e);
-    bool fold_f = false;
-    if (f >= 0 && !c->folded[f]) {
-        const TCGOp *fop = &s->ops[f];
-        if (fop->opc == INDEX_op_add && fop->type == TCG_I64 && fop->args[0] == p && jit_single_use_local(c, p) &&
-            jit_imm_ok(c, fop->args[2], 64) && jit_plain_reg(c, fop->args[1]) && fop->args[1] != p &&
-            index != p && m->args[0] != p) {
-            base = fop->args[1];
-            disp = jit_imm32(c, fop->args[2]);
-            fold_f = true;
-        }
-    }
-    c->folded[d] = c->folded[e] = true;
-    if (fold_f) {
-        c->folded[f] = true;
-    }
-    jit_note_addr(c, j, base, index, (uint8_t)s->temps[eop->args[2]].value, disp);
 }
 
 /* The last op that reads each temp, how often, and whether any branch goes backward (then nothing dies). */
@@ -1251,6 +1296,11 @@ static void jit_liveness(JitCtx *c)
                     c->last_use[op->args[a]] = j;
                 }
             }
+        }
+    }
+    for (int i = 0; i < s->nb_ops; i++) {
+        if (!s->ops[i].dead && !c->folded[i]) {
+            jit_fold_lea(c, i);
         }
     }
 }

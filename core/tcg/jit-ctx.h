@@ -51,7 +51,7 @@ typedef struct JitCtx {
     bool folded[TCG_MAX_OPS];
     /* A guest access whose address ops were folded into it (folded[]): it addresses [base + disp], or in user
        mode [base + index << scale + disp] (index -1: none). */
-    struct {
+    struct JitAddrFold {
         TCGTemp base, index;
         int32_t disp;
         uint8_t scale;
