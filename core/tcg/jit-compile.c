@@ -1170,7 +1170,8 @@ static void jit_fold_index(JitCtx *c, int j)
     int d = jit_prev_live(s, j);
     JitLeaChain ch;
     if (d < 0 || !jit_single_use_local(c, a) || m->args[0] == a || s->ops[d].args[0] != a ||
-        !jit_lea_chain(c, d, m->args[0], &ch) || ch.index == a || ch.base == a) {
+        s->ops[d].args[1] == a || s->ops[d].args[2] == a || !jit_lea_chain(c, d, m->args[0], &ch) ||
+        ch.index == a || ch.base == a) {
         return;
     }
     c->folded[d] = true;
