@@ -45,7 +45,6 @@ static void ctl_jmp_indirect(DisasContext *dc, TCGTemp target, int l_bad)
     gen_jmp_indirect(dc, target);
     tcg_gen_set_label(dc->s, l_bad);
     gen_exception(dc, EXCP_GP, 0);
-    dc->end_block = true;
 }
 
 /* Two exits: to `taken` when cond(a, b) holds, else to the next instruction. */

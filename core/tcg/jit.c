@@ -15,7 +15,7 @@
 #include "core/tcg/jit.h"
 #include "core/tcg/tb.h"
 
-typedef TCGExit (*JitEnterFn)(TCGCPU *cpu, void *entry);
+typedef TCGExit (*JitEnterFn)(TCGCPU *cpu, const void *entry);
 
 /* --- who is running generated code (for reusing code-buffer slices, see jit-emit.c) ------------------- */
 
@@ -128,7 +128,7 @@ static TCGExit jit_exec(TCGCPU *cpu, TranslationBlock *tb)
             return (TCGExit){NULL, -1, TCG_EXIT_NONE};
         }
     }
-    TCGExit e = ((JitEnterFn)(void *)jit_prologue)(cpu, JIT_ENTRY(tb->code));
+    TCGExit e = ((JitEnterFn)(void *)jit_prologue)(cpu, tb->entry);
     if (me) {
         atomic_store(&me->epoch, outer);
     }
@@ -149,8 +149,8 @@ static void jit_chain(TranslationBlock *from, int slot, TranslationBlock *to)
     JitBlock *h = from->code;
     atomic_store_explicit(&from->jmp_dest[slot], to, memory_order_release);
     /* Out of rel32 range cannot happen inside one reservation; then the slot simply keeps exiting. */
-    if (h && h->jmp_field[slot] && to->code) {
-        jit_patch_rel32(h->jmp_field[slot], JIT_ENTRY(to->code), true);
+    if (h && h->jmp_field[slot] && to->entry) {
+        jit_patch_rel32(h->jmp_field[slot], to->entry, true);
     }
 }
 
