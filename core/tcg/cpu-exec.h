@@ -41,6 +41,10 @@ typedef struct TCGTargetOps {
        code may have left there before generated code runs again. */
     void (*fold_host_state)(struct TCGCPU *cpu, const void *ucontext);
     void (*clear_host_state)(struct TCGCPU *cpu);
+    /* Optional. Offsets in the CPU state of guest registers used by most blocks (the stack pointer, say),
+       most valuable first: a backend may keep some in host registers across blocks (user mode only). */
+    const uint32_t *pinned;
+    int npinned;
 } TCGTargetOps;
 
 /* -d items */

@@ -79,7 +79,7 @@ static void jit_exit(JitCtx *c, int slot, TCGExitReason reason)
 {
     jit_movi(&c->b, JR_RAX, (uintptr_t)c->tb);
     jit_movi(&c->b, JR_RDX, (uint32_t)slot | (uint64_t)reason << 32);
-    jit_jmp32(&c->b, jit_epilogue);
+    jit_jmp32(&c->b, c->pins ? c->pins->epilogue : jit_epilogue);
 }
 
 /* TCGCPU.pc = pc (rax is scratch). */
@@ -210,7 +210,7 @@ void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGT
                         unsigned flags)
 {
     if (!(flags & TCG_CALL_PURE)) {
-        jit_sync(c, false);
+        jit_sync_exact(c);
     }
     jit_regs_free_caller_saved(c);
     for (int i = 0; i < nargs; i++) {
@@ -261,7 +261,7 @@ bool jit_mem_site_open(JitCtx *c)
     if (!c->cross_branches && jit_site_open(c, c->pending_pc)) {
         return true;
     }
-    jit_sync(c, false);
+    jit_sync_exact(c);
     jit_flush_pc(c);
     return false;
 }
@@ -314,13 +314,14 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
     default: { /* guest_ld128, guest_st128 */
         int64_t off = (int64_t)op->cargs[0];
         int rb = jit_use(c, base);
-        jit_regs_env_access(c, off, off + 16, op->opc == INDEX_op_guest_ld128);
+        jit_regs_env_access(c, off, off + 16, false);
         bool site = jit_mem_site_open(c);
         const uint8_t *at = c->b.p;
         if (op->opc == INDEX_op_guest_ld128) {
             JI2(&c->b, MOVDQU, R(0, 128), jit_m(rb, disp, 16));
             jit_mem_site_close(c, site, at);
             JI2(&c->b, MOVDQU, ENVM(off, 16), R(0, 128));
+            jit_regs_env_access(c, off, off + 16, true);
         } else {
             JI2(&c->b, MOVDQU, R(0, 128), ENVM(off, 16));
             at = c->b.p;
@@ -358,7 +359,7 @@ static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
         jit_regs_env_access(c, lo, hi, false);
     } else {
         /* It could point anywhere into the state. */
-        jit_sync(c, false);
+        jit_sync_exact(c);
     }
     if (is_st) {
         int rv = jit_use(c, op->args[0]);
@@ -1355,6 +1356,11 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     c->pc_pending = c->pc_hi_known = false;
     c->s = s;
     c->tb = tb;
+    c->pins = NULL;
+    if (tcg_current_cpu) {
+        jit_pins_prepare(tcg_current_cpu);
+        c->pins = jit_pins_for(tcg_current_cpu);
+    }
     jit_regs_reset(c);
     jit_sites_reset(c);
     c->hdr = (JitBlock *)(void *)start;

@@ -14,6 +14,10 @@
  * those points guest registers and flags live only in host registers, which is where the speed comes
  * from. Locals are written to their frame slot only when evicted while still live, or before a branch or
  * label (the target reads them from memory). A block with a backward branch keeps every local live.
+ *
+ * Pinned globals (jit.h) are bound to their registers from the block's entry to its end and never
+ * evicted. Branches, labels and chained exits leave them in place; they are written back only where the
+ * state must be exact (jit_sync_exact), and reloaded after anything that may have changed the state.
  */
 #ifndef EMBER_TCG_JIT_CTX_H
 #define EMBER_TCG_JIT_CTX_H
@@ -37,6 +41,7 @@ typedef struct JitCtx {
     uint32_t reg_used[16];       /* for least-recently-used eviction */
     uint16_t locked;             /* registers the current op is using: never evicted under it */
     uint16_t local_regs;         /* registers holding locals (which die: jit_regs_begin_op) */
+    uint16_t pinned;             /* registers holding pinned globals (jit.h): never given up */
     uint32_t clock;
     int8_t temp_reg[TCG_MAX_TEMPS];   /* temp -> host register + 1 (0: not in a register) */
     int temps_bound;                  /* temp_reg is 0 from here on */
@@ -72,6 +77,7 @@ typedef struct JitCtx {
     JitBuf b;
     JitBlock *hdr;
     bool soft_mem;        /* guest memory through TCGCPU.mem (system mode) */
+    const JitPins *pins;  /* pinned guest registers (jit.h), or NULL */
     /* Fault sites (jit-sites.c): a flat list of records, appended to the block's code at the end. */
     uint32_t site_words[JIT_SITE_WORDS];
     int nsite_words, nsites, site_open;
@@ -84,7 +90,7 @@ typedef struct JitCtx {
 /* The env offset of a temp's home; -1 for env and constants. */
 int64_t jit_slot(const JitCtx *c, TCGTemp t);
 
-/* Reset the register file for a new block. */
+/* Reset the register file for a new block (c->pins set): pinned globals bound, dirty. */
 void jit_regs_reset(JitCtx *c);
 /* Start op i: unlock everything, free the registers of locals that are never read again. */
 void jit_regs_begin_op(JitCtx *c, int i);
@@ -104,16 +110,20 @@ void jit_put(JitCtx *c, TCGTemp t, int reg, bool zext);
 /* t = v for a global that nothing later in the block reads (cc_op, most often): one immediate store to its
    env slot instead of a register held to the block's end. False when that does not apply. */
 bool jit_store_const_global(JitCtx *c, TCGTemp t, uint64_t v);
-/* Write dirty globals back (they stay cached); with locals too: also dirty live locals. */
+/* Write dirty globals back (they stay cached), but for pinned ones, which stay in their registers across
+   branches, labels and exits; with locals too: also dirty live locals. */
 void jit_sync(JitCtx *c, bool locals);
+/* Make the state exact: every dirty global written back, the pinned too (before a helper that may read
+   the state or leave through the exception path, or an access without a fault site). */
+void jit_sync_exact(JitCtx *c);
 /* Forget every register (after a label: nothing is known). */
 void jit_regs_drop_all(JitCtx *c);
 /* Forget cached globals (a helper may have changed them; they must be clean). */
 void jit_regs_drop_globals(JitCtx *c);
 /* Before a call: caller-saved registers give up what they hold (written back where needed). */
 void jit_regs_free_caller_saved(JitCtx *c);
-/* An access to env bytes [lo, hi) by ld (store false) or st (store true): cached globals overlapping
-   it are written back first; a store also makes them forget their copy. */
+/* An access to env bytes [lo, hi): before it (store false), cached globals overlapping it are written
+   back; after a store to it (store true), they forget their copy, or a pinned one reloads it. */
 void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store);
 
 /* Call fn with up to six argument temps (TCG_TEMP_ENV for env); its result into ret (-1: none). */

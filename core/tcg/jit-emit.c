@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/tcg/cpu-exec.h"
 #include "core/tcg/jit.h"
 #include "core/tcg/tb.h"
 
@@ -368,7 +369,8 @@ uint8_t *jit_jmp32_aligned(JitBuf *b, const void *target)
 
 #define JIT_RESERVATION (1ULL << 30)       /* all slices: rel32 reaches across it */
 #define JIT_SLICE_DEFAULT (64ULL << 20)
-#define JIT_TRAMPOLINE_BYTES 256
+#define JIT_TRAMPOLINE_BYTES 512
+#define JIT_PINNED_TRAMPOLINE_AT 256   /* the pinned variant's offset in the trampoline area */
 
 /*
  * The slices form a ring. When the current one is full, every block is dropped (tb_flush_all), the slice
@@ -454,28 +456,70 @@ const JitBlock *jit_block_at(uintptr_t pc)
     return NULL;
 }
 
-static void jit_emit_trampoline(JitBuf *b)
+/*
+ * The trampoline: TCGExit prologue(TCGCPU *cpu, void *entry) saves the callee-saved registers, points rbp
+ * at the state and jumps to entry; the epilogue, reached by every exit stub with the TCGExit in rax (the
+ * block) and rdx (slot | reason << 32), restores them and returns. With pins, the prologue also loads the
+ * pinned guest registers and the epilogue stores them back (stores leave rax and rdx alone).
+ */
+static void jit_emit_trampoline(JitBuf *b, const JitPins *pins, uint8_t **prologue, uint8_t **epilogue)
 {
     static const int saved[] = {JR_RBP, JR_RBX, JR_R12, JR_R13, JR_R14, JR_R15};
-    /* Prologue: TCGExit jit_prologue(TCGCPU *cpu, void *entry). Six pushes and the return address leave
-       the stack 8 bytes off; one more slot makes it 16-byte aligned for every helper call. */
-    jit_prologue = b->p;
+    /* Six pushes and the return address leave the stack 8 bytes off; one more slot makes it 16-byte
+       aligned for every helper call. */
+    *prologue = b->p;
     for (int i = 0; i < 6; i++) {
         JI1(b, PUSH, jit_r(saved[i], 64));
     }
     JI2(b, SUB, jit_r(JR_RSP, 64), jit_i(8));
     JI2(b, MOV, jit_r(JIT_ENV, 64), jit_r(JR_RDI, 64));
+    for (int i = 0; pins && i < pins->n; i++) {
+        jit_op_rm(b, JOP_MOV_LOAD, pins->reg[i], JIT_ENV, (int32_t)pins->env_offset[i], 64);
+    }
     JI1(b, JMP, jit_r(JR_RSI, 64));
-    /* Epilogue: the exit stubs put the TCGExit in rax (last) and rdx (slot | reason << 32). */
     while (((uintptr_t)b->p & 15) != 0) {
         *b->p++ = 0xcc;
     }
-    jit_epilogue = b->p;
+    *epilogue = b->p;
+    for (int i = 0; pins && i < pins->n; i++) {
+        jit_op_rm(b, JOP_MOV_STORE, pins->reg[i], JIT_ENV, (int32_t)pins->env_offset[i], 64);
+    }
     JI2(b, ADD, jit_r(JR_RSP, 64), jit_i(8));
     for (int i = 5; i >= 0; i--) {
         JI1(b, POP, jit_r(saved[i], 64));
     }
     JI0(b, RET);
+}
+
+JitPins jit_pins;
+
+void jit_pins_prepare(const TCGCPU *cpu)
+{
+    const TCGTargetOps *target = cpu->target;
+    if (cpu->mem || !target || !target->npinned || __atomic_load_n(&jit_pins.owner, __ATOMIC_ACQUIRE)) {
+        return;   /* nothing to pin, or done (one pinned layout per process: the first target's) */
+    }
+    static const int regs[JIT_MAX_PINS] = {JR_R15, JR_R14, JR_R13, JR_R12};
+    jit_pins.n = target->npinned < JIT_MAX_PINS ? target->npinned : JIT_MAX_PINS;
+    for (int i = 0; i < jit_pins.n; i++) {
+        jit_pins.reg[i] = regs[i];
+        jit_pins.env_offset[i] = target->pinned[i];
+    }
+    JitBuf b = {jit_region + JIT_PINNED_TRAMPOLINE_AT, jit_region + JIT_PINNED_TRAMPOLINE_AT,
+                jit_region + JIT_TRAMPOLINE_BYTES, false, false};
+    jit_emit_trampoline(&b, &jit_pins, &jit_pins.prologue, &jit_pins.epilogue);
+    if (!b.overflow && !b.error) {
+        __atomic_store_n(&jit_pins.owner, target, __ATOMIC_RELEASE);
+    }
+}
+
+const JitPins *jit_pins_for(const TCGCPU *cpu)
+{
+    /* System mode keeps every guest register in the state: its soft-MMU paths expect that. */
+    if (cpu->mem || !cpu->target || __atomic_load_n(&jit_pins.owner, __ATOMIC_ACQUIRE) != cpu->target) {
+        return NULL;
+    }
+    return &jit_pins;
 }
 
 /* Point the ring at slice i (called with the lock held). */
@@ -551,7 +595,7 @@ static bool jit_buf_init_locked(void)
     jit_block_map = map;
     jit_region = p;
     JitBuf b = {jit_region, jit_region, jit_region + JIT_TRAMPOLINE_BYTES, false, false};
-    jit_emit_trampoline(&b);
+    jit_emit_trampoline(&b, NULL, &jit_prologue, &jit_epilogue);
     if (b.overflow || b.error || !jit_ring_init()) {
         munmap(p, JIT_RESERVATION);
         munmap(map, map_bytes);

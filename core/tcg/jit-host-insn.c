@@ -51,11 +51,11 @@ int jit_host_insn(JitCtx *c, const TCGOp *op)
             jit_get(c, hi->gpr[i].host, op->call_args[hi->gpr[i].arg], 64);
         }
     }
-    /* The GPR operands' env slots made current; those written are forgotten by the register cache. */
+    /* The GPR operands' env slots made current (those written: the register cache forgets them below). */
     for (int i = 0; i < hi->ngpr; i++) {
         int64_t off = hi->gpr[i].env_offset;
         if (hi->gpr[i].arg < 0) {
-            jit_regs_env_access(c, off, off + 8, hi->gpr[i].write);
+            jit_regs_env_access(c, off, off + 8, false);
         }
     }
     for (int i = 0; i < hi->ngpr; i++) {
@@ -72,7 +72,9 @@ int jit_host_insn(JitCtx *c, const TCGOp *op)
     /* Nothing below changes RFLAGS before they are read. */
     for (int i = 0; i < hi->ngpr; i++) {
         if (hi->gpr[i].write) {
-            jit_op_rm(b, JOP_MOV_STORE, hi->gpr[i].host, JIT_ENV, (int32_t)hi->gpr[i].env_offset, 64);
+            int64_t off = hi->gpr[i].env_offset;
+            jit_op_rm(b, JOP_MOV_STORE, hi->gpr[i].host, JIT_ENV, (int32_t)off, 64);
+            jit_regs_env_access(c, off, off + 8, true);
         }
     }
     host_insn_vec_moves(b, hi, hi->vec_write, true);

@@ -28,6 +28,13 @@ int64_t jit_slot(const JitCtx *c, TCGTemp t)
 
 static TCGTempKind jit_kind(const JitCtx *c, TCGTemp t) { return c->s->temps[t].kind; }
 
+static bool jit_reg_pinned(const JitCtx *c, int r) { return (c->pinned >> r) & 1; }
+
+static bool jit_temp_pinned(const JitCtx *c, TCGTemp t)
+{
+    return c->temp_reg[t] && jit_reg_pinned(c, c->temp_reg[t] - 1);
+}
+
 bool jit_dead_after(const JitCtx *c, TCGTemp t)
 {
     return jit_kind(c, t) == TEMP_LOCAL && !c->has_back_branch && c->last_use[t] <= c->cur_op;
@@ -100,6 +107,20 @@ void jit_regs_reset(JitCtx *c)
     }
     c->locked = 0;
     c->clock = 0;
+    c->pinned = 0;
+    /* Pinned globals hold their value from entry on; their slots in the state may be stale (dirty). */
+    for (int i = 0; c->pins && i < c->pins->n; i++) {
+        int r = c->pins->reg[i];
+        c->pinned |= (uint16_t)(1u << r);
+        for (TCGTemp t = 1; t <= c->s->nb_globals; t++) {
+            if (c->s->temps[t].env_offset == c->pins->env_offset[i]) {
+                jit_reg_bind(c, r, t);
+                c->reg_dirty[r] = true;
+                break;
+            }
+        }
+    }
+    c->locked = 0;
 }
 
 void jit_regs_begin_op(JitCtx *c, int i)
@@ -123,7 +144,7 @@ static int jit_reg_alloc(JitCtx *c)
     int best = -1;
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
-        if (c->locked & (1u << r)) {
+        if ((c->locked | c->pinned) & (1u << r)) {
             continue;
         }
         if (c->reg_temp[r] < 0) {
@@ -169,7 +190,8 @@ int jit_use(JitCtx *c, TCGTemp t)
 int jit_def(JitCtx *c, TCGTemp t, TCGTemp from, TCGTemp keep)
 {
     int r;
-    if (from >= 0 && from != t && from != keep && c->temp_reg[from] && jit_dead_after(c, from)) {
+    if (from >= 0 && from != t && from != keep && c->temp_reg[from] && jit_dead_after(c, from) &&
+        !jit_temp_pinned(c, t)) {
         /* Take over the dying local's register: its value is the start of ours. */
         r = c->temp_reg[from] - 1;
         jit_reg_unbind(c, r);
@@ -230,7 +252,7 @@ void jit_sync(JitCtx *c, bool locals)
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
         TCGTemp t = c->reg_temp[r];
-        if (t < 0 || !c->reg_dirty[r]) {
+        if (t < 0 || !c->reg_dirty[r] || jit_reg_pinned(c, r)) {
             continue;
         }
         if (jit_kind(c, t) == TEMP_GLOBAL) {
@@ -244,10 +266,32 @@ void jit_sync(JitCtx *c, bool locals)
     }
 }
 
+void jit_sync_exact(JitCtx *c)
+{
+    jit_sync(c, false);
+    for (unsigned m = c->pinned; m; m &= m - 1) {
+        jit_reg_writeback(c, __builtin_ctz(m));
+    }
+}
+
+/* A pinned register's copy again from the state (which something may have changed). */
+static void jit_reg_reload(JitCtx *c, int r)
+{
+    jit_op_rm(&c->b, JOP_MOV_LOAD, r, JIT_ENV, (int32_t)jit_slot(c, c->reg_temp[r]), 64);
+    c->reg_dirty[r] = c->reg_zext[r] = false;
+}
+
 void jit_regs_drop_all(JitCtx *c)
 {
     for (int k = 0; k < JIT_NREGS; k++) {
-        jit_reg_free(c, jit_alloc_order[k]);
+        int r = jit_alloc_order[k];
+        if (!jit_reg_pinned(c, r)) {
+            jit_reg_free(c, r);
+        } else if (c->reg_temp[r] >= 0) {
+            /* Reached from elsewhere too: whether the state has its value is not known. */
+            c->reg_dirty[r] = true;
+            c->reg_zext[r] = false;
+        }
     }
 }
 
@@ -257,7 +301,11 @@ void jit_regs_drop_globals(JitCtx *c)
         int r = jit_alloc_order[k];
         TCGTemp t = c->reg_temp[r];
         if (t >= 0 && jit_kind(c, t) == TEMP_GLOBAL) {
-            jit_reg_free(c, r);
+            if (jit_reg_pinned(c, r)) {
+                jit_reg_reload(c, r);   /* written back before (jit_sync_exact) */
+            } else {
+                jit_reg_free(c, r);
+            }
         }
     }
 }
@@ -283,7 +331,9 @@ void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store)
         int64_t off = c->s->temps[t].env_offset;
         if (off < hi && off + 8 > lo) {
             jit_reg_writeback(c, r);
-            if (store) {
+            if (store && jit_reg_pinned(c, r)) {
+                jit_reg_reload(c, r);
+            } else if (store) {
                 jit_reg_unbind(c, r);
             }
         }
@@ -292,7 +342,8 @@ void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store)
 
 bool jit_store_const_global(JitCtx *c, TCGTemp t, uint64_t v)
 {
-    if (jit_kind(c, t) != TEMP_GLOBAL || c->last_use[t] > c->cur_op || (int64_t)v != (int32_t)v) {
+    if (jit_kind(c, t) != TEMP_GLOBAL || c->last_use[t] > c->cur_op || (int64_t)v != (int32_t)v ||
+        jit_temp_pinned(c, t)) {
         return false;
     }
     if (c->temp_reg[t]) {

@@ -128,7 +128,8 @@ static TCGExit jit_exec(TCGCPU *cpu, TranslationBlock *tb)
             return (TCGExit){NULL, -1, TCG_EXIT_NONE};
         }
     }
-    TCGExit e = ((JitEnterFn)(void *)jit_prologue)(cpu, tb->entry);
+    const JitPins *pins = jit_pins_for(cpu);
+    TCGExit e = ((JitEnterFn)(void *)(pins ? pins->prologue : jit_prologue))(cpu, tb->entry);
     if (me) {
         atomic_store(&me->epoch, outer);
     }

@@ -100,6 +100,28 @@ uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed);
 void jit_buf_commit(uint8_t *end);
 /* The shared trampoline (prologue: enter a block; epilogue: return a TCGExit). */
 extern uint8_t *jit_prologue, *jit_epilogue;
+
+/*
+ * Pinned guest registers (TCGTargetOps.pinned): in user mode they live in callee-saved host registers for
+ * as long as generated code runs, across chained and looked-up blocks, instead of in the state. Their
+ * own trampoline loads them on entry and stores them on every exit; inside a block they reach the state
+ * only where it must be exact (before a helper that may read it or raise, at a fault site's restore).
+ */
+/* Four: with a fifth, blocks short of registers (sha256's rounds) ran 10-17% slower. */
+#define JIT_MAX_PINS 4
+struct TCGCPU;
+typedef struct JitPins {
+    const void *owner;            /* the TCGTargetOps they were built for; NULL: none yet */
+    int n;
+    int reg[JIT_MAX_PINS];        /* host register of each */
+    uint32_t env_offset[JIT_MAX_PINS];
+    uint8_t *prologue, *epilogue;
+} JitPins;
+/* Before compiling for cpu (the buffer lock held): build its target's pinned trampoline if it pins, the
+   CPU is in user mode and none is built yet. One pinned layout per process, the first target's. */
+void jit_pins_prepare(const struct TCGCPU *cpu);
+/* The pins this CPU's blocks are compiled and entered with, or NULL (none: the plain trampoline). */
+const JitPins *jit_pins_for(const struct TCGCPU *cpu);
 bool jit_buf_init(void);
 /* Tests: make slices this small (0: the default), and the ring this long (0: what fits), to exercise
    the flush. Drops every block; no thread may be running generated code. */
