@@ -6,7 +6,8 @@
  *   guest pc (low word, high word), n, then n words: env offset | host register << 24
  *
  * A record is written only for accesses in generated code proper; helpers called from it run after a
- * full write-back, so a fault inside one already sees exact state.
+ * full write-back, so a fault inside one already sees exact state. Pinned globals are not listed: their
+ * registers hold their current values at every site, so the restore takes them all (JitBlock.pinned).
  */
 #include <string.h>
 
@@ -22,12 +23,18 @@ void jit_sites_reset(JitCtx *c)
     c->site_open = -1;
 }
 
+/* A register the site lists: a dirty global's that is not pinned. */
+static bool jit_site_lists(const JitCtx *c, int r)
+{
+    TCGTemp t = c->reg_temp[r];
+    return t >= 0 && c->reg_dirty[r] && c->s->temps[t].kind == TEMP_GLOBAL && !((c->pinned >> r) & 1);
+}
+
 bool jit_site_open(JitCtx *c, uint64_t guest_pc)
 {
     int n = 0;
     for (int r = 0; r < 16; r++) {
-        TCGTemp t = c->reg_temp[r];
-        n += t >= 0 && c->reg_dirty[r] && c->s->temps[t].kind == TEMP_GLOBAL;
+        n += jit_site_lists(c, r);
     }
     if (c->nsite_words + JIT_SITE_FIXED + n > JIT_SITE_WORDS) {
         return false;
@@ -38,9 +45,8 @@ bool jit_site_open(JitCtx *c, uint64_t guest_pc)
     w[4] = (uint32_t)n;
     int k = JIT_SITE_FIXED;
     for (int r = 0; r < 16; r++) {
-        TCGTemp t = c->reg_temp[r];
-        if (t >= 0 && c->reg_dirty[r] && c->s->temps[t].kind == TEMP_GLOBAL) {
-            w[k++] = (uint32_t)c->s->temps[t].env_offset | (uint32_t)r << 24;
+        if (jit_site_lists(c, r)) {
+            w[k++] = (uint32_t)c->s->temps[c->reg_temp[r]].env_offset | (uint32_t)r << 24;
         }
     }
     c->site_open = c->nsite_words;
@@ -70,6 +76,7 @@ void jit_sites_finish(JitCtx *c)
     }
     c->hdr->sites = (uint32_t)(b->p - (uint8_t *)c->hdr);
     c->hdr->nsites = (uint32_t)c->nsites;
+    c->hdr->pinned = c->pins != NULL;
     memcpy(b->p, c->site_words, bytes);
     b->p += bytes;
     c->hdr->bytes = (uint32_t)(b->p - (uint8_t *)c->hdr);
@@ -89,6 +96,9 @@ bool jit_restore_state(TCGCPU *cpu, uintptr_t pc, const uint64_t regs[16])
             for (uint32_t k = 0; k < n; k++) {
                 uint32_t e = w[JIT_SITE_FIXED + k];
                 memcpy((uint8_t *)cpu + (e & 0xffffff), &regs[e >> 24], sizeof(uint64_t));
+            }
+            for (int k = 0; h->pinned && k < jit_pins.n; k++) {
+                memcpy((uint8_t *)cpu + jit_pins.env_offset[k], &regs[jit_pins.reg[k]], sizeof(uint64_t));
             }
             cpu->insn_pc = (uint64_t)w[2] | (uint64_t)w[3] << 32;
             return true;

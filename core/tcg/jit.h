@@ -122,6 +122,7 @@ typedef struct JitPins {
 void jit_pins_prepare(const struct TCGCPU *cpu);
 /* The pins this CPU's blocks are compiled and entered with, or NULL (none: the plain trampoline). */
 const JitPins *jit_pins_for(const struct TCGCPU *cpu);
+extern JitPins jit_pins;   /* the one pinned layout (owner NULL: none) */
 bool jit_buf_init(void);
 /* Tests: make slices this small (0: the default), and the ring this long (0: what fits), to exercise
    the flush. Drops every block; no thread may be running generated code. */
@@ -148,7 +149,7 @@ typedef struct JitBlock {
     uint32_t bytes;          /* from the header to the end of the block's code and its fault sites */
     uint32_t sites;          /* offset from the header of the fault-site table (jit-sites.c) */
     uint32_t nsites;
-    uint32_t unused;
+    uint32_t pinned;         /* nonzero: compiled with the pins (jit_pins), which every fault site restores */
 } JitBlock;
 #define JIT_BLOCK_HDR 48
 #define JIT_ENTRY(code) ((uint8_t *)(code) + JIT_BLOCK_HDR)
