@@ -14,7 +14,9 @@
  * the flags as they were, because a memory access ends the window.
  *
  * An instruction that writes flags only sometimes (a shift or rotate by CL, whose count may be 0) counts
- * as writing none. Undefined flags count as written: their value is not the program's to rely on.
+ * as writing none for the instructions before it (a count of 0 passes their flags on), but its own
+ * results are dead when none of the flags it may write is live after it. Undefined flags count as
+ * written: their value is not the program's to rely on.
  *
  * The window's end must be the block's end or a barrier. The translator also ends a block when its IR
  * outgrows the budget, which the scan cannot foresee; x86_flags_live_ahead() then says the window went on,
@@ -104,8 +106,9 @@ static bool flags_count_nonzero(const ZydisDecodedInstruction *zi, const ZydisDe
     return (op[idx].imm.value.u & mask) != 0;
 }
 
-/* False if the instruction is not simple; else the flags it always writes and the ones it reads. */
-static bool flags_classify(const DisasContext *dc, const X86Insn *insn, uint32_t *kill, uint32_t *use)
+/* False if the instruction is not simple; else the flags it always writes, may write and reads. */
+static bool flags_classify(const DisasContext *dc, const X86Insn *insn, uint32_t *kill, uint32_t *may,
+                           uint32_t *use)
 {
     const ZydisDecodedInstruction *zi = &insn->zi;
     const ZydisDecodedOperand *op = insn->op;
@@ -132,6 +135,7 @@ static bool flags_classify(const DisasContext *dc, const X86Insn *insn, uint32_t
     const ZydisAccessedFlags *f = zi->cpu_flags;
     uint32_t written = f ? (f->modified | f->set_0 | f->set_1 | f->undefined) & FLAGS_ALL : 0;
     *kill = flags_count_nonzero(zi, op) ? written : 0;
+    *may = written;
     *use = f ? f->tested & FLAGS_ALL : 0;
     return true;
 }
@@ -140,7 +144,7 @@ static bool flags_classify(const DisasContext *dc, const X86Insn *insn, uint32_t
 static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
 {
     FlagsWindow *w = &flags_win;
-    uint32_t kill[FLAGS_WINDOW_MAX], use[FLAGS_WINDOW_MAX];
+    uint32_t kill[FLAGS_WINDOW_MAX], may[FLAGS_WINDOW_MAX], use[FLAGS_WINDOW_MAX];
     uint64_t page = pc & TB_PAGE_MASK;
     w->n = 0;
     w->next = 0;
@@ -161,7 +165,7 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
         } else if (!ZYAN_SUCCESS(x86_decode_in_page(in, pc))) {
             break;
         }
-        if (!flags_classify(dc, in, &kill[w->n], &use[w->n])) {
+        if (!flags_classify(dc, in, &kill[w->n], &may[w->n], &use[w->n])) {
             break;
         }
         w->pc[w->n++] = pc;
@@ -169,7 +173,7 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
     }
     uint32_t live = FLAGS_ALL;
     for (int i = w->n - 1; i >= 0; i--) {
-        w->dead[i] = kill[i] != 0 && (live & kill[i]) == 0;
+        w->dead[i] = may[i] != 0 && (live & may[i]) == 0;
         live = (live & ~kill[i]) | use[i];
     }
 }
