@@ -489,18 +489,13 @@ static bool live_has(const LiveSet *l, TCGTemp t) { return (l->w[t / 64] >> (t %
 static void live_add(LiveSet *l, TCGTemp t) { l->w[t / 64] |= 1ULL << (t % 64); }
 static void live_del(LiveSet *l, TCGTemp t) { l->w[t / 64] &= ~(1ULL << (t % 64)); }
 
-/* Temps [1, n) as whole words and a partial last one. */
+/* Temps [1, n) (0 is env, never live), a word at a time: every memory op adds the globals. */
 static void live_add_range(LiveSet *l, int n)
 {
-    int t = 1;
-    for (; t < n && (t % 64) != 0; t++) {
-        live_add(l, t);
-    }
-    for (; t + 64 <= n; t += 64) {
-        l->w[t / 64] = ~0ULL;
-    }
-    for (; t < n; t++) {
-        live_add(l, t);
+    for (int w = 0; w * 64 < n; w++) {
+        int top = n - w * 64;
+        uint64_t m = top >= 64 ? ~0ULL : (1ULL << top) - 1;
+        l->w[w] |= w == 0 ? m & ~1ULL : m;
     }
 }
 
