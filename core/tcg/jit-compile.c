@@ -364,15 +364,16 @@ static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
     if (is_st) {
         int rv = jit_use(c, op->args[0]);
         int rb = jit_use(c, base);
-        jit_store_mo(c, rv, (JitMem){rb, -1, 0, (int32_t)off}, mo);
-        if (env && off == offsetof(TCGCPU, pc) && (mo & MO_SIZE) == MO_64 && !c->soft_mem) {
-            /* An indirect jump: its lookup takes the pc from rax instead of reloading what was just stored
-               (nothing between here and the goto_ptr touches rax: write-backs store from registers). */
-            int next = jit_next_live(c->s, c->cur_op);
-            if (next >= 0 && c->s->ops[next].opc == INDEX_op_goto_ptr) {
-                jit_mov_rr(c, JR_RAX, rv, 64);
-                c->pc_in_rax = true;
-            }
+        int next = jit_next_live(c->s, c->cur_op);
+        if (env && off == offsetof(TCGCPU, pc) && (mo & MO_SIZE) == MO_64 && !c->soft_mem && next >= 0 &&
+            c->s->ops[next].opc == INDEX_op_goto_ptr) {
+            /* An indirect jump: the pc goes to its lookup in rax (nothing between here and the goto_ptr
+               touches rax: write-backs store from registers), and to the state only on the lookup's miss
+               path. A hit enters the next block as a chained jump does, with the state's pc stale. */
+            jit_mov_rr(c, JR_RAX, rv, 64);
+            c->pc_in_rax = true;
+        } else {
+            jit_store_mo(c, rv, (JitMem){rb, -1, 0, (int32_t)off}, mo);
         }
         /* After the store: cached copies of what it may have overwritten (clean now) are stale. */
         if (env) {
@@ -832,6 +833,7 @@ static void jit_goto_ptr(JitCtx *c)
         if (!pc_in_rax) {
             jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
         }
+        /* rax keeps the pc on every way to the miss path */
         jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
         jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
         jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
@@ -843,13 +845,16 @@ static void jit_goto_ptr(JitCtx *c)
         jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, pc), JM_W);
         miss[1] = jit_jcc32(b, JCC_NE, NULL);
         /* the current flags zero-extended: equal to the block's flags:invalid pair only if invalid is 0 */
-        jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, flags_off, 32);
-        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, flags), JM_W);
+        jit_op_rm(b, JOP_MOV_LOAD, JR_RDX, JIT_ENV, flags_off, 32);
+        jit_op_mem(b, JOP_CMP + 2, JR_RDX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, flags), JM_W);
         miss[2] = jit_jcc32(b, JCC_NE, NULL);
         JI1(b, JMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, entry), 8));
         for (int i = 0; i < 3; i++) {
             jit_patch_rel32(miss[i], b->p, false);
         }
+    }
+    if (pc_in_rax) {
+        jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);   /* the lookup's */
     }
     TCGTemp env = TCG_TEMP_ENV;
     jit_call_fn(c, find, 1, &env, -1, false, TCG_CALL_NO_RW_GLOBALS);

@@ -72,7 +72,7 @@ typedef struct JitCtx {
     bool has_deferred_pc;
     bool pc_hi_known;
     uint32_t pc_hi;
-    bool pc_in_rax;       /* the op before this goto_ptr stored the pc and left it in rax */
+    bool pc_in_rax;       /* the op before this goto_ptr left the pc in rax, not yet in the state */
     TranslationBlock *tb;
     JitBuf b;
     JitBlock *hdr;
