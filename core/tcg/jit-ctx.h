@@ -90,6 +90,9 @@ typedef struct JitCtx {
 /* The env offset of a temp's home; -1 for env and constants. */
 int64_t jit_slot(const JitCtx *c, TCGTemp t);
 
+/* Whether host register r holds a pinned global (jit.h). */
+static inline bool jit_reg_pinned(const JitCtx *c, int r) { return (c->pinned >> r) & 1; }
+
 /* Reset the register file for a new block (c->pins set): pinned globals bound, dirty. */
 void jit_regs_reset(JitCtx *c);
 /* Start op i: unlock everything, free the registers of locals that are never read again. */

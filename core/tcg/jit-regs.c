@@ -28,8 +28,6 @@ int64_t jit_slot(const JitCtx *c, TCGTemp t)
 
 static TCGTempKind jit_kind(const JitCtx *c, TCGTemp t) { return c->s->temps[t].kind; }
 
-static bool jit_reg_pinned(const JitCtx *c, int r) { return (c->pinned >> r) & 1; }
-
 static bool jit_temp_pinned(const JitCtx *c, TCGTemp t)
 {
     return c->temp_reg[t] && jit_reg_pinned(c, c->temp_reg[t] - 1);

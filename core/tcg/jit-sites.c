@@ -27,7 +27,7 @@ void jit_sites_reset(JitCtx *c)
 static bool jit_site_lists(const JitCtx *c, int r)
 {
     TCGTemp t = c->reg_temp[r];
-    return t >= 0 && c->reg_dirty[r] && c->s->temps[t].kind == TEMP_GLOBAL && !((c->pinned >> r) & 1);
+    return t >= 0 && c->reg_dirty[r] && c->s->temps[t].kind == TEMP_GLOBAL && !jit_reg_pinned(c, r);
 }
 
 bool jit_site_open(JitCtx *c, uint64_t guest_pc)
