@@ -1,9 +1,10 @@
 /*
  * Control transfers: JMP, Jcc, JRCXZ/JECXZ, LOOP/LOOPE/LOOPNE, CALL, RET.
  *
- * Every one ends the block. A direct target leaves through a chainable goto_tb (slot 0 for the taken
- * branch, slot 1 for the fall-through); an indirect one (register, memory, return address) goes through
- * gen_jmp_indirect and the per-CPU jump cache.
+ * A direct target leaves through a chainable goto_tb (slot 0 for the taken branch, slot 1 for the
+ * fall-through); an indirect one (register, memory, return address) goes through gen_jmp_indirect and
+ * the per-CPU jump cache. Every one ends the block, but for a conditional branch in user mode, where the
+ * block may go on with the fall-through and take the branch through a side exit (x86_side_exit).
  *
  * Near branches in 64-bit mode always use a 64-bit operand size: Zydis decodes them the Intel way, where
  * a 0x66 prefix is ignored. Far forms (JMP/CALL m16:64, RETF) are not implemented and raise #UD.
@@ -47,12 +48,15 @@ static void ctl_jmp_indirect(DisasContext *dc, TCGTemp target, int l_bad)
     gen_exception(dc, EXCP_GP, 0);
 }
 
-/* Two exits: to `taken` when cond(a, b) holds, else to the next instruction. */
+/* Two ways on: to `taken` when cond(a, b) holds, else to the next instruction. */
 static void ctl_branch2(DisasContext *dc, TCGType t, TCGCond cond, TCGTemp a, TCGTemp b, uint64_t taken)
 {
     TCGContext *s = dc->s;
     int l_taken = tcg_label_new(s);
     tcg_gen_brcond(s, t, cond, a, b, l_taken);
+    if (x86_side_exit(dc, l_taken, taken)) {
+        return;
+    }
     gen_jmp_const(dc, dc->insn.next_pc, 1);
     tcg_gen_set_label(s, l_taken);
     gen_jmp_const(dc, taken, 0);

@@ -119,6 +119,54 @@ void gen_exception(DisasContext *dc, int vector, int error_code)
     dc->end_block = true;
 }
 
+/*
+ * Side exits. Most blocks used to end at a conditional branch, four instructions in: each paid a block's
+ * fixed costs (translation, the entry check, guest registers written back at the end and loaded again by
+ * the next block). In user mode a block now goes on with the fall-through, and the branch's taken path
+ * leaves through a goto_tb of its own after the block's last instruction, which the JIT reaches with the
+ * write-backs out of line (jit-branch.c). The state is exact at the branch as at any block exit (the
+ * dead-flag window never reaches past a branch). AFL instrumentation needs every edge to start a block,
+ * and system mode's blocks follow its own page rules: both keep ending at the branch.
+ */
+bool x86_side_exit(DisasContext *dc, int label, uint64_t target)
+{
+    if (!dc->side_ok || dc->nside >= (int)(sizeof(dc->side) / sizeof(dc->side[0]))) {
+        return false;
+    }
+    dc->side[dc->nside++] = (struct X86SideExit){label, dc->insn.pc, target};
+    return true;
+}
+
+/*
+ * Should a block that went on past a branch stop before pc? Yes where one of its side exits goes (an if
+ * without an else: both ways in then chain to the one block at pc instead of translating its code twice)
+ * and where a block starts already (blocks that used to end at the branch could never run into it).
+ * Not if the dead-flag window reaches past pc (x86_flags_live_ahead): the block then simply goes on.
+ */
+static bool x86_side_exit_meets(const DisasContext *dc, uint64_t pc)
+{
+    if (dc->nside == 0 || x86_flags_live_ahead()) {
+        return false;
+    }
+    for (int i = 0; i < dc->nside; i++) {
+        if (dc->side[i].target == pc) {
+            return true;
+        }
+    }
+    return tb_lookup(pc, dc->tb->flags) != NULL;
+}
+
+/* After the block's last exit: each side exit's label, under its branch's pc (so the JIT sees the branch
+   and its label in one instruction, see jit_label_paths), then its chainable jump in slots 2, 3, ... */
+static void x86_side_exits_finish(DisasContext *dc)
+{
+    for (int i = 0; i < dc->nside; i++) {
+        tcg_gen_insn_start(dc->s, dc->side[i].pc);
+        tcg_gen_set_label(dc->s, dc->side[i].label);
+        gen_jmp_const(dc, dc->side[i].target, 2 + i);
+    }
+}
+
 void gen_exit(DisasContext *dc, TCGExitReason reason)
 {
     gen_store_pc(dc, tcg_const(dc->s, dc->insn.next_pc));
@@ -164,7 +212,8 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
     if (x86_env(cpu)->sys) {
         return x86_sys_translate_block(cpu, s, tb);
     }
-    DisasContext dc = {.s = s, .env = x86_env(cpu), .tb = tb, .cc_op = CC_OP_DYNAMIC, .cc_minuend = -1};
+    DisasContext dc = {.s = s, .env = x86_env(cpu), .tb = tb, .cc_op = CC_OP_DYNAMIC, .cc_minuend = -1,
+                       .side_ok = x86_hook_block_start == NULL};
     uint64_t pc = tb->pc;
     uint64_t first_page = pc & TB_PAGE_MASK;
 
@@ -219,6 +268,10 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
         if (dc.end_block) {
             break;
         }
+        if (x86_side_exit_meets(&dc, pc)) {
+            gen_jmp_const(&dc, pc, 0);
+            break;
+        }
         if (tb->icount >= limit) {
             gen_jmp_const(&dc, pc, 0);
             break;
@@ -231,6 +284,7 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
             break;
         }
     }
+    x86_side_exits_finish(&dc);
     tb->size = (uint32_t)(pc - tb->pc);
     return s->overflow ? -E2BIG : 0;
 }

@@ -47,6 +47,14 @@ typedef struct DisasContext {
     bool flags_dead;
     /* System mode's per-block state (sys-translate.c); NULL in user mode. */
     struct X86SysDisas *sys;
+    /* Conditional branches the block went on past (x86_side_exit): their taken exits, emitted after the
+       block's last instruction. `side_ok`: the block may do so (user mode without AFL instrumentation). */
+    bool side_ok;
+    int nside;
+    struct X86SideExit {
+        int label;
+        uint64_t pc, target;    /* the branch's address and where it goes when taken */
+    } side[TCG_GOTO_TB_SLOTS - 2];
 } DisasContext;
 
 typedef void (*X86Emitter)(DisasContext *dc);
@@ -115,6 +123,10 @@ void gen_pop_commit(DisasContext *dc, unsigned bits);
 void gen_jmp_const(DisasContext *dc, uint64_t pc, int slot);
 /* End the block, continuing at the pc in temp `pc` (indirect: jump cache). */
 void gen_jmp_indirect(DisasContext *dc, TCGTemp pc);
+/* A conditional branch (brcond to `label`, just emitted) whose taken path continues at `target`: true if
+   the block goes on with the next instruction and leaves through the label at its end (a side exit);
+   false if the caller must end the block with both exits now. */
+bool x86_side_exit(DisasContext *dc, int label, uint64_t target);
 /* Raise an exception at the current instruction and end the block. */
 void gen_exception(DisasContext *dc, int vector, int error_code);
 /* Leave to the loop with `reason` and the pc already at the next instruction (SYSCALL, HLT...). */

@@ -206,7 +206,7 @@ static int interp_lower_op(InterpBuild *b, const TCGOp *op, InterpInsn *in)
     case INDEX_op_goto_tb:
         in->code = IC_GOTO_TB;
         in->c[0] = op->cargs[0];
-        return op->cargs[0] < 2 ? 0 : -EINVAL;
+        return op->cargs[0] < TCG_GOTO_TB_SLOTS ? 0 : -EINVAL;
     case INDEX_op_goto_ptr:
         in->code = IC_GOTO_PTR;
         return 0;

@@ -65,7 +65,7 @@ static void jit_zext32(JitCtx *c, int dst, int src)
     }
 }
 
-static void jit_fixup(JitCtx *c, uint8_t *field, int label)
+void jit_fixup(JitCtx *c, uint8_t *field, int label)
 {
     if (field && c->nfix < (int)(sizeof(c->fix) / sizeof(c->fix[0]))) {
         c->fix[c->nfix++] = (JitFixup){field, label};
@@ -349,7 +349,7 @@ static int jit_state_access(JitCtx *c, const TCGOp *op, int bits)
         /* The next pc right before a goto_tb: only the unchained exit needs it (see INDEX_op_goto_tb). */
         int next = jit_next_live(c->s, c->cur_op);
         const TCGOp *n = next >= 0 ? &c->s->ops[next] : NULL;
-        if (n && n->opc == INDEX_op_goto_tb && n->cargs[0] <= 1 && !c->hdr->jmp_field[n->cargs[0]]) {
+        if (n && n->opc == INDEX_op_goto_tb && n->cargs[0] < TCG_GOTO_TB_SLOTS && !c->hdr->jmp_field[n->cargs[0]]) {
             c->deferred_pc = jit_const_value(c, op->args[0], TCG_I64);
             c->has_deferred_pc = true;
             return 0;
@@ -928,7 +928,12 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
             return -EINVAL;
         }
         /* Reached from elsewhere too: everything goes to memory on the way in, and nothing is known after. */
-        jit_sync(c, true);
+        if (c->unreachable) {
+            /* Only branches come here: the stubs of this label's conditional ones go right before it. */
+            jit_branch_stubs_before_label(c, (int)op->cargs[0]);
+        } else {
+            jit_sync(c, true);
+        }
         jit_regs_drop_all(c);
         c->label_at[op->cargs[0]] = b->p;
         return 0;
@@ -964,9 +969,18 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
             w = sc->type == TCG_I32 ? 32 : 64;
         }
         JitCmp k = jit_cmp_prepare(c, &cond, x, y, w);
-        jit_sync(c, true);   /* the label reads everything from memory */
+        /* The label reads everything from memory: the taken path writes back on its way there. */
+        int stub = jit_branch_stub_open(c);
+        if (stub < 0) {
+            jit_sync(c, true);
+        }
         jit_cmp_emit(c, &k);
-        jit_fixup(c, jit_jcc32(b, jit_cc_of(cond), NULL), (int)op->cargs[1]);
+        uint8_t *field = jit_jcc32(b, jit_cc_of(cond), NULL);
+        if (stub >= 0) {
+            jit_branch_stub_close(c, stub, field, (int)op->cargs[1]);
+        } else {
+            jit_fixup(c, field, (int)op->cargs[1]);
+        }
         return 0;
     }
     case INDEX_op_insn_start:
@@ -975,7 +989,7 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         return 0;
     case INDEX_op_goto_tb: {
         int slot = (int)op->cargs[0];
-        if (op->cargs[0] > 1) {
+        if (op->cargs[0] >= TCG_GOTO_TB_SLOTS) {
             return -EINVAL;
         }
         jit_sync(c, false);
@@ -1312,6 +1326,22 @@ static void jit_liveness(JitCtx *c)
     }
 }
 
+/* Whether the code of op ends with a jump away (nothing after it is reached by falling through). */
+static bool jit_leaves(const TCGOp *op)
+{
+    switch (op->opc) {
+    case INDEX_op_br:
+    case INDEX_op_goto_tb:
+    case INDEX_op_goto_ptr:
+    case INDEX_op_exit_tb:
+        return true;
+    case INDEX_op_brcond:
+        return op->cargs[0] == TCG_COND_ALWAYS;
+    default:
+        return false;
+    }
+}
+
 /* Bytes of host code an op may need at most (calls, bit fields and write-backs are the longest). */
 #define JIT_MAX_OP_BYTES 128
 #define JIT_BLOCK_EXTRA 512
@@ -1356,6 +1386,8 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     JitCtx *c = jit_ctx;
     memset(c->label_at, 0, sizeof(c->label_at[0]) * (size_t)s->nb_labels);
     c->nfix = 0;
+    c->nstubs = c->stub_bytes = 0;
+    c->unreachable = false;
     c->cur_op = 0;
     c->has_back_branch = false;
     c->pc_pending = c->pc_hi_known = false;
@@ -1391,6 +1423,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
         jit_regs_begin_op(c, i);
         if (!c->folded[i]) {
             err = jit_op(c, &s->ops[i], prev);
+            c->unreachable = jit_leaves(&s->ops[i]) || (c->unreachable && s->ops[i].opc == INDEX_op_insn_start);
         }
         prev = i;
     }
@@ -1408,6 +1441,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     jit_store_pc(c, c->soft_mem ? tcg_current_cpu->pc : tb->pc);
     jit_jmp32(&c->b, exit_stub);
     jit_soft_finish(c);   /* the soft-MMU's slow paths, out of the way */
+    jit_branch_stubs_finish(c);
 
     for (int i = 0; i < c->nfix && !err; i++) {
         const JitFixup *f = &c->fix[i];

@@ -32,6 +32,15 @@ typedef struct JitFixup {
     int label;            /* -1: the block's exit stub */
 } JitFixup;
 
+/* A conditional branch's write-backs, emitted after the block's body (jit-branch.c). */
+typedef struct JitBranchStub {
+    uint8_t *field;       /* the branch's rel32, which the stub's position goes into */
+    int label;            /* where the stub goes on to */
+    uint16_t off, len;    /* its bytes in JitCtx.stub_code */
+} JitBranchStub;
+#define JIT_MAX_STUBS 256
+#define JIT_STUB_MAX_BYTES 128   /* eleven 7-byte stores at most */
+
 typedef struct JitCtx {
     TCGContext *s;
     /* The register file: per host register number (0..15). */
@@ -85,7 +94,23 @@ typedef struct JitCtx {
     bool cross_branches;  /* a branch goes to a label in another instruction (see jit_label_paths) */
     JitFixup fix[TCG_MAX_OPS + 8];
     int nfix;
+    bool unreachable;     /* the code emitted last leaves or jumps away: nothing falls through here */
+    JitBranchStub stubs[JIT_MAX_STUBS];
+    int nstubs;
+    uint8_t stub_code[16384];
+    int stub_bytes;
 } JitCtx;
+
+/* Patch the rel32 at field to the label's position once the body is done (label -1: the exit stub). */
+void jit_fixup(JitCtx *c, uint8_t *field, int label);
+
+/* A conditional branch's write-backs out of line (jit-branch.c): open before the compare (a stub index,
+   or -1: write back in line with jit_sync), close with the branch's rel32 and its label. Before a label
+   that nothing falls into, place its stubs there; finish emits the rest after the body. */
+int jit_branch_stub_open(JitCtx *c);
+void jit_branch_stub_close(JitCtx *c, int stub, uint8_t *field, int label);
+void jit_branch_stubs_before_label(JitCtx *c, int label);
+void jit_branch_stubs_finish(JitCtx *c);
 
 /* The env offset of a temp's home; -1 for env and constants. */
 int64_t jit_slot(const JitCtx *c, TCGTemp t);

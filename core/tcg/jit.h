@@ -144,14 +144,14 @@ void jit_epoch_wait_quiescent(uint64_t epoch);
 
 /* Block layout: a header, then the entry. TranslationBlock.code points at the header. */
 typedef struct JitBlock {
-    uint8_t *jmp_field[2];   /* goto_tb slots: the rel32 to patch (NULL: slot unused) */
-    uint8_t *stub[2];        /* ...and where it points when unchained */
+    uint8_t *jmp_field[TCG_GOTO_TB_SLOTS];   /* goto_tb slots: the rel32 to patch (NULL: slot unused) */
+    uint8_t *stub[TCG_GOTO_TB_SLOTS];        /* ...and where it points when unchained */
     uint32_t bytes;          /* from the header to the end of the block's code and its fault sites */
     uint32_t sites;          /* offset from the header of the fault-site table (jit-sites.c) */
     uint32_t nsites;
     uint32_t pinned;         /* nonzero: compiled with the pins (jit_pins), which every fault site restores */
 } JitBlock;
-#define JIT_BLOCK_HDR 48
+#define JIT_BLOCK_HDR ((sizeof(JitBlock) + 15) & ~(size_t)15)
 #define JIT_ENTRY(code) ((uint8_t *)(code) + JIT_BLOCK_HDR)
 
 struct TranslationBlock;

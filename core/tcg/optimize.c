@@ -4,7 +4,8 @@
  * the optimizer can never disagree with the interpreter about what an op computes.
  *
  * Correctness rules it keeps (a wrong optimization is worse than a missed one):
- *  - knowledge about temps is dropped at every basic-block boundary (labels, branches, exits);
+ *  - knowledge about temps is dropped at labels, unconditional branches and exits (a conditional branch
+ *    keeps it: the op after it is reached only by falling through, with every temp as it was);
  *  - globals live in the CPU state, which helpers, `st`, `guest_ld128` and fault handlers may read or
  *    write: knowledge about globals is dropped when one of those may write them, and all globals are
  *    live wherever one of those may read them (any non-pure call, ld/st, any op that may fault) and at
@@ -402,8 +403,9 @@ static void opt_forward(OptState *o)
         const TCGOpDef *def = &tcg_op_defs[op->opc];
         if (op->opc == INDEX_op_set_label) {
             unreachable = false;
-        } else if (unreachable) {
-            /* Nothing branches here: the ops up to the next label can never run. */
+        } else if (unreachable && op->opc != INDEX_op_insn_start) {
+            /* Nothing branches here: the ops up to the next label can never run (an insn_start stays: it
+               says which instruction the ops after the label belong to). */
             op->dead = 1;
             continue;
         }
@@ -477,7 +479,7 @@ static void opt_forward(OptState *o)
         for (int i = 0; i < def->nb_oargs; i++) {
             opt_forget(o, op->args[i]);
         }
-        if (def->flags & OPF_BB_END) {
+        if ((def->flags & OPF_BB_END) && op->opc != INDEX_op_brcond) {
             opt_forget_all(o);
         }
     }

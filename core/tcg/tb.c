@@ -168,7 +168,7 @@ TranslationBlock *tb_insert(TranslationBlock *tb)
 
 void tb_chain(TranslationBlock *from, int slot, TranslationBlock *to)
 {
-    if (slot < 0 || slot > 1 || !from || !to) {
+    if (slot < 0 || slot >= TCG_GOTO_TB_SLOTS || !from || !to) {
         return;
     }
     pthread_mutex_lock(&tb_lock);

@@ -33,7 +33,7 @@ typedef struct TranslationBlock {
     void *code;                  /* the backend's executable form */
     uint32_t code_size;
     /* chaining: where each goto_tb slot goes, and who jumps into this block */
-    struct TranslationBlock *TB_ATOMIC jmp_dest[2];
+    struct TranslationBlock *TB_ATOMIC jmp_dest[TCG_GOTO_TB_SLOTS];
     struct TBIncoming *incoming;
     /* In: 0, or at most this many guest instructions (the loop sets it when retrying a block that
        overflowed the IR buffers; a translator should stop after that many). */

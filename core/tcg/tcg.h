@@ -131,6 +131,9 @@ static inline int tcg_op_inputs(const TCGOp *op, const TCGTemp **in)
 #define TCG_MAX_TEMPS 1024
 #define TCG_MAX_OPS 4096
 #define TCG_MAX_LABELS 256
+/* goto_tb slots of a block: its chainable exits (a block that goes on past conditional branches has one per
+   branch besides its last two). */
+#define TCG_GOTO_TB_SLOTS 6
 
 /* The builder's state for one block. One per translating thread. */
 typedef struct TCGContext {

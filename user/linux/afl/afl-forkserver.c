@@ -57,7 +57,7 @@
 typedef struct AflFeedback {
     uint64_t pc, to_pc;          /* a block; for a chain, from and to */
     uint32_t flags, to_flags;
-    int32_t slot;                /* -1: a translation; 0/1: the chain of that goto_tb slot */
+    int32_t slot;                /* -1: a translation; else the chain of that goto_tb slot */
     uint32_t pad;
 } AflFeedback;
 
@@ -153,7 +153,7 @@ static bool feedback_drain(TCGCPU *cpu)
                 cpu->jmp_cache[tcg_jmp_hash(f.pc)] = tb;
                 done++;
             }
-        } else if (f.slot <= 1) {
+        } else if (f.slot < TCG_GOTO_TB_SLOTS) {
             /* Both ends were announced before (a chain links blocks the child ran). */
             TranslationBlock *from = tb_lookup(f.pc, f.flags), *to = tb_lookup(f.to_pc, f.to_flags);
             if (from && to && from->backend == cpu->backend && to->backend == cpu->backend) {
