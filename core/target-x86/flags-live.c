@@ -35,6 +35,9 @@ typedef struct FlagsWindow {
     uint64_t pc[FLAGS_WINDOW_MAX];
     bool dead[FLAGS_WINDOW_MAX];
     int n, next;       /* instructions in the window; the index of the next one the translator asks about */
+    /* The instruction that ended the window (insn[n]), decoded too, at this pc (~0: none): the translator
+       takes it as well when it gets there. */
+    uint64_t stop_pc;
     /* Their decodings, which the translator takes instead of decoding them again (x86_flags_live_decoded):
        allocated by the first translation on a thread. */
     X86Insn *insn;
@@ -148,11 +151,12 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
     uint64_t page = pc & TB_PAGE_MASK;
     w->n = 0;
     w->next = 0;
+    w->stop_pc = ~0ULL;
     if (limit > FLAGS_WINDOW_MAX) {
         limit = FLAGS_WINDOW_MAX;
     }
     if (w->insn == NULL) {
-        w->insn = g_new(X86Insn, FLAGS_WINDOW_MAX);
+        w->insn = g_new(X86Insn, FLAGS_WINDOW_MAX + 1);
     }
     while ((unsigned)w->n < limit && (pc & TB_PAGE_MASK) == page) {
         if (tcg_debug_breakpoint && tcg_debug_breakpoint(pc)) {
@@ -166,6 +170,9 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
             break;
         }
         if (!flags_classify(dc, in, &kill[w->n], &may[w->n], &use[w->n])) {
+            /* Decoded within its page like the window's instructions; a KNC encoding is left to the
+               translator's own decoding, which makes it #UD. */
+            w->stop_pc = x86_decoded_knc(&in->zi) ? ~0ULL : pc;
             break;
         }
         w->pc[w->n++] = pc;
@@ -182,6 +189,7 @@ void x86_flags_live_reset(void)
 {
     flags_win.n = 0;
     flags_win.next = 0;
+    flags_win.stop_pc = ~0ULL;
 }
 
 bool x86_flags_live_dead(const DisasContext *dc, uint64_t pc, unsigned limit)
@@ -199,11 +207,15 @@ bool x86_flags_live_dead(const DisasContext *dc, uint64_t pc, unsigned limit)
 bool x86_flags_live_decoded(uint64_t pc, X86Insn *insn)
 {
     FlagsWindow *w = &flags_win;
-    if (w->next >= w->n || w->pc[w->next] != pc) {
-        return false;
+    if (w->next < w->n && w->pc[w->next] == pc) {
+        *insn = w->insn[w->next];
+        return true;
     }
-    *insn = w->insn[w->next];
-    return true;
+    if (w->next == w->n && w->stop_pc == pc) {
+        *insn = w->insn[w->n];
+        return true;
+    }
+    return false;
 }
 
 bool x86_flags_live_ahead(void)
