@@ -142,7 +142,7 @@ static void jit_cmp_emit(JitCtx *c, const JitCmp *k)
     if (k->rb >= 0) {
         jit_op_rr(&c->b, k->tst ? JOP_TEST : JOP_CMP, k->rb, k->ra, k->bits);
     } else if (k->tst) {
-        jit_ins(&c->b, ZYDIS_MNEMONIC_TEST, 2, R(k->ra, k->bits), jit_i(k->imm), jit_i(0));
+        jit_test_ri(&c->b, k->ra, (int32_t)k->imm, k->bits);
     } else if (k->imm == 0 && !k->tst) {
         jit_op_rr(&c->b, JOP_TEST, k->ra, k->ra, k->bits);   /* same flags as cmp 0 for every condition */
     } else {
@@ -521,15 +521,15 @@ static void jit_unop(JitCtx *c, const TCGOp *op, int bits)
         break;
     case INDEX_op_ext32s:
         if (bits == 64) {
-            JI2(b, MOVSXD, R(rd, 64), R(ra, 32));
+            jit_extend(b, rd, ra, 32, true, 64);
         } else if (!azext || rd != ra) {
             jit_op_rr(b, JOP_MOV_STORE, ra, rd, 32);
         }
         break;
-    case INDEX_op_ext8u: JI2(b, MOVZX, R(rd, 32), R(ra, 8)); zext = true; break;
-    case INDEX_op_ext16u: JI2(b, MOVZX, R(rd, 32), R(ra, 16)); zext = true; break;
-    case INDEX_op_ext8s: JI2(b, MOVSX, R(rd, bits), R(ra, 8)); break;
-    case INDEX_op_ext16s: JI2(b, MOVSX, R(rd, bits), R(ra, 16)); break;
+    case INDEX_op_ext8u: jit_extend(b, rd, ra, 8, false, 32); zext = true; break;
+    case INDEX_op_ext16u: jit_extend(b, rd, ra, 16, false, 32); zext = true; break;
+    case INDEX_op_ext8s: jit_extend(b, rd, ra, 8, true, bits); break;
+    case INDEX_op_ext16s: jit_extend(b, rd, ra, 16, true, bits); break;
     case INDEX_op_neg: jit_mov_rr(c, rd, ra, bits); jit_unary(b, 3, rd, bits); break;
     case INDEX_op_not: jit_mov_rr(c, rd, ra, bits); jit_unary(b, 2, rd, bits); break;
     case INDEX_op_bswap: jit_mov_rr(c, rd, ra, bits); JI1(b, BSWAP, R(rd, bits)); break;
@@ -575,11 +575,7 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
         }
         int ra = jit_use(c, op->args[1]);
         int rd = jit_def(c, op->args[0], op->args[1], -1);
-        if (len == 32) {
-            JI2(b, MOVSXD, R(rd, 64), R(ra, 32));
-        } else {
-            JI2(b, MOVSX, R(rd, bits), R(ra, (int)len));
-        }
+        jit_extend(b, rd, ra, (int)len, true, len == 32 ? 64 : bits);
         if (bits == 32 && len == 32 && rd != ra) {
             jit_op_rr(b, JOP_MOV_STORE, ra, rd, 32);
         }
@@ -752,7 +748,7 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
         int rd = jit_def(c, a[0], -1, -1);
         jit_cmp_emit(c, &k);
         jit_setcc(b, jit_cc_of(cond), JR_RAX);
-        JI2(b, MOVZX, R(rd, 32), R(JR_RAX, 8));
+        jit_extend(b, rd, JR_RAX, 8, false, 32);
         c->reg_zext[rd] = true;
         return 0;
     }
@@ -1407,7 +1403,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     c->soft_mem = tcg_current_cpu && tcg_current_cpu->mem;
 
     /* Entry: honour an exit request before running anything (chained and looked-up entries alike). */
-    JI2(&c->b, CMP, ENVM(offsetof(TCGCPU, exit_request), 4), jit_i(0));
+    jit_alu_mi(&c->b, 7, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_request), 0, 32);
     uint8_t *entry_exit = jit_jcc32(&c->b, JCC_NE, NULL);
     c->has_deferred_pc = false;
     c->pc_in_rax = false;

@@ -230,6 +230,36 @@ void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int b
     }
 }
 
+void jit_extend(JitBuf *b, int reg, int rm, int from_bits, bool sign, int to_bits)
+{
+    unsigned w = sign && to_bits == 64 ? JM_W : 0;
+    if (from_bits == 32) {
+        jit_op_reg(b, 0x63, reg, rm, JM_W);   /* movsxd */
+    } else if (from_bits == 8) {
+        jit_op_reg(b, sign ? 0x0fbe : 0x0fb6, reg, rm, w | JM_BYTEREG);
+    } else {
+        jit_op_reg(b, sign ? 0x0fbf : 0x0fb7, reg, rm, w);
+    }
+}
+
+/* Any opcode (one byte, or 0x0F xx given as 0x0fxx) with ModRM = reg, rm (register direct); JM_BYTEREG:
+   rm is a byte register (spl..dil need a REX prefix). */
+void jit_op_reg(JitBuf *b, unsigned opcode, int reg, int rm, unsigned flags)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    uint8_t rex = (uint8_t)(0x40 | ((flags & JM_W) ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1));
+    if (rex != 0x40 || ((flags & JM_BYTEREG) && rm >= 4 && rm < 8)) {
+        jit_byte(b, rex);
+    }
+    if (opcode > 0xff) {
+        jit_byte(b, (uint8_t)(opcode >> 8));
+    }
+    jit_byte(b, (uint8_t)opcode);
+    jit_byte(b, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
 /* Any opcode (one byte, or 0x0F xx given as 0x0fxx) with ModRM = reg, [base + index + disp], for any
    base (rsp/r12 need a SIB, rbp/r13 a displacement) and an optional index (not rsp; -1: none). */
 void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_t disp, unsigned flags)
@@ -280,6 +310,35 @@ void jit_alu_ri(JitBuf *b, int ext, int reg, int32_t imm, int bits)
         memcpy(b->p, &imm, 4);
         b->p += 4;
     }
+}
+
+/* The same on memory: [base + disp] op= imm (CMP: compare). */
+void jit_alu_mi(JitBuf *b, int ext, int base, int32_t disp, int32_t imm, int bits)
+{
+    bool small = imm == (int8_t)imm;
+    jit_op_rm(b, small ? 0x83 : 0x81, ext, base, disp, bits);
+    if (b->overflow) {
+        return;
+    }
+    if (small) {
+        jit_byte(b, (uint8_t)imm);
+    } else {
+        memcpy(b->p, &imm, 4);
+        b->p += 4;
+    }
+}
+
+/* test reg, imm (F7 /0 with a 32-bit immediate, sign-extended in the 64-bit form). */
+void jit_test_ri(JitBuf *b, int reg, int32_t imm, int bits)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    jit_rex(b, bits, 0, reg);
+    jit_byte(b, 0xf7);
+    jit_byte(b, (uint8_t)(0xc0 | (reg & 7)));
+    memcpy(b->p, &imm, 4);
+    b->p += 4;
 }
 
 /* Group-2 shift/rotate (ext: ROL 0, ROR 1, SHL 4, SHR 5, SAR 7) by an immediate, or by cl (n < 0). */

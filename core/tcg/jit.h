@@ -66,9 +66,16 @@ enum { JM_W = 1, JM_66 = 2, JM_BYTEREG = 4 };
 /* With an index: its scale (index << n, n = 0..3) in the flags. */
 #define JM_SCALE(n) ((unsigned)(n) << 4)
 void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_t disp, unsigned flags);
+/* The register-direct form (JM_BYTEREG: rm is a byte register). */
+void jit_op_reg(JitBuf *b, unsigned opcode, int reg, int rm, unsigned flags);
+/* movzx/movsx reg, rm (8 or 16 bits; the 64-bit form for a sign extension to 64), movsxd reg, rm32. */
+void jit_extend(JitBuf *b, int reg, int rm, int from_bits, bool sign, int to_bits);
 /* Register forms with immediates: group 1 (ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7), group 2 shifts
    (ROL 0, ROR 1, SHL 4, SHR 5, SAR 7; n < 0: by cl), group 3 (NOT 2, NEG 3). */
 void jit_alu_ri(JitBuf *b, int ext, int reg, int32_t imm, int bits);
+/* The same with a memory operand [base + disp]; and test reg, imm32. */
+void jit_alu_mi(JitBuf *b, int ext, int base, int32_t disp, int32_t imm, int bits);
+void jit_test_ri(JitBuf *b, int reg, int32_t imm, int bits);
 void jit_shift_ri(JitBuf *b, int ext, int reg, int n, int bits);
 void jit_unary(JitBuf *b, int ext, int reg, int bits);
 /* mov dword|qword [base + disp], simm32 */
