@@ -140,8 +140,10 @@ bool x86_side_exit(DisasContext *dc, int label, uint64_t target)
 /*
  * Should a block that went on past a branch stop before pc? Yes where one of its side exits goes (an if
  * without an else: both ways in then chain to the one block at pc instead of translating its code twice)
- * and where a block starts already (blocks that used to end at the branch could never run into it).
- * Not if the dead-flag window reaches past pc (x86_flags_live_ahead): the block then simply goes on.
+ * and where a block starts already (blocks that used to end at the branch could never run into it): a
+ * block this CPU has run lately, as its jump cache says (no lock, unlike the block cache; a miss costs only
+ * a longer block). Not if the dead-flag window reaches past pc (x86_flags_live_ahead): the block then
+ * simply goes on.
  */
 static bool x86_side_exit_meets(const DisasContext *dc, uint64_t pc)
 {
@@ -153,7 +155,9 @@ static bool x86_side_exit_meets(const DisasContext *dc, uint64_t pc)
             return true;
         }
     }
-    return tb_lookup(pc, dc->tb->flags) != NULL;
+    const TCGCPU *cpu = (const TCGCPU *)dc->env;   /* x86_env's cast the other way */
+    const TranslationBlock *known = cpu->jmp_cache[tcg_jmp_hash(pc)];
+    return known && known->pc == pc && known->flags == dc->tb->flags;
 }
 
 /* After the block's last exit: each side exit's label, under its branch's pc (so the JIT sees the branch

@@ -32,23 +32,19 @@ static bool jit_site_lists(const JitCtx *c, int r)
 
 bool jit_site_open(JitCtx *c, uint64_t guest_pc)
 {
-    int n = 0;
-    for (int r = 0; r < 16; r++) {
-        n += jit_site_lists(c, r);
-    }
-    if (c->nsite_words + JIT_SITE_FIXED + n > JIT_SITE_WORDS) {
-        return false;
+    if (c->nsite_words + JIT_SITE_FIXED + 16 > JIT_SITE_WORDS) {
+        return false;   /* room for the longest record (one pass over the registers fills it) */
     }
     uint32_t *w = &c->site_words[c->nsite_words];
     w[2] = (uint32_t)guest_pc;
     w[3] = (uint32_t)(guest_pc >> 32);
-    w[4] = (uint32_t)n;
     int k = JIT_SITE_FIXED;
     for (int r = 0; r < 16; r++) {
         if (jit_site_lists(c, r)) {
             w[k++] = (uint32_t)c->s->temps[c->reg_temp[r]].env_offset | (uint32_t)r << 24;
         }
     }
+    w[4] = (uint32_t)(k - JIT_SITE_FIXED);
     c->site_open = c->nsite_words;
     return true;
 }
