@@ -228,6 +228,12 @@ int x86_translate_block(TCGCPU *cpu, TCGContext *s, TranslationBlock *tb)
         x86_hook_block_start(&dc);
     }
     x86_flags_live_reset();
+    if (tb_page_fetch_denied(first_page)) {
+        /* Mapped without PROT_EXEC (or it lost it, and its blocks with it): the fetch faults as the host's
+           would, SIGSEGV with SEGV_ACCERR at the code (error code: present, user, instruction fetch). */
+        cpu->insn_pc = pc;
+        x86_raise_exception(dc.env, EXCP_PF, 1 | 4 | 16, pc);
+    }
     unsigned limit = tb->max_insns && tb->max_insns < X86_MAX_INSNS_PER_TB ? tb->max_insns : X86_MAX_INSNS_PER_TB;
     for (;;) {
         if (tcg_debug_breakpoint && !(tb->icount == 0 && tb->max_insns == 1) && tcg_debug_breakpoint(pc)) {

@@ -85,6 +85,12 @@ bool tb_page_executable(uint64_t page)
     return hooks && hooks->executable && hooks->executable(page);
 }
 
+bool tb_page_fetch_denied(uint64_t page)
+{
+    const TBPageHooks *hooks = __atomic_load_n(&tb_hooks, __ATOMIC_ACQUIRE);
+    return hooks && hooks->fetch_denied && hooks->fetch_denied(page);
+}
+
 static void tb_protect(uint64_t page, bool protect)
 {
     if (tb_hooks && tb_hooks->protect) {

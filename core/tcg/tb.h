@@ -69,10 +69,14 @@ typedef struct TBPageHooks {
     /* Called without the lock: may the guest execute code on `page`, and can the translator read it without
        a fault? Lets a block go on into the next page; without the hook blocks end at page boundaries. */
     bool (*executable)(uint64_t page);
+    /* Optional, without the lock: is the page mapped but not executable for the guest? (Then fetching
+       code there faults; a translator must not read it as code just because the host lets it read.) */
+    bool (*fetch_denied)(uint64_t page);
 } TBPageHooks;
 
 void tb_set_page_hooks(const TBPageHooks *hooks);
 bool tb_page_executable(uint64_t page);
+bool tb_page_fetch_denied(uint64_t page);
 /* True if the page held translated code (and now does not). */
 bool tb_invalidate_page(uint64_t page);
 /* Around a host fork (see tcg_fork_lock). */

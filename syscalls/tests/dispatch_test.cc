@@ -153,7 +153,7 @@ static void protect_page(uint64_t page, bool protect)
 
 TEST(Dispatch, EfaultOnTranslatedCodeRetries)
 {
-    static const TBPageHooks hooks = { protect_page, nullptr };
+    static const TBPageHooks hooks = { protect_page, nullptr, nullptr };
     tb_cache_init(nullptr);
     tb_set_page_hooks(&hooks);
     char *page = (char *)mmap(nullptr, TB_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

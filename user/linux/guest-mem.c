@@ -394,7 +394,20 @@ static bool code_executable(uint64_t page)
     return exec;
 }
 
-static const TBPageHooks page_hooks = { .protect = code_protect, .executable = code_executable };
+static bool code_fetch_denied(uint64_t page)
+{
+    mem_lock_init();
+    GuestRegion *r = reg_find(page & GUEST_PAGE_MASK);
+    bool denied = r && !((r->prot & PROT_EXEC) && (r->prot & PROT_READ));
+    mem_unlock();
+    return denied;
+}
+
+static const TBPageHooks page_hooks = {
+    .protect = code_protect,
+    .executable = code_executable,
+    .fetch_denied = code_fetch_denied,
+};
 
 void guest_mem_fork_lock(bool lock)
 {

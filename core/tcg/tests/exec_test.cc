@@ -211,7 +211,7 @@ void record_protect(uint64_t page, bool on)
         EXPECT_EQ(protected_pages.erase(page), 1u) << "unprotecting an unprotected page";
     }
 }
-const TBPageHooks hooks = {record_protect, nullptr};
+const TBPageHooks hooks = {record_protect, nullptr, nullptr};
 
 TEST(Cache, InvalidatePageDropsBlocksAndUnchains)
 {
