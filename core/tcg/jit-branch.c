@@ -52,7 +52,6 @@ void jit_branch_stub_close(JitCtx *c, int stub, uint8_t *field, int label)
     c->stubs[stub].label = label;
 }
 
-
 /* Emit stub i here and let it go on to its label: through a jump, or by falling into it (`falls`). */
 static bool jit_branch_stub_place(JitCtx *c, int i, bool falls)
 {

@@ -9,11 +9,12 @@
  * TCGCPU.frame slot for a local) is stale.
  *
  * Precise state: dirty globals are written back (and stay cached, now clean) before anything that can
- * observe env — a guest memory access (it may fault, and the fault handler restarts the instruction
- * from env and insn_pc), a helper call that is not pure, a branch, a label and every block exit. Between
- * those points guest registers and flags live only in host registers, which is where the speed comes
- * from. Locals are written to their frame slot only when evicted while still live, or before a branch or
- * label (the target reads them from memory). A block with a backward branch keeps every local live.
+ * observe env — a helper call that is not pure, a label, every block exit, and a guest memory access
+ * that has no fault site (one that has records where they are instead: the fault handler restores them,
+ * jit-sites.c). A conditional branch writes them back on its taken path only (jit-branch.c). Between those
+ * points guest registers and flags live only in host registers, which is where the speed comes from.
+ * Locals are written to their frame slot only when evicted while still live, or on the way to a label
+ * (the target reads them from memory). A block with a backward branch keeps every local live.
  *
  * Pinned globals (jit.h) are bound to their registers from the block's entry to its end and never
  * evicted. Branches, labels and chained exits leave them in place; they are written back only where the
