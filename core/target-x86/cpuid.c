@@ -27,6 +27,37 @@ static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
 }
 
 /*
+ * The leaves the CPU models are built from, each asked once: building them asks about every feature, a
+ * few leaves over and over, and in a virtual machine each CPUID traps (about a microsecond here, some 150
+ * of them: 2% of a static program's whole run).
+ */
+static void host_cpuid_once(uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static struct {
+        uint32_t leaf, sub, out[4];
+    } seen[32];
+    static int nseen;
+    pthread_mutex_lock(&lock);
+    int i = 0;
+    while (i < nseen && !(seen[i].leaf == leaf && seen[i].sub == sub)) {
+        i++;
+    }
+    if (i < nseen) {
+        memcpy(out, seen[i].out, sizeof(seen[i].out));
+    } else {
+        host_cpuid(leaf, sub, out);
+        if (nseen < (int)(sizeof(seen) / sizeof(seen[0]))) {
+            seen[nseen].leaf = leaf;
+            seen[nseen].sub = sub;
+            memcpy(seen[nseen].out, out, sizeof(seen[nseen].out));
+            nseen++;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/*
  * The host's cache descriptions (leaves 2, 4 and 0x80000005/6), remembered: in a virtual machine each
  * CPUID instruction traps to the hypervisor (microseconds), and a static glibc's start-up asks dozens of
  * times, in every process (every fork server child in afl mode). They do not change.
@@ -79,7 +110,7 @@ bool x86_host_has_feature(X86Feature f)
     }
     const X86FeatureBit *b = &x86_feature_bits[f];
     uint32_t r[4];
-    host_cpuid(b->leaf & 0x80000000u, 0, r);
+    host_cpuid_once(b->leaf & 0x80000000u, 0, r);
     if (r[0] < b->leaf) {
         return false;
     }
@@ -89,13 +120,13 @@ bool x86_host_has_feature(X86Feature f)
             return false;
         }
     }
-    host_cpuid(b->leaf, b->subleaf, r);
+    host_cpuid_once(b->leaf, b->subleaf, r);
     if (!((r[b->reg] >> b->bit) & 1)) {
         return false;
     }
     /* The AVX family also needs the OS to save YMM state. */
     if (f == X86_FEAT_AVX || f == X86_FEAT_AVX2 || f == X86_FEAT_FMA || f == X86_FEAT_F16C) {
-        host_cpuid(1, 0, r);
+        host_cpuid_once(1, 0, r);
         if (!((r[2] >> 27) & 1) || (host_xgetbv0() & 6) != 6) {
             return false;
         }
@@ -133,10 +164,10 @@ static void x86_set_brand(X86CPUModel *m)
 {
     char host[49] = {0}, brand[48] = {0};
     uint32_t r[4];
-    host_cpuid(0x80000000u, 0, r);
+    host_cpuid_once(0x80000000u, 0, r);
     if (r[0] >= 0x80000004u) {
         for (uint32_t i = 0; i < 3; i++) {
-            host_cpuid(0x80000002u + i, 0, r);
+            host_cpuid_once(0x80000002u + i, 0, r);
             memcpy(host + 16 * i, r, 16);
         }
     }
@@ -186,18 +217,18 @@ static void x86_model_build(X86CPUModel *m, const char *name, const X86CPUModel 
     m->xcr0_mask = X86_XSTATE_X87 | X86_XSTATE_SSE | (m->has[X86_FEAT_AVX] ? X86_XSTATE_AVX : 0);
 
     uint32_t r[4];
-    host_cpuid(0, 0, r);
+    host_cpuid_once(0, 0, r);
     m->max_leaf = 0xd;
     m->vendor[0] = r[1];
     m->vendor[1] = r[3];
     m->vendor[2] = r[2];
-    host_cpuid(1, 0, r);
+    host_cpuid_once(1, 0, r);
     m->leaf1_eax = r[0];
     m->leaf1_ebx = r[1] & 0xff00;   /* only the CLFLUSH line size: one logical CPU, APIC id 0 */
     m->max_xleaf = 0x80000008u;
-    host_cpuid(0x80000000u, 0, r);
+    host_cpuid_once(0x80000000u, 0, r);
     if (r[0] >= 0x80000008u) {
-        host_cpuid(0x80000008u, 0, r);
+        host_cpuid_once(0x80000008u, 0, r);
         m->addr_sizes = r[0] & 0xffff;
     } else {
         m->addr_sizes = 0x3028;   /* 40 physical, 48 virtual address bits */
