@@ -13,12 +13,20 @@ struct TCGCPU;
 /* How a run of blocks ended. */
 typedef struct TCGExit {
     struct TranslationBlock *last;   /* the block that exited */
-    int slot;                        /* >= 0: it left through goto_tb slot `slot`, which is not chained yet */
+    int slot;                        /* >= 0: it left through goto_tb slot `slot`, which is not chained yet;
+                                        TCG_SLOT_HOT: a cold block asks to be translated again */
     TCGExitReason reason;
 } TCGExit;
 
+/* TCGExit.slot of a block translated without the optimizer (TranslationBlock.cold) that has run
+   tcg_hot_runs times (TCG_HOT_RUNS by default): the loop translates it again, optimized, in its place. */
+#define TCG_SLOT_HOT (-2)
+#define TCG_HOT_RUNS 2048
+
 typedef struct TCGBackend {
     const char *name;
+    /* Whether it compiles cold blocks with the run count that leaves through TCG_SLOT_HOT. */
+    bool counts_runs;
     /* Turn the optimized IR of s into tb's executable form (tb->code). 0, or a negative errno. */
     int (*compile)(TCGContext *s, struct TranslationBlock *tb);
     /* Run tb and the blocks chained to it until one exits to the loop. While cpu->log_mask has

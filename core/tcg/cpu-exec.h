@@ -161,4 +161,8 @@ TranslationBlock *tcg_cpu_translate_block(TCGCPU *cpu, uint64_t pc, uint32_t fla
    its children make, to make them too. */
 extern void (*tcg_chain_observer)(TranslationBlock *from, int slot, TranslationBlock *to);
 
+/* Runs of a cold block (TranslationBlock.cold) before it is translated again with the optimizer; 0: every
+   block is translated optimized at once (the instruction-level tests set it to check each tier alone). */
+extern unsigned tcg_hot_runs;
+
 #endif

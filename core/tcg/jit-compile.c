@@ -1405,6 +1405,14 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     /* Entry: honour an exit request before running anything (chained and looked-up entries alike). */
     jit_alu_mi(&c->b, 7, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_request), 0, 32);
     uint8_t *entry_exit = jit_jcc32(&c->b, JCC_NE, NULL);
+    /* A cold block counts its runs down (in its TranslationBlock: never in a code page, which a write would
+       turn into self-modifying code for the host) and at zero asks the loop for its optimized form. */
+    uint8_t *hot_exit = NULL;
+    if (tb->cold && !c->soft_mem) {
+        jit_movi(&c->b, JR_RAX, (uintptr_t)&tb->runs_left);
+        jit_alu_mi(&c->b, 5, JR_RAX, 0, 1, 32);   /* sub dword [rax], 1 */
+        hot_exit = jit_jcc32(&c->b, JCC_E, NULL);
+    }
     c->has_deferred_pc = false;
     c->pc_in_rax = false;
 
@@ -1436,6 +1444,11 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
        the CPU's pc. */
     jit_store_pc(c, c->soft_mem ? tcg_current_cpu->pc : tb->pc);
     jit_jmp32(&c->b, exit_stub);
+    if (hot_exit) {
+        jit_patch_rel32(hot_exit, c->b.p, false);
+        jit_store_pc(c, tb->pc);
+        jit_exit(c, TCG_SLOT_HOT, TCG_EXIT_NONE);
+    }
     jit_soft_finish(c);   /* the soft-MMU's slow paths, out of the way */
     jit_branch_stubs_finish(c);
 

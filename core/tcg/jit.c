@@ -173,6 +173,7 @@ static void jit_free_code(TranslationBlock *tb)
 
 const TCGBackend tcg_backend_jit = {
     .name = "jit",
+    .counts_runs = true,
     .compile = jit_compile,
     .exec = jit_exec,
     .chain = jit_chain,

@@ -129,10 +129,26 @@ static uint64_t tb_page_of(const TranslationBlock *tb, int i)
     return tb->page[i] & TB_PAGE_MASK;
 }
 
+static TranslationBlock *tb_insert_locked(TranslationBlock *tb, TranslationBlock *replaced);
+
 TranslationBlock *tb_insert(TranslationBlock *tb)
 {
     pthread_mutex_lock(&tb_lock);
     tb_init_locked();
+    return tb_insert_locked(tb, NULL);
+}
+
+TranslationBlock *tb_replace(TranslationBlock *old, TranslationBlock *tb)
+{
+    pthread_mutex_lock(&tb_lock);
+    tb_init_locked();
+    bool current = !old->invalid && g_hash_table_lookup(tb_table, old) == old;
+    return tb_insert_locked(tb, current ? old : NULL);
+}
+
+/* Called with the lock held; releases it. */
+static TranslationBlock *tb_insert_locked(TranslationBlock *tb, TranslationBlock *replaced)
+{
     if (tb->flush_gen && tb->flush_gen != tb_flush_gen) {
         /* Translated across a flush: its code may sit in a recycled part of the code buffer. It is
            returned dead (never chained to, never run by the JIT), and the loop translates again. */
@@ -141,7 +157,7 @@ TranslationBlock *tb_insert(TranslationBlock *tb)
         pthread_mutex_unlock(&tb_lock);
         return tb;
     }
-    TranslationBlock *old = g_hash_table_lookup(tb_table, tb);
+    TranslationBlock *old = replaced ? NULL : g_hash_table_lookup(tb_table, tb);
     if (old && tb_backend_of(old) == tb_backend_of(tb)) {
         /* Another thread translated the same block first; never published, so freeing is safe. */
         pthread_mutex_unlock(&tb_lock);
@@ -152,7 +168,7 @@ TranslationBlock *tb_insert(TranslationBlock *tb)
         /* Compiled by another backend (a test switching backends): the new one replaces it. */
         tb_drop(old, ~0ULL);
     }
-    g_hash_table_insert(tb_table, tb, tb);
+    g_hash_table_replace(tb_table, tb, tb);
     for (int i = 0; i < 2; i++) {
         if (i == 1 && (tb->page[1] == ~0ULL || tb_page_of(tb, 1) == tb_page_of(tb, 0))) {
             break;
@@ -167,6 +183,10 @@ TranslationBlock *tb_insert(TranslationBlock *tb)
             tb_protect(page, true);
         }
         g_ptr_array_add(pg->tbs, tb);
+    }
+    if (replaced) {
+        /* After the new block is on the pages: they stay protected throughout. */
+        tb_drop(replaced, ~0ULL);
     }
     pthread_mutex_unlock(&tb_lock);
     return tb;

@@ -44,6 +44,11 @@ typedef struct TranslationBlock {
     /* 0, or tb_flush_generation() when the backend placed its code: a block compiled before a flush is
        never published (its code may be in a code-buffer slice that is being recycled). */
     uint64_t flush_gen;
+    /* A first translation, made without the optimizer (most code runs a few times only: translating it
+       cheaply is what counts). Its code counts `runs_left` down and asks for an optimized translation at
+       zero (TCG_SLOT_HOT). */
+    bool cold;
+    int32_t runs_left;
 } TranslationBlock;
 
 typedef struct TBIncoming {
@@ -58,6 +63,9 @@ TranslationBlock *tb_lookup(uint64_t pc, uint32_t flags);
 /* Adds tb; returns the block already there if another thread was faster (tb is then discarded). */
 TranslationBlock *tb_insert(TranslationBlock *tb);
 void tb_chain(TranslationBlock *from, int slot, TranslationBlock *to);
+/* tb, translated again, takes the place of `old` (dropped, as by an invalidation); if old is gone already,
+   as tb_insert. */
+TranslationBlock *tb_replace(TranslationBlock *old, TranslationBlock *tb);
 
 /*
  * Self-modifying code. Pages holding translated code are write-protected through the hook below; a write

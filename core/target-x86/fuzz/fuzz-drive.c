@@ -26,8 +26,8 @@ static uint64_t fuzz_seq_seed(uint64_t seed, long long i)
 
 int fuzz_replay_agrees(const char *backend_name, const uint8_t *bytes, size_t len, uint64_t seed, FILE *report)
 {
-    const void *backend = NULL;
-    if (strcmp(backend_name, "interp") != 0 && !(backend = tcg_backend_find(backend_name))) {
+    const void *backend = harness_backend_named(backend_name);
+    if (!backend) {
         return -ENOENT;
     }
     FuzzRunner r = {.backend = backend, .backend_name = backend_name, .fork_emulated = true, .report = report};
@@ -51,18 +51,15 @@ int fuzz_replay_agrees(const char *backend_name, const uint8_t *bytes, size_t le
 
 bool fuzz_backend_exists(const char *name)
 {
-    return strcmp(name, "interp") == 0 || tcg_backend_find(name) != NULL;
+    return strcmp(name, "interp") == 0 || strcmp(name, "jit_cold") == 0 || tcg_backend_find(name) != NULL;
 }
 
 int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
 {
     memset(t, 0, sizeof(*t));
-    const void *backend = NULL;
-    if (strcmp(backend_name, "interp") != 0) {
-        backend = tcg_backend_find(backend_name);
-        if (!backend) {
-            return -ENOENT;
-        }
+    const void *backend = harness_backend_named(backend_name);
+    if (!backend) {
+        return -ENOENT;
     }
     FuzzRunner runner = {
         .backend = backend,

@@ -1,12 +1,14 @@
 /*
  * fuzz-cpu: the random-instruction differential tester's command line.
  *
- *   fuzz-cpu [--seconds N] [--count N] [--seed S] [--backend interp|jit] [--units N] [--no-fork]
+ *   fuzz-cpu [--seconds N] [--count N] [--seed S] [--backend interp|jit|jit_cold] [--units N] [--no-fork]
  *            [--max-reports N] [--coverage-report PATH] [--min-tested N]
  *   fuzz-cpu --replay HEX --seed S [--backend B]     run one reproducer again
  *   fuzz-cpu --list-forms [MNEMONIC]                 the operand forms probed from Zydis's encoder
  *
- * Without --backend it fuzzes the interpreter, then the JIT when there is one. Exit status 0: no mismatch.
+ * Without --backend it fuzzes the interpreter, then the JIT when there is one: its optimized translations
+ * ("jit"), then its first tier ("jit_cold", blocks translated without the optimizer). Exit status 0: no
+ * mismatch.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,10 +21,10 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: fuzz-cpu [--seconds N] [--count N] [--seed S] [--backend interp|jit] [--units N]\n"
+            "usage: fuzz-cpu [--seconds N] [--count N] [--seed S] [--backend interp|jit|jit_cold] [--units N]\n"
             "                [--no-fork] [--max-reports N] [--coverage-report PATH] [--min-tested N]\n"
             "                [--include-known] [--unmasked-exceptions] [--only MNEMONIC,...]\n"
-            "       fuzz-cpu --replay HEX --seed S [--backend interp|jit]\n"
+            "       fuzz-cpu --replay HEX --seed S [--backend interp|jit|jit_cold]\n"
             "       fuzz-cpu --list-forms [MNEMONIC]\n"
             "  --count: random instructions to compare per backend; --seconds: time per backend\n");
 }
@@ -42,7 +44,7 @@ static int replay(const char *hex, uint64_t seed, const char *backend_name)
     }
     fuzz_seq_from_bytes(&seq, bytes, n);
     const void *backend = NULL;
-    if (strcmp(backend_name, "interp") != 0 && !(backend = tcg_backend_find(backend_name))) {
+    if (!(backend = harness_backend_named(backend_name))) {
         fprintf(stderr, "fuzz-cpu: no backend '%s'\n", backend_name);
         return 2;
     }
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
     if (!cfg.count && !cfg.seconds) {
         cfg.count = 100000;
     }
-    static const char *const all[] = {"interp", "jit"};
+    static const char *const all[] = {"interp", "jit", "jit_cold"};
     long long mismatches = 0, compared = 0;
     char how[512];
     int hl = snprintf(how, sizeof(how), "`fuzz-cpu --seed 0x%llx", (unsigned long long)cfg.seed);
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
     }
     hl += snprintf(how + hl, sizeof(how) - (size_t)hl, " --units %d%s`:", cfg.units,
                    cfg.fork_emulated ? "" : " --no-fork");
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < (int)(sizeof(all) / sizeof(all[0])); b++) {
         const char *name = backend ? backend : all[b];
         if (backend && b > 0) {
             break;

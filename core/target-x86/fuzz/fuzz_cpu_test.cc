@@ -174,4 +174,13 @@ TEST(FuzzCpu, Jit)
     FuzzOne("jit");
 }
 
+// The JIT's first tier: blocks translated without the optimizer.
+TEST(FuzzCpu, JitCold)
+{
+    if (!fuzz_backend_exists("jit")) {
+        GTEST_SKIP() << "no jit backend yet";
+    }
+    FuzzOne("jit_cold");
+}
+
 }  // namespace

@@ -28,7 +28,7 @@ std::vector<uint8_t> Bytes(const char *hex)
 
 void ExpectAgree(const Repro *list, size_t n)
 {
-    for (const char *backend : {"interp", "jit"}) {
+    for (const char *backend : {"interp", "jit", "jit_cold"}) {
         if (!fuzz_backend_exists(backend)) {
             continue;
         }

@@ -258,7 +258,7 @@ TEST_P(CtlBranchTest, LoopThroughASideExit)
     EXPECT_EQ(Random(code, 20, 5300), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CtlBranchTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, CtlBranchTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

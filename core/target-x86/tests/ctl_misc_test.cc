@@ -170,7 +170,7 @@ TEST_P(CtlMiscTest, Rdrand)
     EXPECT_EQ(emulated_->state.regs[HR_RCX] >> 32, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CtlMiscTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, CtlMiscTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

@@ -134,7 +134,7 @@ TEST_P(CtlStackTest, EnterLeave)
     EXPECT_TRUE(Check({0xc8, 0x18, 0x00, 0x02, 0xc9}));   // enter 24, 2; leave
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CtlStackTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, CtlStackTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

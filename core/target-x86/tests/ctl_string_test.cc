@@ -260,7 +260,7 @@ TEST_P(CtlStringTest, StringThenBranch)
     EXPECT_TRUE(Check({0xf3, 0xa6, 0x75, 0x02, 0x6a, 0x01, 0x6a, 0x02}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CtlStringTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, CtlStringTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

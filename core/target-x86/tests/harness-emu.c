@@ -227,6 +227,13 @@ static void harness_emu_timer(int seconds)
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
+const void *harness_backend_named(const char *name)
+{
+    bool cold = strcmp(name, "jit_cold") == 0;
+    tcg_hot_runs = cold ? TCG_HOT_RUNS : 0;
+    return tcg_backend_find(cold ? "jit" : name);
+}
+
 int harness_run_emulated(const uint8_t *code, size_t len, const HarnessState *in, HarnessResult *out,
                          const void *backend_arg)
 {

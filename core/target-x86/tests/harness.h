@@ -164,6 +164,11 @@ void harness_setup_data_regs(HarnessState *s, HarnessRng *r, void *reg_mask);
 /* Run natively in a forked child. 0, or a negative errno if the harness could not (out->error says). */
 int harness_run_native(const uint8_t *code, size_t len, const HarnessState *in, HarnessResult *out);
 
+/* A backend by name for the runs below: "interp", "jit" (every block translated with the optimizer at
+   once, as hot code runs) or "jit_cold" (the JIT's first tier, without the optimizer, as most code runs:
+   tcg_hot_runs). The tier holds for every emulated run after the call. NULL: no such backend. */
+const void *harness_backend_named(const char *name);
+
 /* Run under the CPU model with `backend` (a const TCGBackend *; NULL for the interpreter). */
 int harness_run_emulated(const uint8_t *code, size_t len, const HarnessState *in, HarnessResult *out,
                          const void *backend);

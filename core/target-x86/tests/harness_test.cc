@@ -249,7 +249,7 @@ TEST_P(HarnessTest, ReportsAMismatch)
     EXPECT_FALSE(harness_compare(&c, in_.get(), &a, &b, nullptr));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, HarnessTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, HarnessTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

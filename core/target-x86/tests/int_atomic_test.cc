@@ -18,6 +18,7 @@
 extern "C" {
 #include "core/target-x86/cpu.h"
 #include "core/target-x86/cpuid.h"
+#include "core/target-x86/tests/harness.h"
 #include "core/target-x86/translate.h"
 #include "core/tcg/backend.h"
 #include "core/tcg/cpu-exec.h"
@@ -48,7 +49,7 @@ class IntAtomicTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(IntAtomicTest, LockedUpdatesAreNotLost)
 {
-    const TCGBackend *backend = tcg_backend_find(GetParam().c_str());
+    const TCGBackend *backend = static_cast<const TCGBackend *>(harness_backend_named(GetParam().c_str()));
     if (!backend) GTEST_SKIP() << "no backend called " << GetParam();
     tb_cache_init(backend);
 
@@ -97,7 +98,7 @@ TEST_P(IntAtomicTest, LockedUpdatesAreNotLost)
     munmap(pages, 2 * 4096);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, IntAtomicTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, IntAtomicTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

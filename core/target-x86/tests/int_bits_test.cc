@@ -101,7 +101,7 @@ TEST_P(IntTest, ByteOrderAndCrc)
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, IntTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, IntTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

@@ -89,7 +89,7 @@ TEST_P(IntTest, FlagChainsInOneBlock)
     Run(a, kAll & ~(AF | OF), 0, 200);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, IntTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, IntTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

@@ -79,7 +79,7 @@ class IntTest : public ::testing::TestWithParam<std::string> {
   protected:
     void SetUp() override
     {
-        backend_ = tcg_backend_find(GetParam().c_str());
+        backend_ = static_cast<const TCGBackend *>(harness_backend_named(GetParam().c_str()));
         if (!backend_) GTEST_SKIP() << "no backend called " << GetParam();
     }
 

@@ -99,7 +99,7 @@ TEST_P(IntTest, AccumulatorAndFlags)
     Run(Asm()(ZYDIS_MNEMONIC_SAHF, {})(ZYDIS_MNEMONIC_ADC, {R(ZYDIS_REGISTER_RCX), R(ZYDIS_REGISTER_RBX)}), kAll);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, IntTest, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, IntTest, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

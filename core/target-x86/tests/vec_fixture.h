@@ -33,7 +33,7 @@ class VecTest : public ::testing::TestWithParam<std::string> {
   protected:
     void SetUp() override
     {
-        backend_ = tcg_backend_find(GetParam().c_str());
+        backend_ = static_cast<const TCGBackend *>(harness_backend_named(GetParam().c_str()));
         if (!backend_) GTEST_SKIP() << "no backend called " << GetParam();
         harness_state_init(in_.get());
         in_->regs[HR_RBX] = kDataBase;
@@ -101,7 +101,7 @@ class VecTest : public ::testing::TestWithParam<std::string> {
 };
 
 #define VEC_INSTANTIATE(suite)                                                                   \
-    INSTANTIATE_TEST_SUITE_P(Backends, suite, ::testing::Values("interp", "jit"),                \
+    INSTANTIATE_TEST_SUITE_P(Backends, suite, ::testing::Values("interp", "jit", "jit_cold"),                \
                              [](const ::testing::TestParamInfo<std::string> &info) { return info.param; })
 
 }  // namespace vectest

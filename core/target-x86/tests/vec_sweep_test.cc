@@ -175,7 +175,7 @@ class VecSweepRun : public ::testing::TestWithParam<std::string> {};
 // One form of each shape runs the same natively and emulated.
 TEST_P(VecSweepRun, EveryShapeAgrees)
 {
-    const TCGBackend *backend = tcg_backend_find(GetParam().c_str());
+    const TCGBackend *backend = static_cast<const TCGBackend *>(harness_backend_named(GetParam().c_str()));
     if (!backend) GTEST_SKIP() << "no backend called " << GetParam();
     std::set<std::tuple<int, int, int, std::string>> seen;
     std::vector<std::vector<uint8_t>> todo;
@@ -210,7 +210,7 @@ TEST_P(VecSweepRun, EveryShapeAgrees)
     EXPECT_EQ(bad, 0) << names;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, VecSweepRun, ::testing::Values("interp", "jit"),
+INSTANTIATE_TEST_SUITE_P(Backends, VecSweepRun, ::testing::Values("interp", "jit", "jit_cold"),
                          [](const ::testing::TestParamInfo<std::string> &info) { return info.param; });
 
 }  // namespace

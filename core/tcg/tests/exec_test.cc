@@ -42,6 +42,45 @@ TEST(Exec, CountingLoopChainsBlocks)
     fake_cpu_free(cpu);
 }
 
+// Two tiers: a block is translated without the optimizer first and, once it has run tcg_hot_runs times,
+// again with it, the new block taking the old one's place (the old one is dropped: no chain or lookup
+// reaches it). Only a backend that counts runs (the JIT) has a first tier.
+TEST(Exec, ColdBlockIsTranslatedAgainWhenHot)
+{
+    fake_reset();
+    fake_setup_counting_loop();
+    tcg_hot_runs = 16;
+    FakeCPU *cpu = fake_cpu_new();
+    bool tiers = cpu->tcg.backend->counts_runs;
+    cpu->tcg.pc = 0x1000;
+    cpu->r[1] = 10;   // the loop block runs 10 times: still cold
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 10u);
+    TranslationBlock *cold = tb_lookup(0x1000, 0);
+    ASSERT_NE(cold, nullptr);
+    EXPECT_EQ(cold->cold, tiers);
+    EXPECT_EQ(fake_translations, 2);
+    cpu->tcg.pc = 0x1000;
+    cpu->r[0] = 0;
+    cpu->r[1] = 1000;   // now it passes the count: translated again, and the loop goes on in the new block
+    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+    EXPECT_EQ(cpu->r[0], 1000u);
+    TranslationBlock *hot = tb_lookup(0x1000, 0);
+    ASSERT_NE(hot, nullptr);
+    EXPECT_FALSE(hot->cold);
+    if (tiers) {
+        EXPECT_NE(hot, cold);
+        EXPECT_TRUE(cold->invalid);
+        EXPECT_EQ(fake_translations, 3);
+        EXPECT_EQ(hot->jmp_dest[0], hot);   // the new block chains to itself
+    } else {
+        EXPECT_EQ(hot, cold);
+        EXPECT_EQ(fake_translations, 2);
+    }
+    tcg_hot_runs = 0;
+    fake_cpu_free(cpu);
+}
+
 TEST(Exec, GotoPtrUsesTheJumpCache)
 {
     fake_reset();

@@ -107,6 +107,7 @@ void fake_reset()
     blocks().clear();
     tb_flush_all();
     fake_translations = 0;
+    tcg_hot_runs = 0;   // one tier: tests count translations; Exec.ColdBlock* turns the first tier on
 }
 
 FakeCPU *fake_cpu_new(const TCGBackend *backend)
