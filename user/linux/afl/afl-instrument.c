@@ -123,6 +123,9 @@ static void afl_cmp(DisasContext *dc, unsigned bits, TCGTemp a, TCGTemp b)
 void afl_instrument_install(void)
 {
     x86_hook_block_start = afl_block_start;
+    /* One tier: a block the fork server translated cold before the first child would be translated again,
+       hot, in every child that runs it often, and never in the server (which has one at that pc). */
+    tcg_hot_runs = 0;
     if (afl.cmp_map || (afl.map && afl.compcov_level > 0)) {
         x86_hook_cmp = afl_cmp;
     }
