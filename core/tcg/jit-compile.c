@@ -1417,6 +1417,10 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     c->pc_in_rax = false;
 
     jit_liveness(c);
+    c->next_reads = !tb->cold;
+    if (c->next_reads) {
+        jit_regs_next_reads(c);
+    }
     int err = 0;
     int prev = -1;
     int nops = s->nb_ops;   /* soft-MMU lowering may add constants, never ops */

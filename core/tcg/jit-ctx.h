@@ -27,6 +27,8 @@
 #include "core/tcg/tb.h"
 
 #define JIT_SITE_WORDS 8192
+#define JIT_OP_TEMPS (1 + TCG_MAX_HELPER_ARGS)   /* a call's result and arguments; other ops have fewer */
+#define JIT_NO_READ INT16_MAX
 
 typedef struct JitFixup {
     uint8_t *field;
@@ -59,6 +61,15 @@ typedef struct JitCtx {
        branch goes backward (then every local stays live to the end). */
     int last_use[TCG_MAX_TEMPS];
     uint16_t nuses[TCG_MAX_TEMPS];
+    /* Next reads, for choosing what to evict (jit_reg_alloc), in optimized blocks (a cold one evicts the
+       least recently used: it runs a few times only, and the pass costs translation time): for op i, each
+       temp it reads or writes and the op that reads that temp next (JIT_NO_READ: nothing in the block
+       does); temp_next: the same for every temp as of the current op. */
+    bool next_reads;
+    uint8_t op_nnext[TCG_MAX_OPS];
+    int16_t op_next_temp[TCG_MAX_OPS][JIT_OP_TEMPS];
+    int16_t op_next_at[TCG_MAX_OPS][JIT_OP_TEMPS];
+    int16_t temp_next[TCG_MAX_TEMPS];
     int cur_op;
     bool has_back_branch;
     /* Guest addresses folded into the access: op i (an add of a constant) is not emitted, and the memory
@@ -123,6 +134,8 @@ static inline bool jit_reg_pinned(const JitCtx *c, int r) { return (c->pinned >>
 void jit_regs_reset(JitCtx *c);
 /* Start op i: unlock everything, free the registers of locals that are never read again. */
 void jit_regs_begin_op(JitCtx *c, int i);
+/* Compute the next reads (op_next_*) of the block's ops (after jit_liveness). */
+void jit_regs_next_reads(JitCtx *c);
 
 /* The register holding t (loaded on first use), locked for this op; rbp for env. */
 int jit_use(JitCtx *c, TCGTemp t);
