@@ -107,7 +107,7 @@ static int tcg_translate_once(TCGCPU *cpu, TranslationBlock *tb)
         tcg_optimize(s);
     }
     if (cpu->log && (cpu->log_mask & TCG_LOG_OP_OPT)) {
-        tcg_log_block(cpu, "OP after optimization", tb);
+        tcg_log_block(cpu, tb->cold ? "OP (first tier: not optimized)" : "OP after optimization", tb);
     }
     return cpu->backend->compile(s, tb);
 }
