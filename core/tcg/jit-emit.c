@@ -17,6 +17,7 @@
 static inline void jit_byte(JitBuf *b, uint8_t v);
 static inline bool jit_room(JitBuf *b);
 static inline void jit_rex(JitBuf *b, int bits, int reg, int rm);
+static void jit_imm_tail(JitBuf *b, int32_t imm, bool byte);
 
 /* --- operands and instructions ------------------------------------------------------------------- */
 
@@ -137,10 +138,7 @@ void jit_store_imm32(JitBuf *b, int base, int32_t disp, int32_t imm, int bits)
 {
     /* mov r/m32|64, imm32 (C7 /0); the 64-bit form sign-extends */
     jit_op_rm(b, 0xc7, 0, base, disp, bits);
-    if (!b->overflow) {
-        memcpy(b->p, &imm, 4);
-        b->p += 4;
-    }
+    jit_imm_tail(b, imm, false);
 }
 
 void jit_store_const64(JitBuf *b, int base, int32_t disp, uint64_t v)
@@ -204,12 +202,21 @@ static inline void jit_rex(JitBuf *b, int bits, int reg, int rm)
 /* opcode with ModRM = reg, rm (register direct). */
 void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits)
 {
-    if (!jit_room(b)) {
+    jit_op_reg(b, opcode, reg, rm, bits == 64 ? JM_W : 0);
+}
+
+/* The immediate after an opcode and its ModRM (which made room for it): a byte or four. */
+static void jit_imm_tail(JitBuf *b, int32_t imm, bool byte)
+{
+    if (b->overflow) {
         return;
     }
-    jit_rex(b, bits, reg, rm);
-    jit_byte(b, opcode);
-    jit_byte(b, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+    if (byte) {
+        jit_byte(b, (uint8_t)imm);
+    } else {
+        memcpy(b->p, &imm, 4);
+        b->p += 4;
+    }
 }
 
 /* opcode with ModRM = reg, [base + disp], where base is rbp or r13 (no SIB needed). */
@@ -297,19 +304,9 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
 /* Group-1 ALU op (ext: ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7) with a sign-extended immediate. */
 void jit_alu_ri(JitBuf *b, int ext, int reg, int32_t imm, int bits)
 {
-    if (!jit_room(b)) {
-        return;
-    }
-    jit_rex(b, bits, 0, reg);
     bool small = imm == (int8_t)imm;
-    jit_byte(b, small ? 0x83 : 0x81);
-    jit_byte(b, (uint8_t)(0xc0 | (ext & 7) << 3 | (reg & 7)));
-    if (small) {
-        jit_byte(b, (uint8_t)imm);
-    } else {
-        memcpy(b->p, &imm, 4);
-        b->p += 4;
-    }
+    jit_op_rr(b, small ? 0x83 : 0x81, ext, reg, bits);
+    jit_imm_tail(b, imm, small);
 }
 
 /* The same on memory: [base + disp] op= imm (CMP: compare). */
@@ -317,28 +314,14 @@ void jit_alu_mi(JitBuf *b, int ext, int base, int32_t disp, int32_t imm, int bit
 {
     bool small = imm == (int8_t)imm;
     jit_op_rm(b, small ? 0x83 : 0x81, ext, base, disp, bits);
-    if (b->overflow) {
-        return;
-    }
-    if (small) {
-        jit_byte(b, (uint8_t)imm);
-    } else {
-        memcpy(b->p, &imm, 4);
-        b->p += 4;
-    }
+    jit_imm_tail(b, imm, small);
 }
 
 /* test reg, imm (F7 /0 with a 32-bit immediate, sign-extended in the 64-bit form). */
 void jit_test_ri(JitBuf *b, int reg, int32_t imm, int bits)
 {
-    if (!jit_room(b)) {
-        return;
-    }
-    jit_rex(b, bits, 0, reg);
-    jit_byte(b, 0xf7);
-    jit_byte(b, (uint8_t)(0xc0 | (reg & 7)));
-    memcpy(b->p, &imm, 4);
-    b->p += 4;
+    jit_op_rr(b, 0xf7, 0, reg, bits);
+    jit_imm_tail(b, imm, false);
 }
 
 /* Group-2 shift/rotate (ext: ROL 0, ROR 1, SHL 4, SHR 5, SAR 7) by an immediate, or by cl (n < 0). */
