@@ -155,9 +155,7 @@ static bool x86_side_exit_meets(const DisasContext *dc, uint64_t pc)
             return true;
         }
     }
-    const TCGCPU *cpu = (const TCGCPU *)dc->env;   /* x86_env's cast the other way */
-    const TranslationBlock *known = cpu->jmp_cache[tcg_jmp_hash(pc)];
-    return known && known->pc == pc && known->flags == dc->tb->flags;
+    return tcg_jmp_cache_get((const TCGCPU *)dc->env, pc, dc->tb->flags) != NULL;   /* x86_env, reversed */
 }
 
 /* After the block's last exit: each side exit's label, under its branch's pc (so the JIT sees the branch

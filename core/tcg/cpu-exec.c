@@ -49,11 +49,8 @@ void tcg_cpu_destroy(TCGCPU *cpu)
 /* The block for (pc, flags) from this CPU's jump cache or the global cache; NULL on a miss. */
 static TranslationBlock *tcg_find_tb(TCGCPU *cpu, uint64_t pc, uint32_t flags)
 {
-    unsigned h = tcg_jmp_hash(pc);
-    TranslationBlock *tb = cpu->jmp_cache[h];
-    /* Dropped blocks are never freed, so a stale entry is safe to inspect. */
-    if (tb && tb->pc == pc && tb->flags == flags && tb->backend == cpu->backend &&
-        !__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
+    TranslationBlock *tb = tcg_jmp_cache_get(cpu, pc, flags);
+    if (tb) {
         return tb;
     }
     tb = tb_lookup(pc, flags);
@@ -61,7 +58,7 @@ static TranslationBlock *tcg_find_tb(TCGCPU *cpu, uint64_t pc, uint32_t flags)
         tb = NULL;   /* another backend's code: translate again, which replaces it */
     }
     if (tb) {
-        cpu->jmp_cache[h] = tb;
+        cpu->jmp_cache[tcg_jmp_hash(pc)] = tb;
     }
     return tb;
 }
@@ -171,9 +168,10 @@ static bool tcg_first_tier(const TCGCPU *cpu)
     return tcg_hot_runs > 0 && cpu->backend->counts_runs && !cpu->mem;
 }
 
-static TranslationBlock *tcg_translate(TCGCPU *cpu, uint64_t pc, uint32_t flags, int *errp)
+/* Translate the block at (pc, flags) and publish it (or the one another thread published first). */
+static TranslationBlock *tcg_translate(TCGCPU *cpu, uint64_t pc, uint32_t flags, bool cold, int *errp)
 {
-    TranslationBlock *tb = tcg_translate_new(cpu, pc, flags, tcg_first_tier(cpu), errp);
+    TranslationBlock *tb = tcg_translate_new(cpu, pc, flags, cold, errp);
     return tb ? tb_insert(tb) : NULL;
 }
 
@@ -194,11 +192,8 @@ TranslationBlock *tcg_cpu_translate_block(TCGCPU *cpu, uint64_t pc, uint32_t fla
 {
     TranslationBlock *tb = tcg_find_tb(cpu, pc, flags);
     int err = 0;
-    if (tb) {
-        return tb;
-    }
-    tb = tcg_translate_new(cpu, pc, flags, false, &err);   /* ahead of time (AFL's fork server): optimized */
-    return tb ? tb_insert(tb) : NULL;
+    /* Ahead of time (AFL's fork server): optimized at once. */
+    return tb ? tb : tcg_translate(cpu, pc, flags, false, &err);
 }
 
 /* Run generated code, with the host state it may leave behind folded into the CPU state after. */
@@ -275,7 +270,7 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
         TranslationBlock *tb = tcg_find_tb(cpu, pc, flags);
         if (!tb) {
             int err = 0;
-            tb = tcg_translate(cpu, pc, flags, &err);
+            tb = tcg_translate(cpu, pc, flags, tcg_first_tier(cpu), &err);
             if (!tb) {
                 /* The target raises guest-visible faults itself; this is an emulator limitation. */
                 fprintf(cpu->log ? cpu->log : stderr, "ember: cannot translate the block at 0x%" PRIx64 ": %s\n", pc,

@@ -149,6 +149,18 @@ static inline unsigned tcg_jmp_hash(uint64_t pc)
     return (unsigned)((pc ^ (pc >> TB_JMP_CACHE_BITS)) & (TB_JMP_CACHE_SIZE - 1));
 }
 
+/* The block for (pc, flags) in this CPU's jump cache alone (no lock), or NULL. Dropped blocks are never
+   freed, so a stale entry is safe to inspect. */
+static inline TranslationBlock *tcg_jmp_cache_get(const TCGCPU *cpu, uint64_t pc, uint32_t flags)
+{
+    TranslationBlock *tb = cpu->jmp_cache[tcg_jmp_hash(pc)];
+    if (tb && tb->pc == pc && tb->flags == flags && tb->backend == cpu->backend &&
+        !__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
+        return tb;
+    }
+    return NULL;
+}
+
 /* Jump-cache lookup used by backends for goto_ptr: the block for the CPU's current key, or NULL. */
 TranslationBlock *tcg_cpu_find_tb(TCGCPU *cpu);
 
