@@ -385,23 +385,18 @@ static void code_protect(uint64_t page, bool protect)
     mem_unlock();
 }
 
-static bool code_executable(uint64_t page)
+/* 1: the guest may run code on the page; 0: mapped, but it may not; -1: not the guest's. */
+static int code_page_runnable(uint64_t page)
 {
     mem_lock_init();
     GuestRegion *r = reg_find(page & GUEST_PAGE_MASK);
-    bool exec = r && (r->prot & PROT_EXEC) && (r->prot & PROT_READ);
+    int runnable = !r ? -1 : (r->prot & PROT_EXEC) && (r->prot & PROT_READ);
     mem_unlock();
-    return exec;
+    return runnable;
 }
 
-static bool code_fetch_denied(uint64_t page)
-{
-    mem_lock_init();
-    GuestRegion *r = reg_find(page & GUEST_PAGE_MASK);
-    bool denied = r && !((r->prot & PROT_EXEC) && (r->prot & PROT_READ));
-    mem_unlock();
-    return denied;
-}
+static bool code_executable(uint64_t page) { return code_page_runnable(page) == 1; }
+static bool code_fetch_denied(uint64_t page) { return code_page_runnable(page) == 0; }
 
 static const TBPageHooks page_hooks = {
     .protect = code_protect,
