@@ -51,7 +51,7 @@ int fuzz_replay_agrees(const char *backend_name, const uint8_t *bytes, size_t le
 
 bool fuzz_backend_exists(const char *name)
 {
-    return strcmp(name, "interp") == 0 || strcmp(name, "jit_cold") == 0 || tcg_backend_find(name) != NULL;
+    return harness_backend_named(name) != NULL;   /* which every run selects again, with its tier */
 }
 
 int fuzz_backend(const FuzzConfig *cfg, const char *backend_name, FuzzTotals *t)
