@@ -20,7 +20,7 @@
 #include "core/tcg/jit-ctx.h"
 
 /* Build the write-backs jit_sync(c, true) would emit now into the stub area, without changing the
-   register file. A stub index, or -1 when there is nothing to write back or no room (then the caller
+   register file (or the pending constants). A stub index, or -1 when there is nothing to write back or no room (then the caller
    writes back in line as before). */
 int jit_branch_stub_open(JitCtx *c)
 {
@@ -29,6 +29,9 @@ int jit_branch_stub_open(JitCtx *c)
     }
     bool dirty[16];
     memcpy(dirty, c->reg_dirty, sizeof(dirty));
+    int nkonst = c->nkonst;
+    struct JitPendingConst konst[JIT_MAX_PENDING_CONSTS];
+    memcpy(konst, c->konst, sizeof(konst));
     uint8_t *code = c->stub_code + c->stub_bytes;
     JitBuf body = c->b;
     c->b = (JitBuf){code, code, code + JIT_STUB_MAX_BYTES, false, false};
@@ -36,6 +39,8 @@ int jit_branch_stub_open(JitCtx *c)
     JitBuf stub = c->b;
     c->b = body;
     memcpy(c->reg_dirty, dirty, sizeof(dirty));
+    memcpy(c->konst, konst, sizeof(konst));
+    c->nkonst = nkonst;
     if (stub.p == code || stub.overflow || stub.error) {
         return -1;
     }

@@ -29,6 +29,7 @@
 #define JIT_SITE_WORDS 8192
 #define JIT_OP_TEMPS (1 + TCG_MAX_HELPER_ARGS)   /* a call's result and arguments; other ops have fewer */
 #define JIT_NO_READ INT16_MAX
+#define JIT_MAX_PENDING_CONSTS 4
 
 typedef struct JitFixup {
     uint8_t *field;
@@ -70,6 +71,14 @@ typedef struct JitCtx {
     int16_t op_next_temp[TCG_MAX_OPS][JIT_OP_TEMPS];
     int16_t op_next_at[TCG_MAX_OPS][JIT_OP_TEMPS];
     int16_t temp_next[TCG_MAX_TEMPS];
+    /* Globals set to a constant that is not stored yet (jit_store_const_global): the store is made where a
+       dirty register would be written back (or listed at a fault site), and skipped when the global is
+       set again first. cc_op, set by nearly every flag-writing instruction, is the one that counts. */
+    struct JitPendingConst {
+        TCGTemp t;
+        int32_t v;
+    } konst[JIT_MAX_PENDING_CONSTS];
+    int nkonst;
     int cur_op;
     bool has_back_branch;
     /* Guest addresses folded into the access: op i (an add of a constant) is not emitted, and the memory
@@ -150,7 +159,8 @@ void jit_get(JitCtx *c, int reg, TCGTemp t, int bits);
 void jit_put(JitCtx *c, TCGTemp t, int reg, bool zext);
 
 /* t = v for a global that nothing later in the block reads (cc_op, most often): one immediate store to its
-   env slot instead of a register held to the block's end. False when that does not apply. */
+   env slot, not made until the state must hold it (JitCtx.konst), instead of a register held to the
+   block's end. False when that does not apply. */
 bool jit_store_const_global(JitCtx *c, TCGTemp t, uint64_t v);
 /* Write dirty globals back (they stay cached), but for pinned ones, which stay in their registers across
    branches, labels and exits; with locals too: also dirty live locals. */

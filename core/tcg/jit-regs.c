@@ -92,8 +92,39 @@ static void jit_reg_bind(JitCtx *c, int r, TCGTemp t)
     }
 }
 
+/* ---- pending constants (JitCtx.konst) ---- */
+
+static int jit_const_find(const JitCtx *c, TCGTemp t)
+{
+    for (int i = 0; i < c->nkonst; i++) {
+        if (c->konst[i].t == t) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void jit_const_forget(JitCtx *c, int i)
+{
+    c->konst[i] = c->konst[--c->nkonst];
+}
+
+static void jit_const_store(JitCtx *c, int i)
+{
+    jit_store_imm32(&c->b, JIT_ENV, (int32_t)jit_slot(c, c->konst[i].t), c->konst[i].v, 64);
+    jit_const_forget(c, i);
+}
+
+static void jit_consts_store(JitCtx *c)
+{
+    while (c->nkonst > 0) {
+        jit_const_store(c, c->nkonst - 1);
+    }
+}
+
 void jit_regs_reset(JitCtx *c)
 {
+    c->nkonst = 0;
     /* Only temps up to the high-water mark were ever bound. */
     memset(c->temp_reg, 0, sizeof(c->temp_reg[0]) * (size_t)c->temps_bound);
     c->temps_bound = 0;
@@ -230,10 +261,18 @@ int jit_use(JitCtx *c, TCGTemp t)
         return r;
     }
     int r = jit_reg_alloc(c);
-    if (kind == TEMP_CONST) {
-        uint64_t v = c->s->temps[t].value;
+    int k = c->nkonst ? jit_const_find(c, t) : -1;
+    if (kind == TEMP_CONST || k >= 0) {
+        uint64_t v = k >= 0 ? (uint64_t)(int64_t)c->konst[k].v : c->s->temps[t].value;
         jit_movi(&c->b, r, v);
         c->reg_zext[r] = v <= 0xffffffffULL;
+        if (k >= 0) {
+            /* The register takes over the pending store: it is dirty. */
+            jit_const_forget(c, k);
+            jit_reg_bind(c, r, t);
+            c->reg_dirty[r] = true;
+            return r;
+        }
     } else {
         jit_op_rm(&c->b, JOP_MOV_LOAD, r, JIT_ENV, (int32_t)jit_slot(c, t), 64);
         c->reg_zext[r] = false;
@@ -246,6 +285,10 @@ int jit_use(JitCtx *c, TCGTemp t)
 int jit_def(JitCtx *c, TCGTemp t, TCGTemp from, TCGTemp keep)
 {
     int r;
+    int k = c->nkonst ? jit_const_find(c, t) : -1;
+    if (k >= 0) {
+        jit_const_forget(c, k);   /* superseded before anything read it */
+    }
     if (from >= 0 && from != t && from != keep && c->temp_reg[from] && jit_dead_after(c, from) &&
         !jit_temp_pinned(c, t)) {
         /* Take over the dying local's register: its value is the start of ours. */
@@ -273,7 +316,11 @@ int jit_def(JitCtx *c, TCGTemp t, TCGTemp from, TCGTemp keep)
 void jit_get(JitCtx *c, int reg, TCGTemp t, int bits)
 {
     const TCGTempInfo *ti = &c->s->temps[t];
-    if (c->temp_reg[t]) {
+    int k = c->nkonst ? jit_const_find(c, t) : -1;
+    if (k >= 0) {
+        int64_t v = c->konst[k].v;
+        jit_movi(&c->b, reg, bits == 32 ? (uint32_t)v : (uint64_t)v);
+    } else if (c->temp_reg[t]) {
         int r = c->temp_reg[t] - 1;
         c->reg_used[r] = ++c->clock;
         if (r != reg || bits == 32) {
@@ -305,6 +352,7 @@ void jit_put(JitCtx *c, TCGTemp t, int reg, bool zext)
 
 void jit_sync(JitCtx *c, bool locals)
 {
+    jit_consts_store(c);
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
         TCGTemp t = c->reg_temp[r];
@@ -339,6 +387,7 @@ static void jit_reg_reload(JitCtx *c, int r)
 
 void jit_regs_drop_all(JitCtx *c)
 {
+    jit_consts_store(c);
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
         if (!jit_reg_pinned(c, r)) {
@@ -353,6 +402,7 @@ void jit_regs_drop_all(JitCtx *c)
 
 void jit_regs_drop_globals(JitCtx *c)
 {
+    c->nkonst = 0;   /* stored before the helper (jit_sync_exact): what it left in the state counts */
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
         TCGTemp t = c->reg_temp[r];
@@ -378,6 +428,12 @@ void jit_regs_free_caller_saved(JitCtx *c)
 
 void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store)
 {
+    for (int i = c->nkonst - 1; i >= 0; i--) {
+        int64_t off = jit_slot(c, c->konst[i].t);
+        if (off < hi && off + 8 > lo) {
+            jit_const_store(c, i);
+        }
+    }
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
         TCGTemp t = c->reg_temp[r];
@@ -405,6 +461,18 @@ bool jit_store_const_global(JitCtx *c, TCGTemp t, uint64_t v)
     if (c->temp_reg[t]) {
         jit_reg_unbind(c, c->temp_reg[t] - 1);   /* its old value, dirty or not, is superseded */
     }
-    jit_store_imm32(&c->b, JIT_ENV, (int32_t)c->s->temps[t].env_offset, (int32_t)v, 64);
+    int k = jit_const_find(c, t);
+    if (c->soft_mem) {
+        /* The soft-MMU's slow paths write back registers only (jit-softmmu.c): store now. */
+        jit_store_imm32(&c->b, JIT_ENV, (int32_t)jit_slot(c, t), (int32_t)v, 64);
+        return true;
+    }
+    if (k < 0 && c->nkonst == JIT_MAX_PENDING_CONSTS) {
+        jit_const_store(c, 0);
+    }
+    if (k < 0) {
+        k = c->nkonst++;
+    }
+    c->konst[k] = (struct JitPendingConst){t, (int32_t)v};
     return true;
 }

@@ -3,7 +3,8 @@
  * every access (see jit-ctx.h). Record layout, in 32-bit words, after the block's code:
  *
  *   host offset of the access (from the block header), its length in bytes,
- *   guest pc (low word, high word), n, then n words: env offset | host register << 24
+ *   guest pc (low word, high word), n, then n words: env offset | host register << 24, where the
+ *   register JIT_SITE_CONST instead says the next word is the value (a pending constant, sign-extended)
  *
  * A record is written only for accesses in generated code proper; helpers called from it run after a
  * full write-back, so a fault inside one already sees exact state. Pinned globals are not listed: their
@@ -15,6 +16,7 @@
 #include "core/tcg/jit-ctx.h"
 
 #define JIT_SITE_FIXED 5   /* words before the register list */
+#define JIT_SITE_CONST 0xffu
 
 void jit_sites_reset(JitCtx *c)
 {
@@ -32,7 +34,7 @@ static bool jit_site_lists(const JitCtx *c, int r)
 
 bool jit_site_open(JitCtx *c, uint64_t guest_pc)
 {
-    if (c->nsite_words + JIT_SITE_FIXED + 16 > JIT_SITE_WORDS) {
+    if (c->nsite_words + JIT_SITE_FIXED + 16 + 2 * JIT_MAX_PENDING_CONSTS > JIT_SITE_WORDS) {
         return false;   /* room for the longest record (one pass over the registers fills it) */
     }
     uint32_t *w = &c->site_words[c->nsite_words];
@@ -43,6 +45,10 @@ bool jit_site_open(JitCtx *c, uint64_t guest_pc)
         if (jit_site_lists(c, r)) {
             w[k++] = (uint32_t)c->s->temps[c->reg_temp[r]].env_offset | (uint32_t)r << 24;
         }
+    }
+    for (int i = 0; i < c->nkonst; i++) {
+        w[k++] = (uint32_t)jit_slot(c, c->konst[i].t) | JIT_SITE_CONST << 24;
+        w[k++] = (uint32_t)c->konst[i].v;
     }
     w[4] = (uint32_t)(k - JIT_SITE_FIXED);
     c->site_open = c->nsite_words;
@@ -91,7 +97,9 @@ bool jit_restore_state(TCGCPU *cpu, uintptr_t pc, const uint64_t regs[16])
         if (at >= w[0] && at < w[0] + w[1]) {
             for (uint32_t k = 0; k < n; k++) {
                 uint32_t e = w[JIT_SITE_FIXED + k];
-                memcpy((uint8_t *)cpu + (e & 0xffffff), &regs[e >> 24], sizeof(uint64_t));
+                uint64_t v = (e >> 24) == JIT_SITE_CONST ? (uint64_t)(int64_t)(int32_t)w[JIT_SITE_FIXED + ++k]
+                                                         : regs[e >> 24];
+                memcpy((uint8_t *)cpu + (e & 0xffffff), &v, sizeof(uint64_t));
             }
             for (int k = 0; h->pinned && k < jit_pins.n; k++) {
                 memcpy((uint8_t *)cpu + jit_pins.env_offset[k], &regs[jit_pins.reg[k]], sizeof(uint64_t));
