@@ -31,7 +31,7 @@ void tcg_cpu_init(TCGCPU *cpu, const TCGTargetOps *target, const TCGBackend *bac
     if (target && target->init_globals) {
         target->init_globals(cpu->ctx);
     }
-    memset(cpu->jmp_cache, 0, sizeof(cpu->jmp_cache));
+    tcg_jmp_cache_register(cpu);
     cpu->exit_request = 0;
     cpu->exit_reason = TCG_EXIT_NONE;
     tb_cache_init(cpu->backend);
@@ -39,6 +39,7 @@ void tcg_cpu_init(TCGCPU *cpu, const TCGTargetOps *target, const TCGBackend *bac
 
 void tcg_cpu_destroy(TCGCPU *cpu)
 {
+    tcg_jmp_cache_unregister(cpu);
     g_free(cpu->ctx);
     cpu->ctx = NULL;
     if (tcg_current_cpu == cpu) {
@@ -58,7 +59,7 @@ static TranslationBlock *tcg_find_tb(TCGCPU *cpu, uint64_t pc, uint32_t flags)
         tb = NULL;   /* another backend's code: translate again, which replaces it */
     }
     if (tb) {
-        cpu->jmp_cache[tcg_jmp_hash(pc)] = tb;
+        tcg_jmp_cache_set(cpu, tb);
     }
     return tb;
 }
@@ -182,7 +183,7 @@ static void tcg_translate_hot(TCGCPU *cpu, TranslationBlock *cold)
     TranslationBlock *tb = tcg_translate_new(cpu, cold->pc, cold->flags, false, &err);
     if (tb) {
         tb = tb_replace(cold, tb);
-        cpu->jmp_cache[tcg_jmp_hash(tb->pc)] = tb;
+        tcg_jmp_cache_set(cpu, tb);
     }
 }
 
@@ -278,7 +279,7 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
                 cpu->exit_reason = TCG_EXIT_EXCEPTION;
                 return TCG_EXIT_EXCEPTION;
             }
-            cpu->jmp_cache[tcg_jmp_hash(pc)] = tb;
+            tcg_jmp_cache_set(cpu, tb);
         }
         /* Per-block logging needs every block to pass through here, so it turns chaining off. */
         bool logging = cpu->log && (cpu->log_mask & (TCG_LOG_EXEC | TCG_LOG_CPU));

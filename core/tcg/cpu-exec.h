@@ -69,14 +69,25 @@ typedef struct TCGMemOps {
     void (*store128)(struct TCGCPU *cpu, uint64_t addr, const void *src);
 } TCGMemOps;
 
+/* A jump-cache entry (jmp-cache.c): the key and the block's entry point, so that generated code compares
+   and jumps without loading the block. pc TB_JMP_EMPTY: none. */
+typedef struct TBJmpEntry {
+    uint64_t pc;
+    const void *code;                /* tb->entry */
+    TranslationBlock *tb;
+    uint32_t flags;
+    uint32_t unused;
+} TBJmpEntry;
+#define TB_JMP_EMPTY (~0ULL)
+
 /* The front of every target's CPU state. Generated code reaches these at fixed offsets from env. */
 typedef struct TCGCPU {
     uint64_t pc;                     /* guest pc (x86: rip) */
     uint64_t insn_pc;                /* pc of the instruction being executed (set by insn_start) */
     volatile int32_t exit_request;   /* set from signal handlers or other threads; checked per block */
     int32_t exit_reason;             /* TCGExitReason of the last exit_tb */
-    /* per-CPU jump cache for indirect branches: pc hash -> block */
-    TranslationBlock *jmp_cache[TB_JMP_CACHE_SIZE];
+    /* per-CPU jump cache for indirect branches: pc hash -> block (jmp-cache.c) */
+    TBJmpEntry jmp_cache[TB_JMP_CACHE_SIZE];
     /* where the exception path lands: the loop's sigsetjmp */
     sigjmp_buf jmp_env;
     const TCGTargetOps *target;
@@ -153,13 +164,26 @@ static inline unsigned tcg_jmp_hash(uint64_t pc)
    freed, so a stale entry is safe to inspect. */
 static inline TranslationBlock *tcg_jmp_cache_get(const TCGCPU *cpu, uint64_t pc, uint32_t flags)
 {
-    TranslationBlock *tb = cpu->jmp_cache[tcg_jmp_hash(pc)];
+    const TBJmpEntry *e = &cpu->jmp_cache[tcg_jmp_hash(pc)];
+    if (__atomic_load_n(&e->pc, __ATOMIC_ACQUIRE) != pc) {
+        return NULL;
+    }
+    TranslationBlock *tb = __atomic_load_n(&e->tb, __ATOMIC_RELAXED);
     if (tb && tb->pc == pc && tb->flags == flags && tb->backend == cpu->backend &&
         !__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
         return tb;
     }
     return NULL;
 }
+
+/* Put tb in this CPU's jump cache (only the CPU's own thread fills it). */
+void tcg_jmp_cache_set(TCGCPU *cpu, TranslationBlock *tb);
+/* Every CPU's jump cache, from any thread: forget the dropped (invalid) tb, or (clear) every block. */
+void tcg_jmp_caches_drop(const TranslationBlock *tb);
+void tcg_jmp_caches_clear(void);
+/* tcg_cpu_init and tcg_cpu_destroy: the CPU's cache starts empty and joins the ones drops reach. */
+void tcg_jmp_cache_register(TCGCPU *cpu);
+void tcg_jmp_cache_unregister(TCGCPU *cpu);
 
 /* Jump-cache lookup used by backends for goto_ptr: the block for the CPU's current key, or NULL. */
 TranslationBlock *tcg_cpu_find_tb(TCGCPU *cpu);

@@ -807,9 +807,9 @@ static void jit_flush_pc(JitCtx *c)
 
 /*
  * goto_ptr: the per-CPU jump cache. When the target's key is (pc, a 32-bit field of the state), the hit
- * path is inline: hash the pc as tcg_jmp_hash does, check the entry's pc, and its flags and validity with
- * one compare (tb.h), jump to its entry. A miss (or any other target) calls the loop's own lookup, which
- * also fills the entry.
+ * path is inline: hash the pc as tcg_jmp_hash does, compare the entry's pc and flags, jump to its code
+ * (jmp-cache.c keeps entries of dropped blocks out). A miss (or any other target) calls the loop's own
+ * lookup, which also fills the entry.
  */
 static void jit_goto_ptr(JitCtx *c)
 {
@@ -818,14 +818,14 @@ static void jit_goto_ptr(JitCtx *c)
     bool pc_in_rax = c->pc_in_rax;
     c->pc_in_rax = false;
     const TCGCPU *cpu = tcg_current_cpu;
-    uint8_t *miss[3] = {NULL, NULL, NULL};
+    uint8_t *miss[2] = {NULL, NULL};
     const void *find = (const void *)tcg_cpu_find_tb;
     if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
     } else if (cpu && cpu->target && cpu->target->tb_flags_offset && TB_JMP_CACHE_BITS < 32) {
         const int32_t flags_off = (int32_t)cpu->target->tb_flags_offset;
-        _Static_assert(offsetof(TranslationBlock, invalid) == offsetof(TranslationBlock, flags) + 4,
-                       "one compare checks the flags and that the block is valid");
+        const int32_t jc = (int32_t)offsetof(TCGCPU, jmp_cache);
+        _Static_assert(sizeof(TBJmpEntry) == 32, "an entry's offset is its index << 5");
         if (!pc_in_rax) {
             jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
         }
@@ -834,18 +834,16 @@ static void jit_goto_ptr(JitCtx *c)
         jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
         jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
         jit_alu_ri(b, 4, JR_RCX, (int32_t)(TB_JMP_CACHE_SIZE - 1), 32);
-        /* rcx = cpu->jmp_cache[hash] */
-        jit_op_mem(b, 0x8b, JR_RCX, JIT_ENV, JR_RCX, (int32_t)offsetof(TCGCPU, jmp_cache), JM_W | JM_SCALE(3));
-        jit_op_rr(b, JOP_TEST, JR_RCX, JR_RCX, 64);
-        miss[0] = jit_jcc32(b, JCC_E, NULL);
-        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, pc), JM_W);
-        miss[1] = jit_jcc32(b, JCC_NE, NULL);
-        /* the current flags zero-extended: equal to the block's flags:invalid pair only if invalid is 0 */
+        jit_shift_ri(b, 4, JR_RCX, 5, 32);
+        /* The entry [rbp + rcx + jc]: its key, the current flags, then its code. Nothing is loaded from the
+           block itself: a dropped block's entries are emptied (jmp-cache.c). */
+        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, pc), JM_W);
+        miss[0] = jit_jcc32(b, JCC_NE, NULL);
         jit_op_rm(b, JOP_MOV_LOAD, JR_RDX, JIT_ENV, flags_off, 32);
-        jit_op_mem(b, JOP_CMP + 2, JR_RDX, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, flags), JM_W);
-        miss[2] = jit_jcc32(b, JCC_NE, NULL);
-        JI1(b, JMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, entry), 8));
-        for (int i = 0; i < 3; i++) {
+        jit_op_mem(b, JOP_CMP + 2, JR_RDX, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, flags), 0);
+        miss[1] = jit_jcc32(b, JCC_NE, NULL);
+        jit_op_mem(b, 0xff, 4, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, code), 0);   /* jmp [...] */
+        for (int i = 0; i < 2; i++) {
             jit_patch_rel32(miss[i], b->p, false);
         }
     }

@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "core/tcg/cpu-exec.h"
 #include "core/tcg/tb.h"
 
 typedef struct TBPage {
@@ -233,6 +234,7 @@ static void tb_unchain_incoming(TranslationBlock *tb)
 static void tb_drop(TranslationBlock *tb, uint64_t skip_page)
 {
     __atomic_store_n(&tb->invalid, true, __ATOMIC_RELEASE);
+    tcg_jmp_caches_drop(tb);
     if (g_hash_table_lookup(tb_table, tb) == tb) {
         g_hash_table_remove(tb_table, tb);
     }
@@ -311,5 +313,6 @@ void tb_flush_all(void)
     }
     g_hash_table_remove_all(tb_pages);
     g_hash_table_remove_all(tb_table);
+    tcg_jmp_caches_clear();
     pthread_mutex_unlock(&tb_lock);
 }

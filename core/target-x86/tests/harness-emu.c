@@ -179,15 +179,14 @@ static void harness_emu_load(CPUX86State *env, const HarnessState *in)
  * again (random inputs) keeps its blocks: dropped blocks are never freed, so flushing every run would grow
  * memory with the iteration count.
  */
-static void harness_emu_new_code(CPUX86State *env, const uint8_t *code, size_t len)
+static void harness_emu_new_code(const uint8_t *code, size_t len)
 {
     static uint8_t last[HARNESS_CODE_SIZE];
     static size_t last_len = SIZE_MAX;
     if (len == last_len && memcmp(code, last, len) == 0) {
         return;
     }
-    tb_flush_all();
-    memset(env->tcg.jmp_cache, 0, sizeof(env->tcg.jmp_cache));
+    tb_flush_all();   /* every CPU's jump cache too */
     memcpy(last, code, len);
     last_len = len;
 }
@@ -256,7 +255,7 @@ int harness_run_emulated(const uint8_t *code, size_t len, const HarnessState *in
     page[len] = 0x0f;   /* syscall */
     page[len + 1] = 0x05;
     memcpy((void *)(uintptr_t)HARNESS_MEM_ADDR, in->mem, HARNESS_MEM_SIZE);
-    harness_emu_new_code(env, code, len);
+    harness_emu_new_code(code, len);
     harness_emu_load(env, in);
 
     const uint64_t stop = HARNESS_CODE_ADDR + len;

@@ -150,7 +150,7 @@ static bool feedback_drain(TCGCPU *cpu)
             TranslationBlock *tb = code_readable(f.pc) ? tcg_cpu_translate_block(cpu, f.pc, f.flags) : NULL;
             if (tb) {
                 /* In the jump cache too, or every child would write it (and copy its page). */
-                cpu->jmp_cache[tcg_jmp_hash(f.pc)] = tb;
+                tcg_jmp_cache_set(cpu, tb);
                 done++;
             }
         } else if (f.slot < TCG_GOTO_TB_SLOTS) {
