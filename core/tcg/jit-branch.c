@@ -20,8 +20,8 @@
 #include "core/tcg/jit-ctx.h"
 
 /* Build the write-backs jit_sync(c, true) would emit now into the stub area, without changing the
-   register file (or the pending constants). A stub index, or -1 when there is nothing to write back or no room (then the caller
-   writes back in line as before). */
+   register file or the pending constants. A stub index, or -1 when there is nothing to write back or no
+   room (then the caller writes back in line as before). */
 int jit_branch_stub_open(JitCtx *c)
 {
     if (c->nstubs >= JIT_MAX_STUBS || c->stub_bytes + JIT_STUB_MAX_BYTES > (int)sizeof(c->stub_code)) {

@@ -461,12 +461,12 @@ bool jit_store_const_global(JitCtx *c, TCGTemp t, uint64_t v)
     if (c->temp_reg[t]) {
         jit_reg_unbind(c, c->temp_reg[t] - 1);   /* its old value, dirty or not, is superseded */
     }
-    int k = jit_const_find(c, t);
     if (c->soft_mem) {
         /* The soft-MMU's slow paths write back registers only (jit-softmmu.c): store now. */
         jit_store_imm32(&c->b, JIT_ENV, (int32_t)jit_slot(c, t), (int32_t)v, 64);
         return true;
     }
+    int k = jit_const_find(c, t);
     if (k < 0 && c->nkonst == JIT_MAX_PENDING_CONSTS) {
         jit_const_store(c, 0);
     }

@@ -23,8 +23,7 @@
 typedef struct TranslationBlock {
     uint64_t pc;                 /* guest pc of the first instruction */
     uint32_t flags;              /* CPU mode the block was translated for */
-    /* Nonzero: dropped from the cache; may still be running in another thread. Right after flags, so that
-       generated code checks "these flags and still valid" with one 64-bit compare against the flags. */
+    /* Nonzero: dropped from the cache; may still be running in another thread. */
     uint32_t invalid;
     const void *entry;           /* where generated code jumps in (the JIT's: code + its header), or NULL */
     uint32_t size;               /* bytes of guest code */
