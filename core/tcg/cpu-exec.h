@@ -168,9 +168,10 @@ static inline TranslationBlock *tcg_jmp_cache_get(const TCGCPU *cpu, uint64_t pc
     if (__atomic_load_n(&e->pc, __ATOMIC_ACQUIRE) != pc) {
         return NULL;
     }
+    /* The key matched, so the rest of the entry is this block's (tb is NULL only in a never-filled slot
+       looked up for TB_JMP_EMPTY itself). */
     TranslationBlock *tb = __atomic_load_n(&e->tb, __ATOMIC_RELAXED);
-    if (tb && tb->pc == pc && tb->flags == flags && tb->backend == cpu->backend &&
-        !__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
+    if (tb && e->flags == flags && tb->backend == cpu->backend && !__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
         return tb;
     }
     return NULL;

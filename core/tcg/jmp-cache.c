@@ -35,11 +35,7 @@ void tcg_jmp_cache_register(TCGCPU *cpu)
     if (!jmp_caches_cpus) {
         jmp_caches_cpus = g_ptr_array_new();
     }
-    bool known = false;
-    for (guint i = 0; i < jmp_caches_cpus->len && !known; i++) {
-        known = g_ptr_array_index(jmp_caches_cpus, i) == cpu;
-    }
-    if (!known) {
+    if (!g_ptr_array_find(jmp_caches_cpus, cpu, NULL)) {
         g_ptr_array_add(jmp_caches_cpus, cpu);
     }
     pthread_mutex_unlock(&jmp_caches_lock);
