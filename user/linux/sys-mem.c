@@ -32,6 +32,11 @@
 #define MREMAP_DONTUNMAP 4
 #endif
 
+/*
+ * Held across a change of the guest's mappings and the dropping of code translated from what was there.
+ * Dropping it only afterwards would leave a window in which another thread maps something new at the same
+ * address (the host hands out a just-freed range first), writes code there and runs the old translation.
+ */
 static pthread_mutex_t sys_mem_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void linux_sys_mem_fork_lock(bool lock)
@@ -144,11 +149,11 @@ long guest_mem_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, ui
             record_mapping((uintptr_t)p, len, prot, flags, fd, offset);
         }
     }
-    pthread_mutex_unlock(&sys_mem_lock);
     /* Code translated from what was there before is stale; dropping it also gives the pages the new
        mapping's rights. */
     if (ret >= 0 && replace)
         guest_mem_invalidate_range(addr, len);
+    pthread_mutex_unlock(&sys_mem_lock);
     return ret;
 }
 
@@ -178,8 +183,9 @@ long guest_mem_munmap(uint64_t addr, uint64_t len)
                 guest_mem_forget(pieces.start[i], pieces.end[i] - pieces.start[i]);
         }
     } while (pieces.overflow && ret == 0);
-    pthread_mutex_unlock(&sys_mem_lock);
+    /* Before another thread may map something new here (see sys_mem_lock). */
     guest_mem_invalidate_range(addr, len);
+    pthread_mutex_unlock(&sys_mem_lock);
     return ret;
 }
 
@@ -197,10 +203,10 @@ long guest_mem_mprotect(uint64_t addr, uint64_t len, int prot)
     prot &= PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM;
     pthread_mutex_lock(&sys_mem_lock);
     long ret = guest_mem_is_guest(addr, len) ? guest_mem_protect_range(addr, len, prot) : -ENOMEM;
-    pthread_mutex_unlock(&sys_mem_lock);
     /* Code the guest may no longer execute is dropped, so that jumping there faults as it should. */
     if (ret == 0 && !(prot & PROT_EXEC))
         guest_mem_invalidate_range(addr, len);
+    pthread_mutex_unlock(&sys_mem_lock);
     return ret;
 }
 
@@ -236,7 +242,6 @@ long guest_mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int
                            old_len == 0 || (flags & MREMAP_DONTUNMAP));
         }
     }
-    pthread_mutex_unlock(&sys_mem_lock);
     if (ret >= 0) {
         /* The old pages moved away or were cut off (DONTUNMAP leaves them empty); what is now at the new
            place is no longer what was translated there. */
@@ -245,6 +250,7 @@ long guest_mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int
         if (flags & MREMAP_FIXED)
             guest_mem_invalidate_range(new_addr, new_len);
     }
+    pthread_mutex_unlock(&sys_mem_lock);
     return ret;
 }
 
@@ -257,15 +263,18 @@ long guest_mem_madvise(uint64_t addr, uint64_t len, int advice)
     if (range_bad(addr, len))
         return -EINVAL;
     len = GUEST_PAGE_ALIGN(len);
+    pthread_mutex_lock(&sys_mem_lock);
+    long ret = 0;
     /* Advice such as MADV_DONTNEED would wipe ember's own memory: only the guest's ranges. */
     if (!guest_mem_is_guest(addr, len))
-        return -ENOMEM;
-    if (madvise((void *)(uintptr_t)addr, len, advice) != 0)
-        return -errno;
+        ret = -ENOMEM;
+    else if (madvise((void *)(uintptr_t)addr, len, advice) != 0)
+        ret = -errno;
     /* These make the pages read back as zeros (or the file's contents): translated code is stale. */
-    if (advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE)
+    else if (advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE)
         guest_mem_invalidate_range(addr, len);
-    return 0;
+    pthread_mutex_unlock(&sys_mem_lock);
+    return ret;
 }
 
 /* ---- brk ---- */
@@ -303,12 +312,11 @@ uint64_t guest_mem_brk(uint64_t new_brk)
         munmap((void *)(uintptr_t)new_end, brk_mapped - new_end);
         guest_mem_forget(new_end, brk_mapped - new_end);
     }
-    uint64_t old_mapped = brk_mapped;
+    if (new_end < brk_mapped)
+        guest_mem_invalidate_range(new_end, brk_mapped - new_end);
     brk_mapped = new_end;
     brk_cur = ret = new_brk;
     pthread_mutex_unlock(&sys_mem_lock);
-    if (new_end < old_mapped)
-        guest_mem_invalidate_range(new_end, old_mapped - new_end);
     return ret;
 out:
     pthread_mutex_unlock(&sys_mem_lock);
@@ -352,9 +360,9 @@ long guest_mem_shmat(int shmid, uint64_t addr, int flags)
             guest_mem_record((uintptr_t)p, len, &info);
         }
     }
-    pthread_mutex_unlock(&sys_mem_lock);
     if (ret >= 0 && remap)
         guest_mem_invalidate_range(addr, len);
+    pthread_mutex_unlock(&sys_mem_lock);
     return ret;
 }
 
@@ -371,11 +379,11 @@ long guest_mem_shmdt(uint64_t addr)
            strcmp(next_name, name) == 0 && next.ino == info.ino && next.offset == info.offset + (end - addr))
         end = next_end;
     long ret = shmdt((void *)(uintptr_t)addr) == 0 ? 0 : -errno;
-    if (ret == 0 && found)
+    if (ret == 0 && found) {
         guest_mem_forget(addr, end - addr);
-    pthread_mutex_unlock(&sys_mem_lock);
-    if (ret == 0 && found)
         guest_mem_invalidate_range(addr, end - addr);
+    }
+    pthread_mutex_unlock(&sys_mem_lock);
     return ret;
 }
 
