@@ -39,7 +39,7 @@ typedef struct FlagsWindow {
        takes it as well when it gets there. */
     uint64_t stop_pc;
     /* Their decodings, which the translator takes instead of decoding them again (x86_flags_live_decoded):
-       allocated by the first translation on a thread. */
+       allocated by the first translation on a thread, freed when it ends. */
     X86Insn *insn;
 } FlagsWindow;
 
@@ -156,7 +156,8 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
         limit = FLAGS_WINDOW_MAX;
     }
     if (w->insn == NULL) {
-        w->insn = g_new(X86Insn, FLAGS_WINDOW_MAX + 1);
+        static GPrivate insn_key = G_PRIVATE_INIT(g_free);
+        w->insn = tcg_thread_scratch(&insn_key, sizeof(X86Insn) * (FLAGS_WINDOW_MAX + 1));
     }
     while ((unsigned)w->n < limit && (pc & TB_PAGE_MASK) == page) {
         if (tcg_debug_breakpoint && tcg_debug_breakpoint(pc)) {

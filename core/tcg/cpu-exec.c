@@ -113,18 +113,15 @@ static int tcg_translate_once(TCGCPU *cpu, TranslationBlock *tb)
 /*
  * The block being translated by this thread. A translator may leave through the exception path (a
  * guest fault while reading code); the allocation then stays here for the next translation instead
- * of leaking.
+ * of leaking (or is freed when the thread ends).
  */
-static __thread TranslationBlock *tcg_spare_tb;
+static GPrivate tcg_spare_tb = G_PRIVATE_INIT(g_free);
 
 /* Translate the block at (pc, flags), retrying shorter when its IR outgrows the buffers; `cold`: a first
    translation (TranslationBlock.cold). Not yet published: see tb_insert. */
 static TranslationBlock *tcg_translate_new(TCGCPU *cpu, uint64_t pc, uint32_t flags, bool cold, int *errp)
 {
-    if (!tcg_spare_tb) {
-        tcg_spare_tb = g_new0(TranslationBlock, 1);
-    }
-    TranslationBlock *tb = tcg_spare_tb;
+    TranslationBlock *tb = tcg_thread_scratch(&tcg_spare_tb, sizeof(TranslationBlock));
     int err = 0;
     for (int attempt = 0; attempt < TCG_RETRY_LIMIT; attempt++) {
         memset(tb, 0, sizeof(*tb));
@@ -146,7 +143,7 @@ static TranslationBlock *tcg_translate_new(TCGCPU *cpu, uint64_t pc, uint32_t fl
         *errp = err;
         return NULL;
     }
-    tcg_spare_tb = NULL;
+    g_private_set(&tcg_spare_tb, NULL);   /* it is the cache's now */
     tb->max_insns = 0;
     uint64_t last = pc + (tb->size ? tb->size - 1 : 0);
     tb->page[0] = pc & TB_PAGE_MASK;

@@ -1372,12 +1372,8 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
        code goes to (tb_insert refuses the block if another flush comes before it is published). */
     tb->flush_gen = tb_flush_generation();
     /* One context per translating thread, reused: only the parts this block uses are reset. */
-    static __thread JitCtx *jit_ctx;
-    if (!jit_ctx && !(jit_ctx = calloc(1, sizeof(*jit_ctx)))) {
-        jit_buf_commit(NULL);
-        return -ENOMEM;
-    }
-    JitCtx *c = jit_ctx;
+    static GPrivate jit_ctx_key = G_PRIVATE_INIT(g_free);
+    JitCtx *c = tcg_thread_scratch(&jit_ctx_key, sizeof(JitCtx));
     memset(c->label_at, 0, sizeof(c->label_at[0]) * (size_t)s->nb_labels);
     c->nfix = 0;
     c->nstubs = c->stub_bytes = 0;

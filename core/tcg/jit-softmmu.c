@@ -128,6 +128,7 @@ typedef struct SoftSlow {
 
 static __thread SoftSlow *soft_slow;
 static __thread int soft_nslow, soft_cap;
+static GPrivate soft_slow_owner = G_PRIVATE_INIT(g_free);   /* soft_slow, freed when the thread ends */
 
 static bool soft_caller_saved(int r)
 {
@@ -163,10 +164,8 @@ static SoftSlow *soft_new_slow(void)
 {
     if (soft_nslow == soft_cap) {
         int cap = soft_cap ? soft_cap * 2 : 256;
-        SoftSlow *n = realloc(soft_slow, sizeof(*n) * (size_t)cap);
-        if (!n) {
-            return NULL;
-        }
+        SoftSlow *n = g_realloc(soft_slow, sizeof(*n) * (size_t)cap);
+        g_private_set(&soft_slow_owner, n);   /* the old block is gone: nothing to free */
         soft_slow = n;
         soft_cap = cap;
     }
@@ -210,10 +209,6 @@ void jit_soft_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, int32_t di
 {
     JitBuf *b = &c->b;
     SoftSlow *s = soft_new_slow();
-    if (!s) {
-        b->error = true;
-        return;
-    }
     /* The instruction's pc matters only if the access faults: the slow path stores it. The hit path leaves
        TCGCPU.insn_pc alone and the pc stays pending for the next op that needs it; but after the slow path
        its upper half may be another one than the hit path assumes. */

@@ -817,11 +817,8 @@ void tcg_optimize(TCGContext *s)
         return;
     }
     /* One state per translating thread, kept: its epochs make old entries stale, so nothing is cleared. */
-    static __thread OptState *state;
-    if (state == NULL) {
-        state = g_malloc0(sizeof(OptState));
-    }
-    OptState *o = state;
+    static GPrivate state_key = G_PRIVATE_INIT(g_free);
+    OptState *o = tcg_thread_scratch(&state_key, sizeof(OptState));
     o->s = s;
     if (o->epoch > UINT32_MAX - TCG_MAX_OPS) {
         memset(o->seen, 0, sizeof(o->seen));   /* before the epoch could wrap onto old entries */

@@ -24,6 +24,16 @@ const TCGOpDef tcg_op_defs[TCG_OP_COUNT] = {
 /* The op handed out once the op array is full; per thread, since each thread has its own context. */
 static __thread TCGOp tcg_scratch_op;
 
+void *tcg_thread_scratch(GPrivate *key, size_t size)
+{
+    void *p = g_private_get(key);
+    if (!p) {
+        p = g_malloc0(size);
+        g_private_set(key, p);
+    }
+    return p;
+}
+
 void tcg_context_init(TCGContext *s)
 {
     /* The counts only: every temp and op is written in full when it is made, and a context is about half

@@ -5,6 +5,7 @@
 #ifndef EMBER_TCG_H
 #define EMBER_TCG_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -145,6 +146,13 @@ typedef struct TCGContext {
     int nb_labels;
     bool overflow;           /* the block grew past a limit: the translator must end it earlier */
 } TCGContext;
+
+/*
+ * A translating thread's scratch (a compiler context, a decode window): allocated zeroed on the thread's
+ * first call, the same block on later ones, freed when the thread ends. The key is a GPrivate of the
+ * caller's, G_PRIVATE_INIT(g_free). Guest threads come and go; their scratch must go with them.
+ */
+void *tcg_thread_scratch(GPrivate *key, size_t size);
 
 /* Prepare an empty context (temp 0 = env). A zero-filled context is also accepted by every function. */
 void tcg_context_init(TCGContext *s);

@@ -69,6 +69,9 @@ void linux_cpu_loop(LinuxThread *t)
         switch (why) {
         case TCG_EXIT_SYSCALL:
             cpu_loop_syscall(t);
+            if (t->exited) {
+                return;
+            }
             break;
         case TCG_EXIT_EXCEPTION:
             linux_signal_from_exception(t);

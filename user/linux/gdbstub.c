@@ -43,7 +43,7 @@ typedef struct GdbThread {
 
 static pthread_mutex_t gdb_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gdb_cond = PTHREAD_COND_INITIALIZER;
-static GPtrArray *gdb_threads;  /* GdbThread*, never freed (dead threads are skipped) */
+static GPtrArray *gdb_threads;  /* GdbThread*; an ended first thread stays (dead threads are skipped) */
 static int gdb_running;         /* threads inside guest code */
 static bool gdb_stopped;        /* a thread is serving gdb: the others wait */
 static GdbServer gdb_server;
@@ -167,6 +167,21 @@ int linux_gdb_start(int port)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
+}
+
+void linux_gdb_thread_exit(void)
+{
+    if (!gdb_self) {
+        return;   /* gdb never saw it */
+    }
+    pthread_mutex_lock(&gdb_lock);
+    while (gdb_stopped) {
+        pthread_cond_wait(&gdb_cond, &gdb_lock);   /* all-stop: no thread ends while gdb looks */
+    }
+    g_ptr_array_remove(gdb_threads, gdb_self);
+    g_free(gdb_self);
+    gdb_self = NULL;
+    pthread_mutex_unlock(&gdb_lock);
 }
 
 static GdbThread *gdb_register(LinuxThread *t)

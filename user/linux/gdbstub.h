@@ -44,6 +44,9 @@ extern int linux_gdb_nbreaks, linux_gdb_nwatch;
 extern const GdbTargetOps linux_gdb_target_ops;
 /* The ids of the live guest threads (at most max); their number. */
 int linux_gdb_thread_ids(int *tids, int max);
+/* The calling thread's guest thread has ended: gdb no longer lists it (waits while gdb has the process
+   stopped). Called whether or not gdb is active. */
+void linux_gdb_thread_exit(void);
 /* The live guest thread with this id, or NULL. */
 LinuxThread *linux_gdb_thread(int tid);
 /* Guest memory through /proc/self/mem: faults become short counts, and writes reach read-only code. */

@@ -45,6 +45,10 @@ static void *clone_thread_main(void *arg)
     linux_signal_set_mask(t, t->sigmask);
     sem_post(&cs->ready);
     linux_cpu_loop(t);
+    /* It called exit: returning ends the host thread the way its library expects, so its stack and
+       thread-local data (the translator's per-thread scratch) are freed, which a bare exit call skips. */
+    linux_thread_release(t);
+    return NULL;
 }
 
 static long clone_thread(LinuxThread *parent, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid,
@@ -53,7 +57,7 @@ static long clone_thread(LinuxThread *parent, uint64_t flags, uint64_t stack, ui
     if ((flags & THREAD_CLONE_FLAGS) != THREAD_CLONE_FLAGS) {
         return -EINVAL;   /* a thread that shares only part of the process is not supported */
     }
-    LinuxThread *t = g_aligned_alloc0(1, sizeof(LinuxThread), 64);
+    LinuxThread *t = linux_thread_alloc();
     t->env = parent->env;                       /* registers, flags, FPU state, model */
     memset(&t->env.tcg, 0, sizeof(t->env.tcg)); /* the loop's part is per thread */
     t->env.tcg.pc = parent->env.tcg.pc;
@@ -79,7 +83,7 @@ static long clone_thread(LinuxThread *parent, uint64_t flags, uint64_t stack, ui
     int err = pthread_create(&th, &attr, clone_thread_main, &cs);
     pthread_attr_destroy(&attr);
     if (err) {
-        g_free(t);
+        linux_thread_discard(t);
         return -err;
     }
     while (sem_wait(&cs.ready) != 0) {
@@ -181,8 +185,12 @@ static long sys_exit(CPUX86State *env, const long a[6])
         __atomic_store_n((pid_t *)(uintptr_t)t->clear_child_tid, 0, __ATOMIC_SEQ_CST);
         syscall(SYS_futex, (void *)(uintptr_t)t->clear_child_tid, FUTEX_WAKE, 1, NULL, NULL, 0);
     }
-    /* Only this thread ends; the process ends when its last thread does. */
-    syscall(SYS_exit, (int)a[0]);
+    /* Only this thread ends; the process ends when its last thread does. The first thread ends its host
+       thread at once (with the code the parent sees if it is the last); another returns from its loop. */
+    if (linux_thread_is_main(t)) {
+        syscall(SYS_exit, (int)a[0]);
+    }
+    t->exited = true;
     return 0;
 }
 

@@ -30,6 +30,8 @@ typedef struct LinuxThread {
     uint64_t saved_mask;
     uint64_t clear_child_tid;      /* set_tid_address / CLONE_CHILD_CLEARTID */
     uint64_t afl_prev_loc;         /* AFL mode: this thread's previous block id (user/linux/afl/) */
+    bool exited;                   /* it made the exit call: its loop returns (threads other than the first) */
+    struct LinuxThread *next_free; /* on the list of ended threads' structures, for the next clone */
 } LinuxThread;
 
 /* What the whole process shares. */
@@ -53,8 +55,22 @@ void linux_thread_attach(LinuxThread *t);
 /* Create the first guest thread's structure (the caller fills its registers). */
 LinuxThread *linux_thread_new_main(void);
 
-/* Run the thread's guest code forever (threads leave through exit / exit_group). */
-__attribute__((noreturn)) void linux_cpu_loop(LinuxThread *t);
+/* A zeroed structure for a new guest thread: an ended thread's, or a new one. */
+LinuxThread *linux_thread_alloc(void);
+
+/* The calling host thread's guest thread has ended (its loop returned): forget it everywhere and keep its
+   structure for the next clone. The host thread must end next. */
+void linux_thread_release(LinuxThread *t);
+
+/* A structure from linux_thread_alloc whose thread never started. */
+void linux_thread_discard(LinuxThread *t);
+
+/* Whether t is the process's first thread (the host's main thread, whose exit call ends it directly). */
+bool linux_thread_is_main(const LinuxThread *t);
+
+/* Run the thread's guest code until it calls exit (a thread other than the first; the first thread's exit
+   ends its host thread at once), or until the process ends. */
+void linux_cpu_loop(LinuxThread *t);
 
 /* The kernel's struct sigaction layout for x86-64 (what rt_sigaction takes). */
 typedef struct GuestSigaction {
