@@ -218,13 +218,13 @@ void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGT
         jit_get(c, jit_argreg[i], args[i], 64);
     }
     jit_movi(&c->b, JR_RAX, (uintptr_t)fn);
-    JI1(&c->b, CALL, R(JR_RAX, 64));
+    jit_op_reg(&c->b, 0xff, 2, JR_RAX, 0);   /* call rax */
     if (!(flags & (TCG_CALL_NO_RW_GLOBALS | TCG_CALL_PURE))) {
         jit_regs_drop_globals(c);
     }
     if (ret >= 0) {
         if (ret32) {
-            JI2(&c->b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
+            jit_op_rr(&c->b, JOP_MOV_STORE, JR_RAX, JR_RAX, 32);
         }
         jit_put(c, ret, JR_RAX, ret32);
     }
@@ -318,14 +318,14 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
         bool site = jit_mem_site_open(c);
         const uint8_t *at = c->b.p;
         if (op->opc == INDEX_op_guest_ld128) {
-            JI2(&c->b, MOVDQU, R(0, 128), jit_m(rb, disp, 16));
+            jit_op_mem(&c->b, JOP_MOVDQU_LOAD, 0, rb, -1, disp, JM_F3);
             jit_mem_site_close(c, site, at);
-            JI2(&c->b, MOVDQU, ENVM(off, 16), R(0, 128));
+            jit_op_mem(&c->b, JOP_MOVDQU_STORE, 0, JIT_ENV, -1, (int32_t)off, JM_F3);
             jit_regs_env_access(c, off, off + 16, true);
         } else {
-            JI2(&c->b, MOVDQU, R(0, 128), ENVM(off, 16));
+            jit_op_mem(&c->b, JOP_MOVDQU_LOAD, 0, JIT_ENV, -1, (int32_t)off, JM_F3);
             at = c->b.p;
-            JI2(&c->b, MOVDQU, jit_m(rb, disp, 16), R(0, 128));
+            jit_op_mem(&c->b, JOP_MOVDQU_STORE, 0, rb, -1, disp, JM_F3);
             jit_mem_site_close(c, site, at);
         }
         break;
@@ -439,7 +439,7 @@ static void jit_binop(JitCtx *c, const TCGOp *op, int bits)
             jit_op_mem(b, 0x8d, rd, ra, rb, 0, bits == 64 ? JM_W : 0);
         }
     } else if (is_mul && imm) {
-        jit_ins(b, ZYDIS_MNEMONIC_IMUL, 3, R(rd, bits), R(ra, bits), jit_i(iv));
+        jit_imul_ri(b, rd, ra, iv, bits);
     } else {
         int acc = rd;
         if (rb == rd && rd != ra) {
@@ -452,7 +452,7 @@ static void jit_binop(JitCtx *c, const TCGOp *op, int bits)
         }
         jit_mov_rr(c, acc, ra, bits);
         if (is_mul) {
-            jit_ins(b, ZYDIS_MNEMONIC_IMUL, 2, R(acc, bits), R(rb, bits), jit_i(0));
+            jit_op_reg(b, JOP_IMUL, acc, rb, bits == 64 ? JM_W : 0);
         } else if (imm) {
             jit_alu_ri(b, alu.ext, acc, iv, bits);
         } else {
@@ -532,7 +532,7 @@ static void jit_unop(JitCtx *c, const TCGOp *op, int bits)
     case INDEX_op_ext16s: jit_extend(b, rd, ra, 16, true, bits); break;
     case INDEX_op_neg: jit_mov_rr(c, rd, ra, bits); jit_unary(b, 3, rd, bits); break;
     case INDEX_op_not: jit_mov_rr(c, rd, ra, bits); jit_unary(b, 2, rd, bits); break;
-    case INDEX_op_bswap: jit_mov_rr(c, rd, ra, bits); JI1(b, BSWAP, R(rd, bits)); break;
+    case INDEX_op_bswap: jit_mov_rr(c, rd, ra, bits); jit_bswap(b, rd, bits); break;
     default: break;
     }
     c->reg_zext[rd] = zext;
@@ -594,7 +594,7 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
         int rd = jit_def(c, op->args[0], op->args[1], op->args[2]);
         int rw = rd == rb && rd != ra ? JR_RAX : rd;   /* the result replaces the inserted value: via rax */
         jit_mov_rr(c, rw, ra, 64);
-        JI2(b, MOV, R(rw, (int)len), R(rb, (int)len));
+        jit_mov_low(b, rw, rb, (int)len);
         if (bits == 32 && !azext) {
             jit_op_rr(b, JOP_MOV_STORE, rw, rw, 32);
         }
@@ -608,15 +608,15 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
             uint64_t m = (len >= 64 ? ~0ULL : (1ULL << len) - 1) << pos;
             jit_get(c, JR_RCX, op->args[2], 64);
             if (pos) {
-                JI2(b, SHL, R(JR_RCX, 64), jit_i((int64_t)pos));
+                jit_shift_ri(b, 4, JR_RCX, (int)pos, 64);
             }
             jit_movi(b, JR_RDX, m);
-            JI2(b, AND, R(JR_RCX, 64), R(JR_RDX, 64));
-            JI1(b, NOT, R(JR_RDX, 64));
-            JI2(b, AND, R(JR_RAX, 64), R(JR_RDX, 64));
-            JI2(b, OR, R(JR_RAX, 64), R(JR_RCX, 64));
+            jit_op_rr(b, JOP_AND, JR_RDX, JR_RCX, 64);   /* rcx &= rdx */
+            jit_unary(b, 2, JR_RDX, 64);                 /* not rdx */
+            jit_op_rr(b, JOP_AND, JR_RDX, JR_RAX, 64);
+            jit_op_rr(b, JOP_OR, JR_RCX, JR_RAX, 64);
             if (bits == 32) {
-                JI2(b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
+                jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RAX, 32);
             }
         }
     } else if (!valid) {
@@ -624,13 +624,13 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
     } else {
         jit_get(c, JR_RAX, op->args[1], 64);
         if (64 - pos - len) {
-            JI2(b, SHL, R(JR_RAX, 64), jit_i((int64_t)(64 - pos - len)));
+            jit_shift_ri(b, 4, JR_RAX, (int)(64 - pos - len), 64);
         }
         if (64 - len) {
-            JI2(b, SAR, R(JR_RAX, 64), jit_i((int64_t)(64 - len)));
+            jit_shift_ri(b, 7, JR_RAX, (int)(64 - len), 64);
         }
         if (bits == 32) {
-            JI2(b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
+            jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RAX, 32);
         }
     }
     jit_put(c, op->args[0], JR_RAX, bits == 32);
@@ -699,16 +699,15 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
     case INDEX_op_andc:
         jit_get(c, JR_RAX, a[1], bits);
         jit_get(c, JR_RCX, a[2], bits);
-        JI1(b, NOT, R(JR_RCX, bits));
-        JI2(b, AND, R(JR_RAX, bits), R(JR_RCX, bits));
+        jit_unary(b, 2, JR_RCX, bits);                 /* not rcx */
+        jit_op_rr(b, JOP_AND, JR_RCX, JR_RAX, bits);   /* rax &= rcx */
         break;
     case INDEX_op_mulu2:
     case INDEX_op_muls2:
         jit_get(c, JR_RAX, a[2], bits);
         jit_get(c, JR_RCX, a[3], bits);
         /* One-operand form: rdx:rax = rax * rcx (edx:eax at 32 bits, each zero-extended). */
-        jit_ins(b, op->opc == INDEX_op_mulu2 ? ZYDIS_MNEMONIC_MUL : ZYDIS_MNEMONIC_IMUL, 1, R(JR_RCX, bits), jit_i(0),
-                jit_i(0));
+        jit_unary(b, op->opc == INDEX_op_mulu2 ? 4 : 5, JR_RCX, bits);   /* mul rcx / imul rcx */
         jit_put(c, a[0], JR_RAX, bits == 32);
         jit_put(c, a[1], JR_RDX, bits == 32);
         return 0;
@@ -723,15 +722,15 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
         jit_get(c, JR_RCX, a[2], bits);
         if (op->opc == INDEX_op_clz) {
             /* clz = index of the top set bit, flipped; BSR leaves rax undefined for 0, replaced below. */
-            JI2(b, BSR, R(JR_RAX, bits), R(JR_RDX, bits));
-            JI2(b, XOR, R(JR_RAX, bits), jit_i(bits - 1));
+            jit_op_reg(b, JOP_BSR, JR_RAX, JR_RDX, bits == 64 ? JM_W : 0);
+            jit_alu_ri(b, 6, JR_RAX, bits - 1, bits);
         } else {
-            JI2(b, BSF, R(JR_RAX, bits), R(JR_RDX, bits));
+            jit_op_reg(b, JOP_BSF, JR_RAX, JR_RDX, bits == 64 ? JM_W : 0);
         }
-        JI2(b, TEST, R(JR_RDX, bits), R(JR_RDX, bits));
+        jit_op_rr(b, JOP_TEST, JR_RDX, JR_RDX, bits);
         jit_cmov(b, JCC_E, JR_RAX, JR_RCX, bits);
         if (bits == 32) {
-            JI2(b, MOV, R(JR_RAX, 32), R(JR_RAX, 32));
+            jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RAX, 32);
         }
         break;
     case INDEX_op_ctpop: jit_get(c, JR_RAX, a[1], bits); JI2(b, POPCNT, R(JR_RAX, 64), R(JR_RAX, 64)); break;
@@ -852,9 +851,9 @@ static void jit_goto_ptr(JitCtx *c)
     }
     TCGTemp env = TCG_TEMP_ENV;
     jit_call_fn(c, find, 1, &env, -1, false, TCG_CALL_NO_RW_GLOBALS);
-    JI2(b, TEST, R(JR_RAX, 64), R(JR_RAX, 64));
+    jit_op_rr(b, JOP_TEST, JR_RAX, JR_RAX, 64);
     jit_fixup(c, jit_jcc32(b, JCC_E, NULL), -1);
-    JI1(b, JMP, jit_m(JR_RAX, (int32_t)offsetof(TranslationBlock, entry), 8));
+    jit_op_mem(b, 0xff, 4, JR_RAX, -1, (int32_t)offsetof(TranslationBlock, entry), 0);   /* jmp [rax + entry] */
 }
 
 static int jit_op(JitCtx *c, const TCGOp *op, int prev)

@@ -151,27 +151,6 @@ void jit_store_const64(JitBuf *b, int base, int32_t disp, uint64_t v)
     }
 }
 
-void jit_setcc(JitBuf *b, int cc, int reg8)
-{
-    static const ZydisMnemonic set[16] = {
-        ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB, ZYDIS_MNEMONIC_SETNB,
-        ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ, ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE,
-        ZYDIS_MNEMONIC_SETS, ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
-        ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE, ZYDIS_MNEMONIC_SETNLE,
-    };
-    jit_ins(b, set[cc & 15], 1, jit_r(reg8, 8), jit_i(0), jit_i(0));
-}
-
-void jit_cmov(JitBuf *b, int cc, int dst, int src, int bits)
-{
-    static const ZydisMnemonic cmov[16] = {
-        ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB, ZYDIS_MNEMONIC_CMOVNB,
-        ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ, ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE,
-        ZYDIS_MNEMONIC_CMOVS, ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
-        ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE, ZYDIS_MNEMONIC_CMOVNLE,
-    };
-    jit_ins(b, cmov[cc & 15], 2, jit_r(dst, bits), jit_r(src, bits), jit_i(0));
-}
 
 /* --- the hot forms, encoded by hand -------------------------------------------------------------------
  * Measured: with every instruction going through ZydisEncoderEncodeInstruction, encoding took about half
@@ -277,6 +256,9 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
     if (flags & JM_66) {
         jit_byte(b, 0x66);
     }
+    if (flags & JM_F3) {
+        jit_byte(b, 0xf3);
+    }
     uint8_t rex = (uint8_t)(0x40 | ((flags & JM_W) ? 8 : 0) | ((reg >> 3) & 1) << 2 |
                             (index >= 0 ? ((index >> 3) & 1) << 1 : 0) | ((base >> 3) & 1));
     if (rex != 0x40 || ((flags & JM_BYTEREG) && reg >= 4 && reg < 8)) {
@@ -338,7 +320,57 @@ void jit_shift_ri(JitBuf *b, int ext, int reg, int n, int bits)
     }
 }
 
-/* Group-3 unary op on a register (ext: NOT 2, NEG 3). */
+/* setcc r8 (0F 90+cc /0): a byte register, spl..dil with a REX prefix. */
+void jit_setcc(JitBuf *b, int cc, int reg8)
+{
+    jit_op_reg(b, 0x0f90u | (unsigned)(cc & 15), 0, reg8, JM_BYTEREG);
+}
+
+/* cmovcc dst, src (0F 40+cc /r), 32 or 64 bits. */
+void jit_cmov(JitBuf *b, int cc, int dst, int src, int bits)
+{
+    jit_op_reg(b, 0x0f40u | (unsigned)(cc & 15), dst, src, bits == 64 ? JM_W : 0);
+}
+
+/* imul dst, src, imm (6B /r ib or 69 /r id). */
+void jit_imul_ri(JitBuf *b, int dst, int src, int32_t imm, int bits)
+{
+    bool small = imm == (int8_t)imm;
+    jit_op_reg(b, small ? 0x6b : 0x69, dst, src, bits == 64 ? JM_W : 0);
+    jit_imm_tail(b, imm, small);
+}
+
+/* bswap reg (0F C8+r), 32 or 64 bits. */
+void jit_bswap(JitBuf *b, int reg, int bits)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    jit_rex(b, bits, 0, reg);
+    jit_byte(b, 0x0f);
+    jit_byte(b, (uint8_t)(0xc8 | (reg & 7)));
+}
+
+/* mov dst8|16, src8|16 (88 /r, 66 89 /r): the rest of dst is kept. A byte register 4..7 of either is
+   spl..dil, which takes a REX prefix. */
+void jit_mov_low(JitBuf *b, int dst, int src, int bits)
+{
+    if (!jit_room(b)) {
+        return;
+    }
+    if (bits == 16) {
+        jit_byte(b, 0x66);
+    }
+    uint8_t rex = (uint8_t)(0x40 | ((src >> 3) & 1) << 2 | ((dst >> 3) & 1));
+    bool low_byte_regs = bits == 8 && ((src & ~3) == 4 || (dst & ~3) == 4);
+    if (rex != 0x40 || low_byte_regs) {
+        jit_byte(b, rex);
+    }
+    jit_byte(b, bits == 8 ? 0x88 : 0x89);
+    jit_byte(b, (uint8_t)(0xc0 | (src & 7) << 3 | (dst & 7)));
+}
+
+/* Group-3 unary op on a register (ext: NOT 2, NEG 3, MUL 4 and IMUL 5 of rax by it into rdx:rax). */
 void jit_unary(JitBuf *b, int ext, int reg, int bits)
 {
     if (!jit_room(b)) {

@@ -16,12 +16,13 @@ static void host_insn_vec_moves(JitBuf *b, const TCGHostInsn *hi, uint32_t set, 
         if (!(set & (1u << n))) {
             continue;
         }
-        ZydisEncoderOperand r = jit_r(n, bits);
-        ZydisEncoderOperand m = jit_m(JIT_ENV, (int32_t)(hi->vec_env_offset + (uint32_t)n * hi->vec_stride), bytes);
+        int32_t disp = (int32_t)(hi->vec_env_offset + (uint32_t)n * hi->vec_stride);
         if (hi->vex) {
+            ZydisEncoderOperand r = jit_r(n, bits);
+            ZydisEncoderOperand m = jit_m(JIT_ENV, disp, bytes);
             store ? JI2(b, VMOVDQU, m, r) : JI2(b, VMOVDQU, r, m);
         } else {
-            store ? JI2(b, MOVDQU, m, r) : JI2(b, MOVDQU, r, m);
+            jit_op_mem(b, store ? JOP_MOVDQU_STORE : JOP_MOVDQU_LOAD, n, JIT_ENV, -1, disp, JM_F3);
         }
     }
 }

@@ -327,7 +327,7 @@ static void soft_emit_slow(JitBuf *b, const SoftSlow *s)
     }
     jit_op_rr(b, JOP_MOV_STORE, JIT_ENV, JR_RDI, 64);
     jit_movi(b, JR_RAX, (uintptr_t)fn);
-    JI1(b, CALL, jit_r(JR_RAX, 64));
+    jit_op_reg(b, 0xff, 2, JR_RAX, 0);   /* call rax */
     if (s->opc == INDEX_op_guest_ld && s->dst_reg != JR_RAX) {
         /* The helper extended the value to 64 bits as mo says; a 32-bit result keeps the low half. */
         jit_op_rr(b, JOP_MOV_STORE, JR_RAX, s->dst_reg, s->dst32 ? 32 : 64);
@@ -399,9 +399,9 @@ const void *jit_soft_goto_ptr(JitCtx *c)
     jit_op_mem(b, JOP_CMP + 2, JR_RAX, JR_RCX, -1, jmp + (int32_t)offsetof(SoftMMUJmp, pc), JM_W);
     miss[1] = jit_jcc32(b, JCC_NE, NULL);
     jit_op_mem(b, 0x8b, JR_RCX, JR_RCX, -1, jmp + (int32_t)offsetof(SoftMMUJmp, tb), JM_W);
-    JI2(b, CMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, invalid), 4), jit_i(0));
+    jit_alu_mi(b, 7, JR_RCX, (int32_t)offsetof(TranslationBlock, invalid), 0, 32);
     miss[2] = jit_jcc32(b, JCC_NE, NULL);
-    JI1(b, JMP, jit_m(JR_RCX, (int32_t)offsetof(TranslationBlock, entry), 8));
+    jit_op_mem(b, 0xff, 4, JR_RCX, -1, (int32_t)offsetof(TranslationBlock, entry), 0);   /* jmp [rcx + entry] */
     for (int i = 0; i < 3; i++) {
         if (miss[i] && !jit_patch_rel32(miss[i], b->p, false)) {
             b->error = true;

@@ -62,7 +62,7 @@ enum {
 void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits);
 void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int bits);
 /* Any base/index memory form; opcode 0x0fxx for two-byte opcodes. */
-enum { JM_W = 1, JM_66 = 2, JM_BYTEREG = 4 };
+enum { JM_W = 1, JM_66 = 2, JM_BYTEREG = 4, JM_F3 = 8 };
 /* With an index: its scale (index << n, n = 0..3) in the flags. */
 #define JM_SCALE(n) ((unsigned)(n) << 4)
 void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_t disp, unsigned flags);
@@ -71,7 +71,7 @@ void jit_op_reg(JitBuf *b, unsigned opcode, int reg, int rm, unsigned flags);
 /* movzx/movsx reg, rm (8 or 16 bits; the 64-bit form for a sign extension to 64), movsxd reg, rm32. */
 void jit_extend(JitBuf *b, int reg, int rm, int from_bits, bool sign, int to_bits);
 /* Register forms with immediates: group 1 (ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7), group 2 shifts
-   (ROL 0, ROR 1, SHL 4, SHR 5, SAR 7; n < 0: by cl), group 3 (NOT 2, NEG 3). */
+   (ROL 0, ROR 1, SHL 4, SHR 5, SAR 7; n < 0: by cl), group 3 (NOT 2, NEG 3, MUL 4, IMUL 5). */
 void jit_alu_ri(JitBuf *b, int ext, int reg, int32_t imm, int bits);
 /* The same with a memory operand [base + disp]; and test reg, imm32. */
 void jit_alu_mi(JitBuf *b, int ext, int base, int32_t disp, int32_t imm, int bits);
@@ -85,9 +85,17 @@ void jit_store_const64(JitBuf *b, int base, int32_t disp, uint64_t v);
 
 /* The shortest load of a constant into a 64-bit register. */
 void jit_movi(JitBuf *b, int reg, uint64_t v);
-/* setcc r8 / cmovcc r64 by condition code. */
+/* setcc r8 / cmovcc r32|r64 by condition code; imul dst, src, imm; bswap r32|r64. */
 void jit_setcc(JitBuf *b, int cc, int reg8);
 void jit_cmov(JitBuf *b, int cc, int dst, int src, int bits);
+void jit_imul_ri(JitBuf *b, int dst, int src, int32_t imm, int bits);
+void jit_bswap(JitBuf *b, int reg, int bits);
+/* mov of the low 8 or 16 bits, keeping the rest of dst. */
+void jit_mov_low(JitBuf *b, int dst, int src, int bits);
+/* Two-byte opcodes for jit_op_reg (reg = the destination): imul dst, src; bsf; bsr. */
+enum { JOP_IMUL = 0x0faf, JOP_BSF = 0x0fbc, JOP_BSR = 0x0fbd };
+/* movdqu xmm, m128 and back (F3 0F 6F / F3 0F 7F) through jit_op_mem with JM_F3. */
+enum { JOP_MOVDQU_LOAD = 0x0f6f, JOP_MOVDQU_STORE = 0x0f7f };
 
 /* Hand-written rel32 branches: return the address of the 4-byte displacement for later patching. */
 uint8_t *jit_jmp32(JitBuf *b, const void *target);

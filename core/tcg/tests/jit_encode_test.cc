@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -106,6 +107,129 @@ TEST(JitEncode, AluRegisterImmediateMeansWhatItSays)
                 }
             }
         }
+    }
+}
+
+
+// The other hand-written forms against Zydis's encoder of the same instruction, by what both disassemble
+// to (Zydis may pick another encoding of the same meaning).
+void ExpectSameMeaning(const Buf &mine, const Buf &zydis, const std::string &what)
+{
+    std::vector<uint8_t> ma = mine.Out(), za = zydis.Out();
+    ZydisDisassembledInstruction a, z;
+    ASSERT_TRUE(ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, 0, ma.data(), ma.size(), &a))) << what;
+    ASSERT_TRUE(ZYAN_SUCCESS(ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, 0, za.data(), za.size(), &z))) << what;
+    EXPECT_STREQ(a.text, z.text) << what;
+    EXPECT_EQ(a.info.length, ma.size()) << what;   // nothing after the one instruction
+}
+
+TEST(JitEncode, ConditionalFormsMeanWhatTheySay)
+{
+    static const ZydisMnemonic set[16] = {
+        ZYDIS_MNEMONIC_SETO, ZYDIS_MNEMONIC_SETNO, ZYDIS_MNEMONIC_SETB, ZYDIS_MNEMONIC_SETNB,
+        ZYDIS_MNEMONIC_SETZ, ZYDIS_MNEMONIC_SETNZ, ZYDIS_MNEMONIC_SETBE, ZYDIS_MNEMONIC_SETNBE,
+        ZYDIS_MNEMONIC_SETS, ZYDIS_MNEMONIC_SETNS, ZYDIS_MNEMONIC_SETP, ZYDIS_MNEMONIC_SETNP,
+        ZYDIS_MNEMONIC_SETL, ZYDIS_MNEMONIC_SETNL, ZYDIS_MNEMONIC_SETLE, ZYDIS_MNEMONIC_SETNLE,
+    };
+    static const ZydisMnemonic cmov[16] = {
+        ZYDIS_MNEMONIC_CMOVO, ZYDIS_MNEMONIC_CMOVNO, ZYDIS_MNEMONIC_CMOVB, ZYDIS_MNEMONIC_CMOVNB,
+        ZYDIS_MNEMONIC_CMOVZ, ZYDIS_MNEMONIC_CMOVNZ, ZYDIS_MNEMONIC_CMOVBE, ZYDIS_MNEMONIC_CMOVNBE,
+        ZYDIS_MNEMONIC_CMOVS, ZYDIS_MNEMONIC_CMOVNS, ZYDIS_MNEMONIC_CMOVP, ZYDIS_MNEMONIC_CMOVNP,
+        ZYDIS_MNEMONIC_CMOVL, ZYDIS_MNEMONIC_CMOVNL, ZYDIS_MNEMONIC_CMOVLE, ZYDIS_MNEMONIC_CMOVNLE,
+    };
+    for (int cc = 0; cc < 16; cc++) {
+        for (int rd = 0; rd < 16; rd++) {
+            Buf mine, zydis;
+            jit_setcc(&mine.b, cc, rd);
+            jit_ins(&zydis.b, set[cc], 1, jit_r(rd, 8), jit_i(0), jit_i(0));
+            ExpectSameMeaning(mine, zydis, "setcc " + std::to_string(cc) + " r" + std::to_string(rd));
+            for (int rs = 0; rs < 16; rs++) {
+                for (int bits : {32, 64}) {
+                    Buf m2, z2;
+                    jit_cmov(&m2.b, cc, rd, rs, bits);
+                    jit_ins(&z2.b, cmov[cc], 2, jit_r(rd, bits), jit_r(rs, bits), jit_i(0));
+                    ExpectSameMeaning(m2, z2, "cmov " + std::to_string(cc) + " " + std::to_string(rd) + ", " +
+                                                  std::to_string(rs) + " bits " + std::to_string(bits));
+                }
+            }
+        }
+    }
+}
+
+TEST(JitEncode, RegisterFormsMeanWhatTheySay)
+{
+    for (int rd = 0; rd < 16; rd++) {
+        for (int bits : {32, 64}) {
+            const std::string at = " r" + std::to_string(rd) + " bits " + std::to_string(bits);
+            Buf mb, zb;
+            jit_bswap(&mb.b, rd, bits);
+            jit_ins(&zb.b, ZYDIS_MNEMONIC_BSWAP, 1, jit_r(rd, bits), jit_i(0), jit_i(0));
+            ExpectSameMeaning(mb, zb, "bswap" + at);
+            for (int ext : {2, 3, 4, 5}) {
+                static const ZydisMnemonic group3[8] = {ZYDIS_MNEMONIC_INVALID, ZYDIS_MNEMONIC_INVALID,
+                                                        ZYDIS_MNEMONIC_NOT,     ZYDIS_MNEMONIC_NEG,
+                                                        ZYDIS_MNEMONIC_MUL,     ZYDIS_MNEMONIC_IMUL};
+                Buf mu, zu;
+                jit_unary(&mu.b, ext, rd, bits);
+                jit_ins(&zu.b, group3[ext], 1, jit_r(rd, bits), jit_i(0), jit_i(0));
+                ExpectSameMeaning(mu, zu, "group 3 /" + std::to_string(ext) + at);
+            }
+            for (int rs = 0; rs < 16; rs++) {
+                const std::string pair = at + " src r" + std::to_string(rs);
+                const struct {
+                    unsigned opcode;
+                    ZydisMnemonic m;
+                } two_byte[] = {{JOP_IMUL, ZYDIS_MNEMONIC_IMUL}, {JOP_BSF, ZYDIS_MNEMONIC_BSF},
+                                {JOP_BSR, ZYDIS_MNEMONIC_BSR}};
+                for (const auto &f : two_byte) {
+                    Buf m, z;
+                    jit_op_reg(&m.b, f.opcode, rd, rs, bits == 64 ? JM_W : 0);
+                    jit_ins(&z.b, f.m, 2, jit_r(rd, bits), jit_r(rs, bits), jit_i(0));
+                    ExpectSameMeaning(m, z, std::string(ZydisMnemonicGetString(f.m)) + pair);
+                }
+                for (int32_t imm : {3, -100, 1000, -70000}) {
+                    Buf m, z;
+                    jit_imul_ri(&m.b, rd, rs, imm, bits);
+                    jit_ins(&z.b, ZYDIS_MNEMONIC_IMUL, 3, jit_r(rd, bits), jit_r(rs, bits), jit_i(imm));
+                    ExpectSameMeaning(m, z, "imul imm " + std::to_string(imm) + pair);
+                }
+            }
+        }
+        for (int rs = 0; rs < 16; rs++) {
+            for (int bits : {8, 16}) {
+                Buf m, z;
+                jit_mov_low(&m.b, rd, rs, bits);
+                jit_ins(&z.b, ZYDIS_MNEMONIC_MOV, 2, jit_r(rd, bits), jit_r(rs, bits), jit_i(0));
+                ExpectSameMeaning(m, z, "mov low r" + std::to_string(rd) + ", r" + std::to_string(rs) + " bits " +
+                                            std::to_string(bits));
+            }
+        }
+    }
+}
+
+TEST(JitEncode, MemoryFormsMeanWhatTheySay)
+{
+    for (int base = 0; base < 16; base++) {
+        for (int32_t disp : {0, 0x10, -8, 0x1234}) {
+            const std::string at = " base r" + std::to_string(base) + " disp " + std::to_string(disp);
+            for (int x = 0; x < 16; x++) {
+                Buf ml, zl, ms, zs;
+                jit_op_mem(&ml.b, JOP_MOVDQU_LOAD, x, base, -1, disp, JM_F3);
+                jit_ins(&zl.b, ZYDIS_MNEMONIC_MOVDQU, 2, jit_r(x, 128), jit_m(base, disp, 16), jit_i(0));
+                ExpectSameMeaning(ml, zl, "movdqu load xmm" + std::to_string(x) + at);
+                jit_op_mem(&ms.b, JOP_MOVDQU_STORE, x, base, -1, disp, JM_F3);
+                jit_ins(&zs.b, ZYDIS_MNEMONIC_MOVDQU, 2, jit_m(base, disp, 16), jit_r(x, 128), jit_i(0));
+                ExpectSameMeaning(ms, zs, "movdqu store xmm" + std::to_string(x) + at);
+            }
+            Buf mj, zj;
+            jit_op_mem(&mj.b, 0xff, 4, base, -1, disp, 0);
+            jit_ins(&zj.b, ZYDIS_MNEMONIC_JMP, 1, jit_m(base, disp, 8), jit_i(0), jit_i(0));
+            ExpectSameMeaning(mj, zj, "jmp" + at);
+        }
+        Buf mc, zc;
+        jit_op_reg(&mc.b, 0xff, 2, base, 0);
+        jit_ins(&zc.b, ZYDIS_MNEMONIC_CALL, 1, jit_r(base, 64), jit_i(0), jit_i(0));
+        ExpectSameMeaning(mc, zc, "call r" + std::to_string(base));
     }
 }
 
