@@ -109,13 +109,14 @@ TCGTemp gen_lea(DisasContext *dc, int i)
     TCGContext *s = dc->s;
     const ZydisDecodedOperand *op = &dc->insn.op[i];
     const ZydisDecodedOperandMem *m = &op->mem;
-    TCGTemp addr = tcg_temp_new(s);
+    TCGTemp addr = -1;
 
     if (m->base == ZYDIS_REGISTER_RIP || m->base == ZYDIS_REGISTER_EIP) {
         uint64_t a = dc->insn.next_pc + (uint64_t)m->disp.value;
         if (m->base == ZYDIS_REGISTER_EIP) {
             a = (uint32_t)a;
         }
+        addr = tcg_temp_new(s);
         tcg_gen_movi(s, TCG_I64, addr, a);
     } else {
         /*
@@ -137,15 +138,22 @@ TCGTemp gen_lea(DisasContext *dc, int i)
             a = a >= 0 ? lea_add(s, a, scaled) : lea_add(s, scaled, disp);
         }
         unsigned aw = dc->insn.zi.address_width;
-        if (a < 0) {
-            uint64_t d = (uint64_t)m->disp.value;
-            tcg_gen_movi(s, TCG_I64, addr, aw == 32 ? (uint32_t)d : aw == 16 ? (uint16_t)d : d);
-        } else if (aw == 32) {
-            tcg_gen_ext32u(s, TCG_I64, addr, a);
-        } else if (aw == 16) {
-            tcg_gen_ext16u(s, TCG_I64, addr, a);
+        if (aw == 64 && a >= 0 && s->temps[a].kind != TEMP_GLOBAL) {
+            /* The chain's last step is the caller's fresh temp already: no copy, which also leaves the
+               chain right before the access, where the first tier (no copy propagation) can fold it. */
+            addr = a;
         } else {
-            tcg_gen_mov(s, TCG_I64, addr, a);   /* a fresh temp for the caller; copy propagation removes it */
+            addr = tcg_temp_new(s);
+            if (a < 0) {
+                uint64_t d = (uint64_t)m->disp.value;
+                tcg_gen_movi(s, TCG_I64, addr, aw == 32 ? (uint32_t)d : aw == 16 ? (uint16_t)d : d);
+            } else if (aw == 32) {
+                tcg_gen_ext32u(s, TCG_I64, addr, a);
+            } else if (aw == 16) {
+                tcg_gen_ext16u(s, TCG_I64, addr, a);
+            } else {
+                tcg_gen_mov(s, TCG_I64, addr, a);   /* [reg]: a fresh temp, never the register itself */
+            }
         }
     }
     if (dc->sys && !x86_dc_code64(dc)) {
