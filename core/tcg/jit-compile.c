@@ -1200,57 +1200,32 @@ static void jit_fold_lea(JitCtx *c, int d)
     }
 }
 
-/* The last op that reads each temp, how often, and whether any branch goes backward (then nothing dies). */
-/*
- * Does a branch go to a label in another instruction? (The x86 translator's never do: its labels are
- * inside one instruction's code. Then the pc of the instruction is right on every path to a label, and
- * branches need not store it; otherwise they all do, see jit_op.)
- */
 /* How many labels the block's per-label arrays cover (at most TCG_MAX_LABELS: jit_op rejects the rest). */
 static uint64_t jit_nlabels(const TCGContext *s)
 {
     return s->nb_labels <= 0 ? 0 : s->nb_labels < TCG_MAX_LABELS ? (uint64_t)s->nb_labels : TCG_MAX_LABELS;
 }
 
-static void jit_label_paths(JitCtx *c)
-{
-    const TCGContext *s = c->s;
-    uint64_t label_pc[TCG_MAX_LABELS];
-    uint64_t pc = ~0ULL;
-    c->cross_branches = false;
-    const uint64_t nlabels = jit_nlabels(s);
-    if (nlabels == 0) {
-        return;   /* no branches */
-    }
-    memset(label_pc, 0xff, sizeof(label_pc[0]) * nlabels);
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < s->nb_ops; i++) {
-            const TCGOp *op = &s->ops[i];
-            if (op->dead) {
-                continue;
-            }
-            uint64_t l = op->opc == INDEX_op_br || op->opc == INDEX_op_set_label ? op->cargs[0]
-                         : op->opc == INDEX_op_brcond                           ? op->cargs[1]
-                                                                                : TCG_MAX_LABELS;
-            if (op->opc == INDEX_op_insn_start) {
-                pc = op->cargs[0];
-            } else if (l < nlabels && op->opc == INDEX_op_set_label && pass == 0) {
-                label_pc[l] = pc;
-            } else if (l < nlabels && op->opc != INDEX_op_set_label && pass == 1 && label_pc[l] != pc) {
-                c->cross_branches = true;
-            }
-        }
-        pc = ~0ULL;
-    }
-}
-
+/*
+ * One pass over the block: the last op that reads each temp and how often; whether any branch goes
+ * backward (then nothing dies); and whether a branch goes to a label in another instruction
+ * (cross_branches). The x86 translator's never do: its labels are inside one instruction's code. Then the
+ * pc of the instruction is right on every path to a label, and branches need not store it; otherwise they
+ * all do, see jit_op. A label's pc is known at its set_label; a branch before it is remembered by its pc
+ * (every branch to the label must be in that instruction) and compared there.
+ */
 static void jit_liveness(JitCtx *c)
 {
-    jit_label_paths(c);
     const TCGContext *s = c->s;
-    bool label_seen[TCG_MAX_LABELS];
     const uint64_t nlabels = jit_nlabels(s);
+    bool label_seen[TCG_MAX_LABELS];
+    uint64_t label_pc[TCG_MAX_LABELS];    /* the label's instruction, once its set_label is seen */
+    bool branched[TCG_MAX_LABELS];        /* a branch to it came before its set_label... */
+    uint64_t branch_pc[TCG_MAX_LABELS];   /* ...in this instruction */
     memset(label_seen, 0, sizeof(label_seen[0]) * nlabels);
+    memset(branched, 0, sizeof(branched[0]) * nlabels);
+    uint64_t pc = ~0ULL;
+    c->cross_branches = false;
     /* Only the block's temps (and the last one, which jit_temp_ok also accepts) are ever looked at. */
     for (int t = 0; t < s->nb_temps; t++) {
         c->last_use[t] = -1;
@@ -1263,6 +1238,10 @@ static void jit_liveness(JitCtx *c)
         c->folded[i] = false;
         c->addr_fold[i].on = false;
         if (op->dead || op->opc >= TCG_OP_COUNT) {
+            continue;
+        }
+        if (op->opc == INDEX_op_insn_start) {
+            pc = op->cargs[0];
             continue;
         }
         const TCGTemp *in;
@@ -1283,10 +1262,21 @@ static void jit_liveness(JitCtx *c)
         if (label < nlabels) {
             if (op->opc == INDEX_op_set_label) {
                 label_seen[label] = true;
+                label_pc[label] = pc;
+                c->cross_branches |= branched[label] && branch_pc[label] != pc;
             } else if (label_seen[label]) {
                 c->has_back_branch = true;
+                c->cross_branches |= label_pc[label] != pc;
+            } else if (!branched[label]) {
+                branched[label] = true;
+                branch_pc[label] = pc;
+            } else {
+                c->cross_branches |= branch_pc[label] != pc;
             }
         }
+    }
+    for (uint64_t l = 0; l < nlabels; l++) {
+        c->cross_branches |= branched[l] && !label_seen[l];   /* to a label never set: assume the worst */
     }
     /* Address folding needs the use counts, so it is a second pass; the base is then read by the access. */
     for (int i = 0; i < s->nb_ops; i++) {
