@@ -467,6 +467,7 @@ static unsigned jit_nslices;                /* slices in the ring */
 static unsigned jit_slice_max;              /* 0: as many as fit in the reservation */
 static unsigned jit_cur_slice;
 static uint64_t *jit_slice_retired;         /* per slice: the epoch it was retired at, 0: never used */
+static bool *jit_slice_resident;            /* per slice: its pages may hold memory (written since released) */
 uint8_t *jit_prologue, *jit_epilogue;
 unsigned long jit_buf_flushes;
 
@@ -597,13 +598,42 @@ const JitPins *jit_pins_for(const TCGCPU *cpu)
 }
 
 /* Point the ring at slice i (called with the lock held). */
+static uint8_t *jit_slice_base(unsigned i)
+{
+    return jit_region + JIT_TRAMPOLINE_BYTES + (size_t)i * jit_slice_size;
+}
+
 static void jit_slice_enter(unsigned i)
 {
     jit_cur_slice = i;
-    jit_slice_start = jit_region + JIT_TRAMPOLINE_BYTES + (size_t)i * jit_slice_size;
+    jit_slice_start = jit_slice_base(i);
     jit_slice_end = jit_slice_start + jit_slice_size;
     jit_next = jit_slice_start;
+    jit_slice_resident[i] = true;
     jit_map_clear(jit_slice_start, jit_slice_end);
+}
+
+/*
+ * Give back the pages of retired slices nobody can be running any more (the calling thread included: a
+ * helper may run guest code from inside generated code). Without this every slice of the ring would stay
+ * resident once written: a guest that keeps generating code (a JIT of its own) would hold the whole
+ * reservation, 1 GB. Called with the lock held, after a flush.
+ */
+static void jit_release_idle_slices(void)
+{
+    for (unsigned i = 0; i < jit_nslices; i++) {
+        if (i != jit_cur_slice && jit_slice_resident[i] && jit_slice_retired[i] &&
+            jit_epoch_quiescent(jit_slice_retired[i])) {
+            /* Whole pages inside the slice only: the trampoline shares the first slice's first page. */
+            uintptr_t lo = ((uintptr_t)jit_slice_base(i) + 4095) & ~(uintptr_t)4095;
+            uintptr_t hi = ((uintptr_t)jit_slice_base(i) + jit_slice_size) & ~(uintptr_t)4095;
+            if (lo < hi) {
+                madvise((void *)lo, hi - lo, MADV_DONTNEED);
+            }
+            jit_map_clear(jit_slice_base(i), jit_slice_base(i) + jit_slice_size);
+            jit_slice_resident[i] = false;
+        }
+    }
 }
 
 /* Size the ring for the current slice size (called with the lock held). */
@@ -618,11 +648,16 @@ static bool jit_ring_init(void)
         return false;
     }
     uint64_t *retired = calloc(n, sizeof(*retired));
-    if (!retired) {
+    bool *resident = calloc(n, sizeof(*resident));
+    if (!retired || !resident) {
+        free(retired);
+        free(resident);
         return false;
     }
     free(jit_slice_retired);
+    free(jit_slice_resident);
     jit_slice_retired = retired;
+    jit_slice_resident = resident;
     jit_nslices = n;
     jit_map_clear(jit_region + JIT_TRAMPOLINE_BYTES, jit_region + JIT_RESERVATION);   /* a new layout */
     jit_slice_enter(0);
@@ -741,6 +776,7 @@ uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed)
             jit_epoch_wait_quiescent(jit_slice_retired[next]);
         }
         jit_slice_enter(next);
+        jit_release_idle_slices();
         p = jit_slice_start;
     }
     jit_reserved = p;

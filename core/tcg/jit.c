@@ -99,6 +99,17 @@ void jit_epoch_wait_quiescent(uint64_t epoch)
     }
 }
 
+bool jit_epoch_quiescent(uint64_t epoch)
+{
+    for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
+        uint64_t e = atomic_load(&r->epoch);
+        if (e != 0 && e <= epoch) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void jit_fork_child(void)
 {
     /* Only the forking thread exists in the child: nobody else can be in generated code, or ever return. */

@@ -156,6 +156,8 @@ uint64_t jit_epoch_advance(void);
 void jit_buf_fork_lock(bool lock);
 void jit_fork_child(void);
 void jit_epoch_wait_quiescent(uint64_t epoch);
+/* Without waiting: is no thread at all, the calling one included, inside since an epoch <= `epoch`? */
+bool jit_epoch_quiescent(uint64_t epoch);
 
 /* Block layout: a header, then the entry. TranslationBlock.code points at the header. */
 typedef struct JitBlock {
