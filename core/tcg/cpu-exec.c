@@ -309,9 +309,8 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
     }
 }
 
-TCGExitReason tcg_cpu_exec(TCGCPU *cpu)
+static TCGExitReason tcg_cpu_exec_landing(TCGCPU *cpu)
 {
-    tcg_current_cpu = cpu;
     /* Saving the signal mask matters: the exception path may start in a signal handler. */
     if (sigsetjmp(cpu->jmp_env, 1) != 0) {
         if (cpu->target->fold_host_state) {
@@ -326,6 +325,22 @@ TCGExitReason tcg_cpu_exec(TCGCPU *cpu)
         }
     }
     return tcg_cpu_run(cpu);
+}
+
+TCGExitReason tcg_cpu_exec(TCGCPU *cpu)
+{
+    tcg_current_cpu = cpu;
+    /* Blocks dropped from now on are not freed before this returns (tb.c); a nested run keeps the outer
+       epoch. Published before any block is looked up. */
+    bool outermost = __atomic_load_n(&cpu->tb_epoch, __ATOMIC_RELAXED) == 0;
+    if (outermost) {
+        __atomic_store_n(&cpu->tb_epoch, tb_epoch_now(), __ATOMIC_SEQ_CST);
+    }
+    TCGExitReason why = tcg_cpu_exec_landing(cpu);
+    if (outermost) {
+        __atomic_store_n(&cpu->tb_epoch, 0, __ATOMIC_RELEASE);
+    }
+    return why;
 }
 
 void tcg_cpu_loop_exit(TCGCPU *cpu, TCGExitReason reason)
@@ -360,7 +375,9 @@ void tcg_fork_lock(bool lock)
     if (lock) {
         jit_buf_fork_lock(true);
         tb_fork_lock(true);
+        tcg_cpus_fork_lock(true);
     } else {
+        tcg_cpus_fork_lock(false);
         tb_fork_lock(false);
         jit_buf_fork_lock(false);
     }
@@ -370,4 +387,5 @@ void tcg_fork_child(void)
 {
     tcg_fork_lock(false);
     jit_fork_child();
+    tcg_cpus_fork_child(tcg_current_cpu);
 }

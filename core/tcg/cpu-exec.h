@@ -86,6 +86,9 @@ typedef struct TCGCPU {
     uint64_t insn_pc;                /* pc of the instruction being executed (set by insn_start) */
     volatile int32_t exit_request;   /* set from signal handlers or other threads; checked per block */
     int32_t exit_reason;             /* TCGExitReason of the last exit_tb */
+    /* The block cache's epoch when this CPU's thread entered tcg_cpu_exec, 0 outside it (read by other
+       threads: __atomic): blocks dropped since may still be in its hands, see tb.c. */
+    uint64_t tb_epoch;
     /* per-CPU jump cache for indirect branches: pc hash -> block (jmp-cache.c) */
     TBJmpEntry jmp_cache[TB_JMP_CACHE_SIZE];
     /* where the exception path lands: the loop's sigsetjmp */
@@ -185,6 +188,12 @@ void tcg_jmp_caches_clear(void);
 /* tcg_cpu_init and tcg_cpu_destroy: the CPU's cache starts empty and joins the ones drops reach. */
 void tcg_jmp_cache_register(TCGCPU *cpu);
 void tcg_jmp_cache_unregister(TCGCPU *cpu);
+/* The oldest TCGCPU.tb_epoch of the registered CPUs inside tcg_cpu_exec (UINT64_MAX: none is). */
+uint64_t tcg_cpus_oldest_epoch(void);
+/* In a forked child: the other CPUs' threads are gone, and with them whatever blocks they held. */
+void tcg_cpus_fork_child(const TCGCPU *self);
+/* Around a host fork: the registry's lock (taken after the block cache's, as drops do). */
+void tcg_cpus_fork_lock(bool lock);
 
 /* Jump-cache lookup used by backends for goto_ptr: the block for the CPU's current key, or NULL. */
 TranslationBlock *tcg_cpu_find_tb(TCGCPU *cpu);

@@ -79,6 +79,36 @@ void tcg_jmp_caches_drop(const TranslationBlock *tb)
     pthread_mutex_unlock(&jmp_caches_lock);
 }
 
+uint64_t tcg_cpus_oldest_epoch(void)
+{
+    uint64_t oldest = UINT64_MAX;
+    pthread_mutex_lock(&jmp_caches_lock);
+    for (guint i = 0; jmp_caches_cpus && i < jmp_caches_cpus->len; i++) {
+        const TCGCPU *cpu = g_ptr_array_index(jmp_caches_cpus, i);
+        uint64_t e = __atomic_load_n(&cpu->tb_epoch, __ATOMIC_SEQ_CST);
+        if (e != 0 && e < oldest) {
+            oldest = e;
+        }
+    }
+    pthread_mutex_unlock(&jmp_caches_lock);
+    return oldest;
+}
+
+void tcg_cpus_fork_lock(bool lock)
+{
+    (lock ? pthread_mutex_lock : pthread_mutex_unlock)(&jmp_caches_lock);
+}
+
+void tcg_cpus_fork_child(const TCGCPU *self)
+{
+    for (guint i = 0; jmp_caches_cpus && i < jmp_caches_cpus->len; i++) {
+        TCGCPU *cpu = g_ptr_array_index(jmp_caches_cpus, i);
+        if (cpu != self) {
+            __atomic_store_n(&cpu->tb_epoch, 0, __ATOMIC_RELAXED);
+        }
+    }
+}
+
 void tcg_jmp_caches_clear(void)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -2,9 +2,13 @@
  * The translation-block cache: a hash on (pc, flags), the chaining edges between blocks, and the map
  * from guest pages to the blocks whose code they hold (for self-modifying code).
  *
- * One global mutex guards all of it; blocks run without it. A dropped block may still be running in
- * another thread (or be referenced from a jump cache, which checks `invalid`), so dropped blocks are
- * never freed: they go to a graveyard. That bounds the leak by how much code the guest rewrites.
+ * One global mutex guards all of it; blocks run without it. A dropped block may still be in use by a
+ * thread that found it before (running its code, or holding it in the loop), so it goes to a graveyard
+ * first, with the epoch it was dropped at. Each CPU publishes the epoch at which it entered
+ * tcg_cpu_exec (TCGCPU.tb_epoch); a block dropped before the oldest of those cannot be in anyone's hands,
+ * since nothing could find it any more once it was dropped. Where the cache owner enables it
+ * (tb_enable_reclaim: user mode), such blocks are freed. System mode keeps them: its soft-MMU jump caches
+ * hold blocks that are checked through `invalid`, not emptied on a drop.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,7 +35,15 @@ static const TBPageHooks *tb_hooks;
 static GHashTable *tb_table;      /* TranslationBlock * (keyed by pc, flags) -> itself */
 static GHashTable *tb_pages;      /* &TBPage.page -> TBPage * */
 static _Atomic uint64_t tb_flush_gen = 1;   /* 0 in a block: made by hand (tests), never checked */
-static GPtrArray *tb_graveyard;   /* dropped blocks, kept alive for threads that may still run them */
+typedef struct TBGrave {
+    TranslationBlock *tb;
+    uint64_t epoch;       /* the epoch it was dropped at */
+} TBGrave;
+
+static GArray *tb_graveyard;      /* TBGrave: dropped blocks, kept while threads may still use them */
+static _Atomic uint64_t tb_epoch = 1;
+static bool tb_reclaim;           /* free graves nobody can hold (tb_enable_reclaim) */
+static guint tb_reclaim_at = 1024;   /* the graveyard's size that makes the next attempt */
 
 static guint tb_hash(gconstpointer p)
 {
@@ -59,7 +71,7 @@ static void tb_init_locked(void)
     if (!tb_table) {
         tb_table = g_hash_table_new(tb_hash, tb_equal);
         tb_pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, tb_page_free);
-        tb_graveyard = g_ptr_array_new();
+        tb_graveyard = g_array_new(FALSE, FALSE, sizeof(TBGrave));
     }
 }
 
@@ -125,6 +137,67 @@ static void tb_discard(TranslationBlock *tb)
 
 static void tb_drop(TranslationBlock *tb, uint64_t skip_page);
 
+uint64_t tb_epoch_now(void)
+{
+    return atomic_load(&tb_epoch);
+}
+
+void tb_enable_reclaim(void)
+{
+    pthread_mutex_lock(&tb_lock);
+    tb_reclaim = true;
+    pthread_mutex_unlock(&tb_lock);
+}
+
+/* Free a block nobody can hold any more: first its chains out, which its targets list. Lock held. */
+static void tb_free_grave(TranslationBlock *tb)
+{
+    for (int s = 0; s < TCG_GOTO_TB_SLOTS; s++) {
+        TranslationBlock *to = atomic_load(&tb->jmp_dest[s]);
+        if (!to) {
+            continue;   /* never chained, or the target was dropped (which cut the edge) */
+        }
+        for (TBIncoming **p = &to->incoming; *p; p = &(*p)->next) {
+            if ((*p)->from == tb && (*p)->slot == s) {
+                TBIncoming *e = *p;
+                *p = e->next;
+                g_free(e);
+                break;
+            }
+        }
+    }
+    tb_discard(tb);
+}
+
+/* Free the graves dropped before every CPU now in tcg_cpu_exec entered it. Lock held. */
+static void tb_reclaim_graves(void)
+{
+    uint64_t oldest = tcg_cpus_oldest_epoch();
+    guint kept = 0;
+    for (guint i = 0; i < tb_graveyard->len; i++) {
+        TBGrave g = g_array_index(tb_graveyard, TBGrave, i);
+        if (g.epoch < oldest) {
+            tb_free_grave(g.tb);
+        } else {
+            g_array_index(tb_graveyard, TBGrave, kept++) = g;
+        }
+    }
+    g_array_set_size(tb_graveyard, kept);
+    tb_reclaim_at = kept + 1024;
+}
+
+/* tb was made unreachable (out of the hash, the jump caches and every chain into it). Lock held. The
+   graves are looked at before tb joins them: a caller outside tcg_cpu_exec (a fork server warming the
+   cache) may still be holding tb, which a block translated across a flush goes to the graveyard as. */
+static void tb_bury(TranslationBlock *tb)
+{
+    if (tb_reclaim && tb_graveyard->len >= tb_reclaim_at) {
+        tb_reclaim_graves();
+    }
+    TBGrave g = {tb, atomic_fetch_add(&tb_epoch, 1)};
+    g_array_append_val(tb_graveyard, g);
+}
+
 static uint64_t tb_page_of(const TranslationBlock *tb, int i)
 {
     return tb->page[i] & TB_PAGE_MASK;
@@ -154,7 +227,7 @@ static TranslationBlock *tb_insert_locked(TranslationBlock *tb, TranslationBlock
         /* Translated across a flush: its code may sit in a recycled part of the code buffer. It is
            returned dead (never chained to, never run by the JIT), and the loop translates again. */
         __atomic_store_n(&tb->invalid, true, __ATOMIC_RELEASE);
-        g_ptr_array_add(tb_graveyard, tb);
+        tb_bury(tb);
         pthread_mutex_unlock(&tb_lock);
         return tb;
     }
@@ -253,7 +326,7 @@ static void tb_drop(TranslationBlock *tb, uint64_t skip_page)
             tb_protect(page, false);
         }
     }
-    g_ptr_array_add(tb_graveyard, tb);
+    tb_bury(tb);
 }
 
 bool tb_invalidate_page(uint64_t page)
@@ -306,7 +379,7 @@ void tb_flush_all(void)
                 /* Pages are all going away below; only the hash and the edges need undoing. */
                 __atomic_store_n(&tb->invalid, true, __ATOMIC_RELEASE);
                 tb_unchain_incoming(tb);
-                g_ptr_array_add(tb_graveyard, tb);
+                tb_bury(tb);
             }
         }
         tb_protect(pg->page, false);

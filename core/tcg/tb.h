@@ -58,6 +58,10 @@ typedef struct TBIncoming {
 
 /* The cache is global (shared by all guest threads) and locked inside. */
 void tb_cache_init(const TCGBackend *backend);
+/* Let dropped blocks be freed once no CPU can hold them (see tb.c: not with soft-MMU jump caches). */
+void tb_enable_reclaim(void);
+/* The current drop epoch (TCGCPU.tb_epoch takes it on entering tcg_cpu_exec). */
+uint64_t tb_epoch_now(void);
 TranslationBlock *tb_lookup(uint64_t pc, uint32_t flags);
 /* Adds tb; returns the block already there if another thread was faster (tb is then discarded). */
 TranslationBlock *tb_insert(TranslationBlock *tb);

@@ -123,6 +123,7 @@ int main(int argc, char **argv)
     linux_process.log = log;
 
     tb_cache_init(backend);
+    tb_enable_reclaim();   /* no soft-MMU jump caches here: dropped blocks can be freed (tb.c) */
     if (linux_afl_init(&image) < 0) {   /* AFL++ qemu mode, when run by afl-fuzz (user/linux/afl/) */
         return 1;
     }
