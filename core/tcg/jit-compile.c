@@ -124,10 +124,12 @@ static JitCmp jit_cmp_prepare(JitCtx *c, TCGCond *condp, TCGTemp a, TCGTemp b, i
     }
     JitCmp k = {.tst = cond == TCG_COND_TSTEQ || cond == TCG_COND_TSTNE, .bits = bits, .rb = -1};
     k.ra = jit_use(c, a);
-    if (k.tst && jit_is_const(c, b) && jit_const_value(c, b, bits == 32 ? TCG_I32 : TCG_I64) == 0xffffffffULL) {
-        /* the low half: test r32, r32 */
+    uint64_t mask = k.tst && jit_is_const(c, b) ? jit_const_value(c, b, bits == 32 ? TCG_I32 : TCG_I64) : 0;
+    if (mask == 0xffffffffULL || (mask == ~0ULL && bits == 64)) {
+        /* every bit of the low half or of the whole: test r32, r32 or test r64, r64 (the lazy flags' "is
+           the result zero") */
         k.rb = k.ra;
-        k.bits = 32;
+        k.bits = mask == ~0ULL ? 64 : 32;
     } else if (jit_imm_ok(c, b, bits)) {
         k.imm = jit_imm32(c, b);
     } else {
