@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "testsuite/guest/check.h"
+#include "testsuite/guest/peak_memory.h"
 
 #define PAGES 6000
 #define FUNCS_PER_PAGE 100
@@ -48,22 +49,6 @@ static void *worker(void *arg)
     return (void *)(intptr_t)sum;
 }
 
-static long peak_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    CHECK(f != NULL);
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    CHECK(kb > 0);
-    return kb;
-}
-
 int main(void)
 {
     long sum = 0;
@@ -84,10 +69,6 @@ int main(void)
     }
     printf("%d threads: %d functions, sum %ld\n", THREADS, THREADS * THREAD_PAGES * FUNCS_PER_PAGE, total);
 
-    long kb = peak_kb();
-    printf("peak memory below %d MB: %s\n", PEAK_LIMIT_KB / 1024, kb < PEAK_LIMIT_KB ? "yes" : "no");
-    if (kb >= PEAK_LIMIT_KB) {
-        fprintf(stderr, "peak memory %ld kB\n", kb);
-    }
+    report_peak_memory(PEAK_LIMIT_KB);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "testsuite/guest/check.h"
+#include "testsuite/guest/peak_memory.h"
 
 #define JOINED_THREADS 2000
 #define DETACHED_BATCHES 50
@@ -54,22 +55,6 @@ static void *detached(void *arg)
     return NULL;
 }
 
-static long peak_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    CHECK(f != NULL);
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    CHECK(kb > 0);
-    return kb;
-}
-
 int main(void)
 {
     long sum = 0;
@@ -98,10 +83,6 @@ int main(void)
     }
     printf("detached threads: %d, sum %ld\n", DETACHED_BATCHES * DETACHED_PER_BATCH, atomic_load(&detached_sum));
 
-    long kb = peak_kb();
-    printf("peak memory below %d MB: %s\n", PEAK_LIMIT_KB / 1024, kb < PEAK_LIMIT_KB ? "yes" : "no");
-    if (kb >= PEAK_LIMIT_KB) {
-        fprintf(stderr, "peak memory %ld kB\n", kb);
-    }
+    report_peak_memory(PEAK_LIMIT_KB);
     return 0;
 }
