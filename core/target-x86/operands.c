@@ -329,10 +329,12 @@ void gen_push(DisasContext *dc, TCGTemp v, unsigned bits)
         x86_sys_set_sp(dc, nsp);
         return;
     }
-    TCGTemp sp = tcg_temp_new(s);
-    tcg_gen_sub(s, TCG_I64, sp, cpu_regs[R_ESP], tcg_const(s, bits / 8));
-    gen_st(dc, sp, v, bits);     /* memory first: a fault leaves RSP untouched */
-    tcg_gen_mov(s, TCG_I64, cpu_regs[R_ESP], sp);
+    /* Memory first: a fault leaves RSP untouched. The address is RSP - n again rather than the new RSP, so
+       that the store takes it as [rsp - n] and RSP is simply decremented after (no copy between them). */
+    TCGTemp addr = tcg_temp_new(s);
+    tcg_gen_add(s, TCG_I64, addr, cpu_regs[R_ESP], tcg_const(s, -(int64_t)(bits / 8)));
+    gen_st(dc, addr, v, bits);
+    tcg_gen_sub(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(s, bits / 8));
 }
 
 TCGTemp gen_pop_value(DisasContext *dc, unsigned bits)
