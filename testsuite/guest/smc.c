@@ -90,10 +90,10 @@ static int case_same_block(void)
 static int case_alias(void)
 {
     int fd = memfd_create("smc-alias", 0);
-    if (fd < 0 || ftruncate(fd, 4096) != 0)
+    if (fd < 0 || ftruncate(fd, 8192) != 0)
         return 1;
-    uint8_t *rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    uint8_t *rx = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    uint8_t *rw = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint8_t *rx = mmap(NULL, 8192, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
     if (rw == MAP_FAILED || rx == MAP_FAILED)
         return 1;
     fn_t f = (fn_t)rx;
@@ -101,6 +101,30 @@ static int case_alias(void)
         emit_ret_const(rw, 7000 + i);
         printf("alias %d: %d\n", i, f());
     }
+    /* A second function on the same page, patched while the first keeps its code. */
+    emit_ret_const(rw + 64, 7100);
+    printf("alias: first %d, second %d\n", f(), ((fn_t)(rx + 64))());
+    emit_ret_const(rw + 64, 7101);
+    printf("alias: first %d, second %d\n", f(), ((fn_t)(rx + 64))());
+    /* The system call writes through the writable view (the emulator's own write, not the guest's). */
+    int pipe_fds[2];
+    uint8_t code[6];
+    emit_ret_const(code, 7200);
+    if (pipe(pipe_fds) != 0 || write(pipe_fds[1], code, sizeof(code)) != (ssize_t)sizeof(code) ||
+        read(pipe_fds[0], rw, sizeof(code)) != (ssize_t)sizeof(code))
+        return 1;
+    printf("alias after read(2): %d\n", f());
+    /* A writable view mapped after the code ran, at another offset's page too. */
+    emit_ret_const(rw + 4096, 7300);
+    fn_t g = (fn_t)(rx + 4096);
+    printf("alias second page: %d\n", g());
+    if (munmap(rw, 8192) != 0)
+        return 1;
+    uint8_t *rw2 = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096);
+    if (rw2 == MAP_FAILED)
+        return 1;
+    emit_ret_const(rw2, 7301);
+    printf("alias through a new view: %d, first page %d\n", g(), f());
     return 0;
 }
 

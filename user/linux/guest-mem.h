@@ -83,6 +83,9 @@ void guest_mem_install_hooks(void);
 void guest_mem_fork_lock(bool lock);
 /* Is this page write-protected for translated code right now? */
 bool guest_mem_page_is_code(uint64_t page);
+/* If the page is write-protected because it shows the same file page as code elsewhere (a writable view
+   of an executable memfd), drop that code, which gives the page its rights back: true. */
+bool guest_mem_release_alias(uint64_t page);
 /* The code pages (write-protected) within [start, start+len), at most max of them; returns the count. */
 size_t guest_mem_code_pages(uint64_t start, uint64_t len, uint64_t *pages, size_t max);
 /* Invalidate the translated code of every code page in [start, start+len) (call with no lock held). */

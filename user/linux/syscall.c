@@ -13,6 +13,7 @@
 #include "core/tcg/tb.h"
 #include "syscalls/strace.h"
 #include "syscalls/syscalls.h"
+#include "user/linux/guest-mem.h"
 #include "user/linux/sys-families.h"
 #include "user/linux/syscall.h"
 
@@ -92,7 +93,8 @@ void linux_strace_log(const char *fmt, ...)
 }
 
 /* A buffer the kernel could not write may be a page we write-protected because it holds translated
-   code: drop that code (which makes the page writable again) and let the caller retry. */
+   code, or shows the same memory as such a page: drop that code (which makes the page writable again)
+   and let the caller retry. */
 #define UNPROTECT_PAGES_MAX 65536
 
 static bool unprotect_code_pages(const SyscallInfo *info, const long args[6])
@@ -106,7 +108,7 @@ static bool unprotect_code_pages(const SyscallInfo *info, const long args[6])
         if (last < first)                        /* wrapped: a bogus length */
             last = first;
         for (uint64_t page = first, k = 0; page <= last && k < UNPROTECT_PAGES_MAX; page += TB_PAGE_SIZE, k++)
-            if (tb_page_has_code(page) && tb_invalidate_page(page))
+            if ((tb_page_has_code(page) && tb_invalidate_page(page)) || guest_mem_release_alias(page))
                 released = true;
     }
     return released;
