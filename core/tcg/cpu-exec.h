@@ -190,6 +190,9 @@ void tcg_jmp_cache_register(TCGCPU *cpu);
 void tcg_jmp_cache_unregister(TCGCPU *cpu);
 /* The oldest TCGCPU.tb_epoch of the registered CPUs inside tcg_cpu_exec (UINT64_MAX: none is). */
 uint64_t tcg_cpus_oldest_epoch(void);
+/* Ask every registered CPU that entered tcg_cpu_exec before `epoch` to leave it (exit_request): one that
+   runs chained blocks without end (a spin-wait) would otherwise hold on to every block dropped since. */
+void tcg_cpus_kick_older_than(uint64_t epoch);
 /* In a forked child: the other CPUs' threads are gone, and with them whatever blocks they held. */
 void tcg_cpus_fork_child(const TCGCPU *self);
 /* Around a host fork: the registry's lock (taken after the block cache's, as drops do). */

@@ -617,13 +617,24 @@ static void jit_slice_enter(unsigned i)
  * Give back the pages of retired slices nobody can be running any more (the calling thread included: a
  * helper may run guest code from inside generated code). Without this every slice of the ring would stay
  * resident once written: a guest that keeps generating code (a JIT of its own) would hold the whole
- * reservation, 1 GB. Called with the lock held, after a flush.
+ * reservation, 1 GB. A thread still inside since a slice retired is asked to leave generated code (one
+ * spinning in a loop of chained blocks never would), so that the next call can give that slice back.
+ * Called with the lock held, after a flush, and now and then until no retired slice is left resident (the
+ * result: some still is).
  */
-static void jit_release_idle_slices(void)
+static bool jit_slices_pending;
+static unsigned jit_reserves_since_try;
+
+static bool jit_release_idle_slices(void)
 {
+    bool pending = false;
     for (unsigned i = 0; i < jit_nslices; i++) {
-        if (i != jit_cur_slice && jit_slice_resident[i] && jit_slice_retired[i] &&
-            jit_epoch_quiescent(jit_slice_retired[i])) {
+        if (i == jit_cur_slice || !jit_slice_resident[i] || !jit_slice_retired[i]) {
+            continue;
+        }
+        if (!jit_epoch_quiescent(jit_slice_retired[i], true)) {
+            pending = true;
+        } else {
             /* Whole pages inside the slice only: the trampoline shares the first slice's first page. */
             uintptr_t lo = ((uintptr_t)jit_slice_base(i) + 4095) & ~(uintptr_t)4095;
             uintptr_t hi = ((uintptr_t)jit_slice_base(i) + jit_slice_size) & ~(uintptr_t)4095;
@@ -634,6 +645,7 @@ static void jit_release_idle_slices(void)
             jit_slice_resident[i] = false;
         }
     }
+    return pending;
 }
 
 /* Size the ring for the current slice size (called with the lock held). */
@@ -776,8 +788,10 @@ uint8_t *jit_buf_reserve(size_t max_bytes, bool *flushed)
             jit_epoch_wait_quiescent(jit_slice_retired[next]);
         }
         jit_slice_enter(next);
-        jit_release_idle_slices();
+        jit_slices_pending = jit_release_idle_slices();
         p = jit_slice_start;
+    } else if (jit_slices_pending && ++jit_reserves_since_try % 256 == 0) {
+        jit_slices_pending = jit_release_idle_slices();
     }
     jit_reserved = p;
     return p;

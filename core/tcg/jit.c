@@ -78,36 +78,34 @@ uint64_t jit_epoch_advance(void)
     return atomic_fetch_add(&jit_epoch, 1);
 }
 
-void jit_epoch_wait_quiescent(uint64_t epoch)
+/* Is a thread (other than `except`) inside generated code since an epoch <= `epoch`? `kick`: ask each such
+   thread to leave at its next block entry. */
+static bool jit_epoch_busy(uint64_t epoch, const JitThread *except, bool kick)
 {
-    for (;;) {
-        bool busy = false;
-        for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
-            uint64_t e = atomic_load(&r->epoch);
-            if (e != 0 && e <= epoch && r != jit_self) {
-                busy = true;
-                TCGCPU *cpu = atomic_load(&r->cpu);
-                if (cpu) {
-                    tcg_cpu_request_exit(cpu);   /* it leaves at its next block entry */
-                }
+    bool busy = false;
+    for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
+        uint64_t e = atomic_load(&r->epoch);
+        if (e != 0 && e <= epoch && r != except) {
+            busy = true;
+            TCGCPU *cpu = atomic_load(&r->cpu);
+            if (kick && cpu) {
+                tcg_cpu_request_exit(cpu);
             }
         }
-        if (!busy) {
-            return;
-        }
+    }
+    return busy;
+}
+
+void jit_epoch_wait_quiescent(uint64_t epoch)
+{
+    while (jit_epoch_busy(epoch, jit_self, true)) {
         sched_yield();
     }
 }
 
-bool jit_epoch_quiescent(uint64_t epoch)
+bool jit_epoch_quiescent(uint64_t epoch, bool kick)
 {
-    for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
-        uint64_t e = atomic_load(&r->epoch);
-        if (e != 0 && e <= epoch) {
-            return false;
-        }
-    }
-    return true;
+    return !jit_epoch_busy(epoch, NULL, kick);
 }
 
 void jit_fork_child(void)

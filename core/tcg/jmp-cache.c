@@ -94,6 +94,19 @@ uint64_t tcg_cpus_oldest_epoch(void)
     return oldest;
 }
 
+void tcg_cpus_kick_older_than(uint64_t epoch)
+{
+    pthread_mutex_lock(&jmp_caches_lock);
+    for (guint i = 0; jmp_caches_cpus && i < jmp_caches_cpus->len; i++) {
+        TCGCPU *cpu = g_ptr_array_index(jmp_caches_cpus, i);
+        uint64_t e = __atomic_load_n(&cpu->tb_epoch, __ATOMIC_SEQ_CST);
+        if (e != 0 && e < epoch) {
+            tcg_cpu_request_exit(cpu);
+        }
+    }
+    pthread_mutex_unlock(&jmp_caches_lock);
+}
+
 void tcg_cpus_fork_lock(bool lock)
 {
     (lock ? pthread_mutex_lock : pthread_mutex_unlock)(&jmp_caches_lock);

@@ -184,6 +184,11 @@ static void tb_reclaim_graves(void)
     }
     g_array_set_size(tb_graveyard, kept);
     tb_reclaim_at = kept + 1024;
+    if (kept > 0) {
+        /* Whoever holds the rest leaves tcg_cpu_exec at its next block and comes back with a new epoch, so
+           the next attempt can free them (a thread spinning in generated code never leaves by itself). */
+        tcg_cpus_kick_older_than(g_array_index(tb_graveyard, TBGrave, kept - 1).epoch + 1);
+    }
 }
 
 /* tb was made unreachable (out of the hash, the jump caches and every chain into it). Lock held. The
