@@ -4,10 +4,14 @@
  *   rwx        an RWX page: write "mov $N, %eax; ret", call it, patch N, call again (many times);
  *   wx         the W^X pattern of JITs: RW to write, mprotect RX to run, back to RW to patch;
  *   same-block code that patches an instruction later in its own block before reaching it;
- *   alias      one memfd mapped twice, RW and RX: writes through the RW view change the RX code.
+ *   alias      one memfd mapped twice, RW and RX: writes through the RW view change the RX code;
+ *   alias-threads  the same with one thread writing through the RW view and another calling the code.
  * Each case prints the values the generated code returned.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +132,49 @@ static int case_alias(void)
     return 0;
 }
 
+static uint8_t *mt_rw, *mt_rx;
+static atomic_int mt_written, mt_called;
+#define MT_ROUNDS 5000
+
+/* Calls the function the other thread just wrote (one of eight on the page, in turn). */
+static void *alias_caller(void *arg)
+{
+    long wrong = 0;
+    (void)arg;
+    for (int i = 1; i <= MT_ROUNDS; i++) {
+        while (atomic_load(&mt_written) != i) {
+            sched_yield();   /* also on one free core: the other thread runs at once */
+        }
+        wrong += ((fn_t)(mt_rx + (i % 8) * 512))() != i;
+        atomic_store(&mt_called, i);
+    }
+    return (void *)wrong;
+}
+
+static int case_alias_threads(void)
+{
+    int fd = memfd_create("smc-alias-threads", 0);
+    if (fd < 0 || ftruncate(fd, 4096) != 0)
+        return 1;
+    mt_rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    mt_rx = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    pthread_t t;
+    if (mt_rw == MAP_FAILED || mt_rx == MAP_FAILED || pthread_create(&t, NULL, alias_caller, NULL) != 0)
+        return 1;
+    for (int i = 1; i <= MT_ROUNDS; i++) {
+        emit_ret_const(mt_rw + (i % 8) * 512, i);
+        atomic_store(&mt_written, i);
+        while (atomic_load(&mt_called) != i) {
+            sched_yield();
+        }
+    }
+    void *wrong;
+    if (pthread_join(t, &wrong) != 0)
+        return 1;
+    printf("alias-threads: %d rounds, %ld wrong values\n", MT_ROUNDS, (long)wrong);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -140,8 +187,10 @@ int main(int argc, char **argv)
         r = case_same_block();
     else if (strcmp(c, "alias") == 0)
         r = case_alias();
+    else if (strcmp(c, "alias-threads") == 0)
+        r = case_alias_threads();
     else
-        fprintf(stderr, "usage: smc rwx|wx|same-block|alias\n");
+        fprintf(stderr, "usage: smc rwx|wx|same-block|alias|alias-threads\n");
     if (r == 1)
         perror("smc");
     return r;

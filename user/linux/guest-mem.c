@@ -745,9 +745,10 @@ bool guest_mem_handle_write_fault(uint64_t addr)
         return true;
     }
     /*
-     * Writable for the guest and no longer a code page: another thread restored it between the fault and
-     * now. Make sure the host agrees and retry; an mprotect failure means the page is not mapped at all.
-     * A bound on identical consecutive faults keeps a fault of some other cause from looping forever.
+     * Writable for the guest and no longer a code page or an alias: another thread restored it between the
+     * fault and now (if one protects it again meanwhile, the retry faults again). Make sure the host agrees
+     * and retry; an mprotect failure means the page is not mapped at all. A bound on identical consecutive
+     * faults keeps a fault of some other cause from looping forever.
      */
     if (page == last_page) {
         if (++repeats > 1000) {
@@ -759,8 +760,9 @@ bool guest_mem_handle_write_fault(uint64_t addr)
         repeats = 0;
     }
     mem_lock_init();
-    bool now_code = g_hash_table_contains(code_pages, (gpointer)(uintptr_t)page);
-    int rc = now_code ? 0 : mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, prot);
+    bool watched = g_hash_table_contains(code_pages, (gpointer)(uintptr_t)page) ||
+                   g_hash_table_contains(alias_pages, PAGE_KEY(page));
+    int rc = watched ? 0 : mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, prot);
     mem_unlock();
     return rc == 0;
 }
