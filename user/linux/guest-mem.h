@@ -73,8 +73,9 @@ void guest_mem_reset(void);
 char *guest_mem_format_maps(size_t *len);
 
 /*
- * Self-modifying code. The core's hooks: protect(page, true) removes PROT_WRITE from the host page while
- * it holds translated code; protect(page, false) gives it back the guest's rights from the map.
+ * Self-modifying code (code-pages.c). The core's hooks: protect(page, true) removes PROT_WRITE from the host
+ * page while it holds translated code, and from the other views of the same file page where a shared
+ * mapping is mapped more than once (aliases); protect(page, false) gives them back the guest's rights.
  */
 const TBPageHooks *guest_mem_page_hooks(void);
 /* Installs guest_mem_page_hooks() in the block cache. */
@@ -88,18 +89,19 @@ bool guest_mem_page_is_code(uint64_t page);
 bool guest_mem_release_alias(uint64_t page);
 /* The code pages (write-protected) within [start, start+len), at most max of them; returns the count. */
 size_t guest_mem_code_pages(uint64_t start, uint64_t len, uint64_t *pages, size_t max);
-/* Invalidate the translated code of every code page in [start, start+len) (call with no lock held). */
+/* Invalidate the translated code of every code page in [start, start+len), and of every code page an alias
+   there shows (call with no lock held). */
 void guest_mem_invalidate_range(uint64_t start, uint64_t len);
 /*
- * mprotect the host pages of [start, start+len) to prot, except that code pages keep PROT_WRITE off, and
- * record prot as the guest's rights. 0 or -errno (from the host).
+ * mprotect the host pages of [start, start+len) to prot, except that code pages and aliases keep
+ * PROT_WRITE off, and record prot as the guest's rights. 0 or -errno (from the host).
  */
 long guest_mem_protect_range(uint64_t start, uint64_t len, int prot);
 
 /*
  * For the SIGSEGV handler: true if addr is on a guest page the guest may write but that is write-protected
- * because it holds translated code. The page's blocks are then invalidated, its rights restored, and the
- * faulting write can simply be retried.
+ * because it holds translated code or is an alias of a page that does. That code is then invalidated, the
+ * page's rights restored, and the faulting write can simply be retried.
  */
 bool guest_mem_handle_write_fault(uint64_t addr);
 /*
