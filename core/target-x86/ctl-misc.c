@@ -1,13 +1,17 @@
 /*
- * Small user-mode instructions: RDTSC/RDTSCP, RDRAND/RDSEED, the fences, the hints that do nothing here
- * (PAUSE, ENDBR, PREFETCH*, CLFLUSH*), XLAT, CLD/STD; and their helpers.
+ * Small user-mode instructions: RDTSC/RDTSCP/RDPID, LSL, RDRAND/RDSEED, the fences, the hints that do
+ * nothing here (PAUSE, ENDBR, PREFETCH*, CLFLUSH*), XLAT, CLD/STD; and their helpers.
  */
+#define _GNU_SOURCE   /* getcpu */
 #include <cpuid.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/random.h>
 #include <x86intrin.h>
 
+#include "core/target-x86/cc.h"
 #include "core/target-x86/helpers.h"
+#include "core/target-x86/sys.h"
 #include "core/target-x86/translate.h"
 
 /* --- helpers -------------------------------------------------------------------------------------- */
@@ -15,6 +19,40 @@
 uint64_t helper_rdtsc(CPUX86State *env)
 {
     return __rdtsc() + env->tsc_offset;
+}
+
+uint64_t helper_tsc_aux(CPUX86State *env)
+{
+    if (env->sys) {
+        return env->sys->tsc_aux;
+    }
+    unsigned cpu = 0, node = 0;
+    if (getcpu(&cpu, &node) != 0) {
+        cpu = node = 0;
+    }
+    return ((uint64_t)node << 12) | (cpu & 0xfff);
+}
+
+/*
+ * LSL at CPL 3 under Linux: the user code and data segments (flat, limit 4 GB - 1) and the per-CPU segment
+ * whose limit is (node << 12) | cpu (the vDSO's getcpu reads it this way on CPUs without RDPID). Other
+ * selectors fail with ZF = 0 and the destination unchanged (bit 63 of the result: see the emitter).
+ */
+uint64_t helper_user_lsl(CPUX86State *env, uint32_t sel)
+{
+    uint64_t result = 1ull << 63;
+    switch (sel & 0xfffc) {   /* the GDT's (TI = 0) descriptors of privilege 3: any RPL sees them */
+    case 0x20: case 0x28: case 0x30:   /* USER32_CS, USER_DS, USER_CS */
+        result = 0xffffffffu;
+        break;
+    case 0x78:                         /* GDT_ENTRY_CPUNODE */
+        result = helper_tsc_aux(env) & 0xfffff;
+        break;
+    default:
+        break;
+    }
+    x86_set_eflags(env, result >> 63 ? 0 : X86_ZF, X86_ZF);
+    return result;
 }
 
 static bool ctl_host_rdrand;
@@ -80,13 +118,36 @@ void ctl_emit_rdtsc(DisasContext *dc)
     ctl_set_edx_eax(dc, t);
 }
 
-/* RDTSCP also returns IA32_TSC_AUX in ECX; ours is 0 (Linux keeps the CPU number there). */
+/* RDTSCP also returns IA32_TSC_AUX in ECX. */
 void ctl_emit_rdtscp(DisasContext *dc)
 {
-    TCGTemp t = tcg_temp_new(dc->s);
+    TCGTemp t = tcg_temp_new(dc->s), aux = tcg_temp_new(dc->s);
     gen_helper(dc->s, rdtsc, t, TCG_TEMP_ENV);
+    gen_helper(dc->s, tsc_aux, aux, TCG_TEMP_ENV);
     ctl_set_edx_eax(dc, t);
-    tcg_gen_movi(dc->s, TCG_I64, cpu_regs[R_ECX], 0);
+    tcg_gen_ext32u(dc->s, TCG_I64, cpu_regs[R_ECX], aux);
+}
+
+/* RDPID r64: IA32_TSC_AUX. */
+void ctl_emit_rdpid(DisasContext *dc)
+{
+    TCGTemp aux = tcg_temp_new(dc->s);
+    gen_helper(dc->s, tsc_aux, aux, TCG_TEMP_ENV);
+    gen_store_op(dc, 0, aux);
+}
+
+/* LSL r, r/m16 (user mode; system mode has its own): the limit when ZF is set, else r untouched (a 32-bit
+   one is not even zero-extended). */
+void ctl_emit_lsl(DisasContext *dc)
+{
+    TCGContext *s = dc->s;
+    TCGTemp r = tcg_temp_new(s);
+    int l_failed = tcg_label_new(s);
+    gen_helper(s, user_lsl, r, TCG_TEMP_ENV, gen_load_op(dc, 1));
+    dc->cc_op = CC_OP_DYNAMIC;
+    tcg_gen_brcond(s, TCG_I64, TCG_COND_LT, r, tcg_const(s, 0), l_failed);
+    gen_store_op(dc, 0, r);
+    tcg_gen_set_label(s, l_failed);
 }
 
 /* RDRAND/RDSEED r16/32/64: a value, CF = 1 (success), OF SF ZF AF PF = 0. */

@@ -111,7 +111,7 @@ static const struct enc encs[] = {
     E(avx512vl_x16, 7, 0, 1, 31, 1), E(avx512bw, 7, 0, 1, 30, 1), E(avx512dq, 7, 0, 1, 17, 1),
     E(avx512cd, 7, 0, 1, 28, 1), E(avx512ifma, 7, 0, 1, 21, 1), E(avx512vbmi, 7, 0, 2, 1, 1),
     E(avx512vnni, 7, 0, 2, 11, 1), E(avx512bf16, 7, 1, 0, 5, 1), E(avxvnni, 7, 1, 0, 4, 1),
-    E(gfni, 7, 0, 2, 8, 1), E(vaes, 7, 0, 2, 9, 1), E(vpclmulqdq, 7, 0, 2, 10, 1), E(rdpid, 7, 0, 2, 22, 1),
+    E(gfni, 7, 0, 2, 8, 1), E(vaes, 7, 0, 2, 9, 1), E(vpclmulqdq, 7, 0, 2, 10, 1), E(rdpid, 7, 0, 2, 22, 0),
     E(movdiri, 7, 0, 2, 27, 1), E(clwb, 7, 0, 1, 24, 1), E(serialize, 7, 0, 3, 14, 1), E(waitpkg, 7, 0, 2, 5, 1),
     E(rtm, 7, 0, 1, 11, 1), E(sse4a, 0x80000001, 0, 2, 6, 1), E(sse4a_movnt, 0x80000001, 0, 2, 6, 1),
     E(xop, 0x80000001, 0, 2, 11, 1), E(xop_vpcmov, 0x80000001, 0, 2, 11, 1), E(fma4, 0x80000001, 0, 2, 16, 1),

@@ -6,8 +6,10 @@
  *     align to 16 | "x86_64" (AT_PLATFORM) | 16 random bytes (AT_RANDOM)
  *     auxv pairs ending in AT_NULL | NULL | envp[] | NULL | argv[] | argc  <- rsp, 16-byte aligned
  *
- * No address randomisation. AT_SYSINFO_EHDR is left out on purpose: the guest gets no vDSO (the host's
- * would run host code behind the translator's back), so libc falls back to real syscalls.
+ * No address randomisation. AT_SYSINFO_EHDR is the host's own vDSO (ember shares the guest's address
+ * space): its code is translated like any guest code, and the clock pages it reads are the kernel's, so
+ * glibc reads the clocks without a system call, as natively. Its pages stay ember's (ember's libc calls
+ * into them too): the guest cannot unmap or protect them, and /proc/self/maps does not list them.
  */
 #define _GNU_SOURCE
 #include "user/linux/stack.h"
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -74,8 +77,10 @@ static size_t build_auxv(uint64_t *av, const LinuxElfImage *img, const LinuxStac
                          uint64_t random, uint64_t execfn)
 {
     long clk = sysconf(_SC_CLK_TCK);
+    uint64_t vdso = getauxval(AT_SYSINFO_EHDR);
     const uint64_t pairs[][2] = {
-        { AT_MINSIGSTKSZ, p->minsigstksz ? p->minsigstksz : 2048 },   /* x86's ARCH_DLINFO comes first */
+        { AT_SYSINFO_EHDR, vdso },                                    /* x86's ARCH_DLINFO comes first */
+        { AT_MINSIGSTKSZ, p->minsigstksz ? p->minsigstksz : 2048 },
         { AT_HWCAP, p->hwcap },
         { AT_PAGESZ, GUEST_PAGE_SIZE },
         { AT_CLKTCK, clk > 0 ? (uint64_t)clk : 100 },
@@ -97,8 +102,9 @@ static size_t build_auxv(uint64_t *av, const LinuxElfImage *img, const LinuxStac
         { AT_NULL, 0 },
     };
     _Static_assert(G_N_ELEMENTS(pairs) <= LINUX_AUXV_MAX, "auxv fits LINUX_AUXV_MAX");
-    memcpy(av, pairs, sizeof(pairs));
-    return G_N_ELEMENTS(pairs) * 2;
+    size_t skip = vdso ? 0 : 1;   /* a host without a vDSO: none for the guest either */
+    memcpy(av, pairs[skip], sizeof(pairs) - skip * sizeof(pairs[0]));
+    return (G_N_ELEMENTS(pairs) - skip) * 2;
 }
 
 int linux_stack_build(const LinuxElfImage *img, const LinuxStackParams *params, LinuxStack *out)

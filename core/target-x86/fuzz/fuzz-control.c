@@ -51,7 +51,7 @@ FuzzRole fuzz_role(ZydisMnemonic m)
         return FUZZ_ROLE_FAULT;
     }
     if (FUZZ_IS(m, ZYDIS_MNEMONIC_RDTSC, ZYDIS_MNEMONIC_RDTSCP, ZYDIS_MNEMONIC_RDRAND, ZYDIS_MNEMONIC_RDSEED,
-                ZYDIS_MNEMONIC_CPUID, ZYDIS_MNEMONIC_XGETBV)) {
+                ZYDIS_MNEMONIC_CPUID, ZYDIS_MNEMONIC_XGETBV, ZYDIS_MNEMONIC_RDPID)) {
         return FUZZ_ROLE_MASKED;
     }
     if (m == ZYDIS_MNEMONIC_SYSCALL) {
@@ -461,6 +461,13 @@ bool fuzz_masked_unit(FuzzGen *g, ZydisMnemonic m)
         }
         shr32 = 1u << HR_RAX | 1u << HR_RBX | 1u << HR_RCX | 1u << HR_RDX;
         break;
+    case ZYDIS_MNEMONIC_RDPID: {   /* the host's TSC_AUX (its CPU number), which may change between runs */
+        int reg = fuzz_pick_free(g, 0);
+        fuzz_req(&r, m, 1);
+        r.operands[0] = zop_reg(fuzz_gpr(64, reg));
+        zero = 1u << reg;
+        break;
+    }
     case ZYDIS_MNEMONIC_XGETBV:
         /* XCR0 (the model's differs from the host's by design); now and then an XCR that does not exist
            (#GP on both). */

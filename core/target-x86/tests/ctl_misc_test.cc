@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -145,10 +146,37 @@ TEST_P(CtlMiscTest, Rdtsc)
     EXPECT_EQ(r[HR_RDX] >> 32, 0u);
     EXPECT_GE((r[HR_RDX] << 32) | r[HR_RAX], (r[HR_R9] << 32) | r[HR_R8]);
     EXPECT_NE((r[HR_RDX] << 32) | r[HR_RAX], 0u);
-    // rdtscp: also ECX = TSC_AUX (0 here; the host's differs per CPU)
+    // rdtscp: also ECX = TSC_AUX, Linux's (node << 12) | cpu (which CPU differs between the two runs)
     in_->regs[HR_RCX] = ~0ULL;
     EXPECT_TRUE(Check({0x0f, 0x01, 0xf9}, tsc_regs | (1u << HR_RCX)));
-    EXPECT_EQ(emulated_->state.regs[HR_RCX], 0u);
+    EXPECT_LT(emulated_->state.regs[HR_RCX] & 0xfff, (uint64_t)sysconf(_SC_NPROCESSORS_CONF));
+    EXPECT_EQ(emulated_->state.regs[HR_RCX] >> 32, 0u);
+}
+
+// RDPID: TSC_AUX as RDTSCP's ECX. LSL at CPL 3: Linux's flat user segments, its per-CPU segment (the
+// vDSO's getcpu on CPUs without RDPID), and a failure (ZF = 0, destination kept) for anything else.
+TEST_P(CtlMiscTest, CpuNumber)
+{
+    unsigned a, b, c, d;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 22))) {
+        in_->regs[HR_RAX] = ~0ULL;
+        EXPECT_TRUE(Check({0xf3, 0x0f, 0xc7, 0xf8}, 1u << HR_RAX));   // rdpid rax
+        EXPECT_LT(emulated_->state.regs[HR_RAX] & 0xfff, (uint64_t)sysconf(_SC_NPROCESSORS_CONF));
+    }
+    // mov ebx, 0x2b; lsl eax, ebx
+    in_->regs[HR_RAX] = 0x1234;
+    EXPECT_TRUE(Check({0xbb, 0x2b, 0x00, 0x00, 0x00, 0x0f, 0x03, 0xc3}));
+    EXPECT_EQ(emulated_->state.regs[HR_RAX], 0xffffffffu);
+    EXPECT_TRUE(emulated_->state.rflags & HARNESS_ZF);
+    // mov ebx, 0x10 (the kernel's code segment: not visible at CPL 3); lsl eax, ebx
+    in_->regs[HR_RAX] = 0x1234;
+    EXPECT_TRUE(Check({0xbb, 0x10, 0x00, 0x00, 0x00, 0x0f, 0x03, 0xc3}));
+    EXPECT_EQ(emulated_->state.regs[HR_RAX], 0x1234u);
+    EXPECT_FALSE(emulated_->state.rflags & HARNESS_ZF);
+    // mov ebx, 0x7b; lsl eax, ebx: (node << 12) | cpu
+    EXPECT_TRUE(Check({0xbb, 0x7b, 0x00, 0x00, 0x00, 0x0f, 0x03, 0xc3}, 1u << HR_RAX));
+    EXPECT_LT(emulated_->state.regs[HR_RAX] & 0xfff, (uint64_t)sysconf(_SC_NPROCESSORS_CONF));
+    EXPECT_TRUE(emulated_->state.rflags & HARNESS_ZF);
 }
 
 // RDRAND: a value and CF = 1 with the other flags clear; two draws differ.
