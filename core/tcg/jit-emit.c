@@ -632,7 +632,7 @@ static bool jit_release_idle_slices(void)
         if (i == jit_cur_slice || !jit_slice_resident[i] || !jit_slice_retired[i]) {
             continue;
         }
-        if (!jit_epoch_quiescent(jit_slice_retired[i], true)) {
+        if (!jit_epoch_quiescent(jit_slice_retired[i])) {
             pending = true;
         } else {
             /* Whole pages inside the slice only: the trampoline shares the first slice's first page. */

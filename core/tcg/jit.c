@@ -78,9 +78,9 @@ uint64_t jit_epoch_advance(void)
     return atomic_fetch_add(&jit_epoch, 1);
 }
 
-/* Is a thread (other than `except`) inside generated code since an epoch <= `epoch`? `kick`: ask each such
-   thread to leave at its next block entry. */
-static bool jit_epoch_busy(uint64_t epoch, const JitThread *except, bool kick)
+/* Is a thread (other than `except`) inside generated code since an epoch <= `epoch`? Each such thread is
+   asked to leave at its next block entry. */
+static bool jit_epoch_busy(uint64_t epoch, const JitThread *except)
 {
     bool busy = false;
     for (JitThread *r = atomic_load(&jit_threads); r; r = r->next) {
@@ -88,7 +88,7 @@ static bool jit_epoch_busy(uint64_t epoch, const JitThread *except, bool kick)
         if (e != 0 && e <= epoch && r != except) {
             busy = true;
             TCGCPU *cpu = atomic_load(&r->cpu);
-            if (kick && cpu) {
+            if (cpu) {
                 tcg_cpu_request_exit(cpu);
             }
         }
@@ -98,14 +98,14 @@ static bool jit_epoch_busy(uint64_t epoch, const JitThread *except, bool kick)
 
 void jit_epoch_wait_quiescent(uint64_t epoch)
 {
-    while (jit_epoch_busy(epoch, jit_self, true)) {
+    while (jit_epoch_busy(epoch, jit_self)) {
         sched_yield();
     }
 }
 
-bool jit_epoch_quiescent(uint64_t epoch, bool kick)
+bool jit_epoch_quiescent(uint64_t epoch)
 {
-    return !jit_epoch_busy(epoch, NULL, kick);
+    return !jit_epoch_busy(epoch, NULL);
 }
 
 void jit_fork_child(void)

@@ -156,9 +156,9 @@ uint64_t jit_epoch_advance(void);
 void jit_buf_fork_lock(bool lock);
 void jit_fork_child(void);
 void jit_epoch_wait_quiescent(uint64_t epoch);
-/* Without waiting: is no thread at all, the calling one included, inside since an epoch <= `epoch`?
-   `kick`: if not, ask those threads to leave at their next block entry (so that a later call can say yes). */
-bool jit_epoch_quiescent(uint64_t epoch, bool kick);
+/* Without waiting: is no thread at all, the calling one included, inside since an epoch <= `epoch`? If
+   not, those threads are asked to leave at their next block entry (so that a later call can say yes). */
+bool jit_epoch_quiescent(uint64_t epoch);
 
 /* Block layout: a header, then the entry. TranslationBlock.code points at the header. */
 typedef struct JitBlock {
