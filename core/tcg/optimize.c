@@ -698,12 +698,12 @@ static bool opt_writes(const TCGOp *op, TCGTemp t)
 }
 
 /*
- * "x = op ...; g = x" with g a global and the copy soon after: compute into g, and read g where x was read
- * later in the basic block (while g still holds it). The x86 translator writes every result so (a 32-bit
- * result zero-extended into the 64-bit register; the lazy flags recorded in between), and the JIT then
- * computes in g's register. Only pure ops that do not touch g may come between the two, so no fault or
- * helper can see g early. Every other read of x must be in the same basic block, before g changes;
- * otherwise nothing is changed.
+ * "x = op ...; g = x" (op pure or a guest load) with g a global and the copy soon after: compute (load) into
+ * g, and read g where x was read later in the basic block (while g still holds it). The x86 translator
+ * writes every result so (a 32-bit result zero-extended into the 64-bit register; the lazy flags recorded
+ * in between), and the JIT then computes in g's register. Only pure ops that do not touch g may come
+ * between the two, so no fault or helper can see g early (a load that faults leaves g as it was). Every
+ * other read of x must be in the same basic block, before g changes; otherwise nothing is changed.
  */
 #define OPT_COALESCE_REACH 6
 
@@ -722,7 +722,10 @@ static void opt_coalesce(TCGContext *s)
     }
     for (int i = 0; i < s->nb_ops; i++) {
         TCGOp *x = &s->ops[i];
-        if (x->dead || !tcg_op_is_pure((TCGOpcode)x->opc) || tcg_op_defs[x->opc].nb_oargs != 1) {
+        /* A guest load too: if it faults, its destination keeps its old value (the backends write the
+           result only once the access succeeded), which for g is what the fault must leave. */
+        if (x->dead || !(tcg_op_is_pure((TCGOpcode)x->opc) || x->opc == INDEX_op_guest_ld) ||
+            tcg_op_defs[x->opc].nb_oargs != 1) {
             continue;
         }
         TCGTemp t = x->args[0];
@@ -751,9 +754,11 @@ static void opt_coalesce(TCGContext *s)
         if (y == NULL) {
             continue;
         }
+        unsigned mo = x->opc == INDEX_op_guest_ld ? (unsigned)x->cargs[0] & 7 : MO_64;
         bool zext_result = x->type == TCG_I32 || (x->type == TCG_I64 && (x->opc == INDEX_op_ext32u ||
                                                                           x->opc == INDEX_op_ext16u ||
-                                                                          x->opc == INDEX_op_ext8u));
+                                                                          x->opc == INDEX_op_ext8u ||
+                                                                          ((mo & MO_SIZE) < MO_64 && !(mo & MO_SIGN))));
         bool copy = y->opc == INDEX_op_mov && y->type == TCG_I64;
         bool zcopy = (y->opc == INDEX_op_mov && y->type == TCG_I32) || (y->opc == INDEX_op_ext32u && y->type == TCG_I64);
         TCGTemp g = y->args[0];

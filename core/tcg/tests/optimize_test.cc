@@ -420,6 +420,34 @@ void on_segv(int, siginfo_t *, void *uc)
     tcg_cpu_loop_exit(tcg_current_cpu, TCG_EXIT_EXCEPTION);
 }
 
+// A guest load copied into a global loads into the global (a fault leaves it as it was: the next test).
+TEST(Optimize, LoadsStraightIntoTheirRegister)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    TCGContext *s = cpu->tcg.ctx;
+    static uint64_t word = 0x1234;
+    std::string dump;
+    fake_run_ir(
+        cpu,
+        [&](TCGContext *s) {
+            TCGTemp t = tcg_temp_new(s), u = tcg_temp_new(s);
+            TCGTemp addr = tcg_const(s, (uint64_t)(uintptr_t)&word);
+            tcg_gen_guest_ld(s, TCG_I64, MO_64, t, addr);
+            tcg_gen_mov(s, TCG_I64, fake_r[1], t);                     // r1 = 0x1234
+            tcg_gen_add(s, TCG_I64, fake_r[2], t, tcg_const(s, 1));    // a later read of t: r1 holds it
+            tcg_gen_guest_ld(s, TCG_I64, MO_8, u, addr);               // zero-extended...
+            tcg_gen_ext32u(s, TCG_I64, fake_r[3], u);                  // ...so this is a copy: r3 = 0x34
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, &dump);
+    EXPECT_EQ(cpu->r[1], 0x1234u) << dump;
+    EXPECT_EQ(cpu->r[2], 0x1235u) << dump;
+    EXPECT_EQ(cpu->r[3], 0x34u) << dump;
+    EXPECT_EQ(count_ops(s, INDEX_op_mov), 0) << dump;
+    EXPECT_EQ(count_ops(s, INDEX_op_ext32u), 0) << dump;
+    fake_cpu_free(cpu);
+}
+
 TEST(Optimize, FaultsSeeUpToDateGlobals)
 {
     fake_reset();
