@@ -103,6 +103,19 @@ static uint64_t host_xgetbv0(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+bool x86_vendor_intel(void)
+{
+    static int intel = -1;   /* hot (flag helpers): decided once, read without a lock */
+    int v = __atomic_load_n(&intel, __ATOMIC_RELAXED);
+    if (v < 0) {
+        uint32_t r[4];
+        host_cpuid_once(0, 0, r);
+        v = r[1] == 0x756e6547u && r[3] == 0x49656e69u && r[2] == 0x6c65746eu;   /* "GenuineIntel" */
+        __atomic_store_n(&intel, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 bool x86_host_has_feature(X86Feature f)
 {
     if (f == X86_FEAT_BASE) {

@@ -45,6 +45,13 @@ const char *const *x86_cpu_model_names(void);
 /* CPUID leaf/subleaf as this model answers it: out[0..3] = EAX, EBX, ECX, EDX. */
 void x86_cpuid(const X86CPUModel *model, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
+/*
+ * Is the CPU an Intel one? Every model answers CPUID with the host's vendor, so where Intel and AMD
+ * hardware differ (results the manuals leave undefined, fault details) the translator follows the host's
+ * vendor: a guest then sees what the vendor it is told about does, and the tests' oracle is the host.
+ */
+bool x86_vendor_intel(void);
+
 /* Does the host CPU (and its OS, for AVX state) support feature f? */
 bool x86_host_has_feature(X86Feature f);
 

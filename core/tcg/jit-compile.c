@@ -1468,5 +1468,6 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     if (jit_dump_enabled()) {
         jit_dump_block(tb);
     }
+    jit_perfmap_block(tb);
     return 0;
 }

@@ -118,6 +118,7 @@ void jit_fork_child(void)
             atomic_store(&r->free, true);
         }
     }
+    jit_perfmap_fork_child();
 }
 
 static TCGExit jit_exec(TCGCPU *cpu, TranslationBlock *tb)

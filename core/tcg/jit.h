@@ -188,4 +188,10 @@ bool jit_restore_state(struct TCGCPU *cpu, uintptr_t pc, const uint64_t regs[16]
 bool jit_dump_enabled(void);
 void jit_dump_block(const struct TranslationBlock *tb);
 
+/* -perfmap: name compiled blocks in /tmp/perf-<pid>.map for perf (jit-perfmap.c). False if it cannot be
+   created (errno says why). */
+bool jit_perfmap_open(void);
+void jit_perfmap_block(const struct TranslationBlock *tb);
+void jit_perfmap_fork_child(void);
+
 #endif

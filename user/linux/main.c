@@ -16,6 +16,7 @@
 
 #include "core/target-x86/cpuid.h"
 #include "core/target-x86/translate.h"
+#include "core/tcg/jit.h"
 #include "user/linux/afl/afl.h"
 #include "user/linux/elf-load.h"
 #include "user/linux/exec.h"
@@ -129,6 +130,10 @@ int main(int argc, char **argv)
     }
     tb_set_page_hooks(guest_mem_page_hooks());
     linux_syscalls_init();
+    if (opts.perfmap && !jit_perfmap_open()) {
+        fprintf(stderr, "ember-x86_64: cannot create /tmp/perf-%d.map: %s\n", (int)getpid(), strerror(errno));
+        return 1;
+    }
     if (opts.strace) {
         linux_strace_enable(log == stderr ? 2 : fileno(log));
     }

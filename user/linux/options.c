@@ -27,6 +27,7 @@ static int opt_version(LinuxOptions *o, const char *arg) { (void)o; (void)arg; r
 static int opt_sysroot(LinuxOptions *o, const char *arg) { o->sysroot = arg; return 0; }
 static int opt_argv0(LinuxOptions *o, const char *arg) { o->argv0 = arg; return 0; }
 static int opt_strace(LinuxOptions *o, const char *arg) { (void)arg; o->strace = true; return 0; }
+static int opt_perfmap(LinuxOptions *o, const char *arg) { (void)arg; o->perfmap = true; return 0; }
 static int opt_log_file(LinuxOptions *o, const char *arg) { o->log_file = arg; return 0; }
 static int opt_cpu(LinuxOptions *o, const char *arg) { o->cpu_model = arg; return 0; }
 
@@ -114,6 +115,7 @@ static const OptionDef option_defs[] = {
     {"cpu", "EMBER_CPU", "model", opt_cpu, "CPU model: max, x86-64-v1, x86-64-v2, x86-64-v3"},
     {"backend", "EMBER_BACKEND", "name", opt_backend, "translator backend: interp or jit"},
     {"g", "EMBER_GDB", "port", opt_gdb, "wait for gdb on this TCP port (0: any free one, printed)"},
+    {"perfmap", "EMBER_PERFMAP", NULL, opt_perfmap, "name generated code for perf in /tmp/perf-PID.map (jit)"},
 };
 
 #define N_OPTIONS (sizeof(option_defs) / sizeof(option_defs[0]))

@@ -15,6 +15,7 @@ typedef struct LinuxOptions {
     const char *argv0;           /* -0 */
     size_t stack_size;           /* -s */
     bool strace;                 /* -strace */
+    bool perfmap;                /* -perfmap */
     const char *log_items;       /* -d */
     const char *log_file;        /* -D */
     const char *cpu_model;       /* -cpu */
