@@ -140,6 +140,21 @@ log)
     same_stdout
     expect "-D wrote a log" test -s "$work/ember.log"
     ;;
+perfmap)
+    # The map is named after ember's pid, which is the guest's: a shell records its pid, then becomes ember.
+    native "$hello"
+    timeout -k 5 120 env -i "${base_env[@]}" sh -c 'echo $$ >"$1"; exec "$2" -perfmap "$3"' sh "$work/pid" \
+        "$ember" "$hello" >"$work/ember.out" 2>"$work/ember.err"
+    echo $? >"$work/ember.status"
+    same_stdout
+    map=/tmp/perf-$(cat "$work/pid").map
+    expect "-perfmap wrote $map" test -s "$map"
+    expect "every line of $map is 'start size guest_pc' in hex" \
+        sh -c '! grep -vqE "^[0-9a-f]+ [0-9a-f]+ guest_[0-9a-f]+\$" "$1"' sh "$map"
+    entry=$(od -An -j24 -N8 -tx8 "$hello" | tr -d ' ' | sed 's/^0*//')
+    expect "$map names the block at the entry point (0x$entry)" grep -q " guest_$entry\$" "$map"
+    rm -f "$map"
+    ;;
 stack_size)
     native "$args_prog"
     emulated -s 16M "$args_prog"

@@ -10,6 +10,7 @@
  * a 0x66 prefix is ignored. Far forms (JMP/CALL m16:64, RETF) are not implemented and raise #UD.
  */
 #include "core/target-x86/translate.h"
+#include "core/target-x86/cpuid.h"
 
 /* The absolute target of a relative branch (operand 0). */
 static uint64_t ctl_rel_target(const DisasContext *dc)
@@ -25,8 +26,9 @@ static bool ctl_is_far(const DisasContext *dc)
 }
 
 /*
- * A near branch to a non-canonical address raises #GP at the branch itself, before it pushes or pops
- * anything (the host would fault fetching the target instead: a crash, not the guest's #GP). The check
+ * A near branch to a non-canonical address raises #GP at the branch itself, with RSP as it was (the host
+ * would fault fetching the target instead: a crash, not the guest's #GP); only Intel's CALL has written
+ * the return address below RSP by then (ctl_emit_call). The check
  * branches out to a label that ctl_jmp_indirect places after the jump: the common path has no label to
  * meet at, so what it holds in host registers stays known up to the jump.
  */
@@ -138,7 +140,16 @@ void ctl_emit_call(DisasContext *dc)
         TCGTemp target = gen_load_op(dc, 0);
         int l_bad = ctl_check_canonical(dc, target);
         gen_push(dc, ret, 64);
-        ctl_jmp_indirect(dc, target, l_bad);
+        gen_jmp_indirect(dc, target);
+        tcg_gen_set_label(s, l_bad);
+        if (x86_vendor_intel()) {
+            /* Intel writes the return address below RSP before it finds the target non-canonical; RSP stays
+               as it was (measured). AMD writes nothing. */
+            TCGTemp slot = tcg_temp_new(s);
+            tcg_gen_add(s, TCG_I64, slot, cpu_regs[R_ESP], tcg_const(s, -8));
+            gen_st(dc, slot, tcg_const(s, dc->insn.next_pc), 64);
+        }
+        gen_exception(dc, EXCP_GP, 0);
     }
     dc->end_block = true;
 }

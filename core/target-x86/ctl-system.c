@@ -6,6 +6,7 @@
  * #GP is SIGSEGV with RIP at the instruction (si_addr 0); #UD is SIGILL.
  */
 #include "core/target-x86/translate.h"
+#include "core/target-x86/cpuid.h"
 
 /*
  * SYSCALL: leave to the front end with RIP already past the instruction.
@@ -26,10 +27,11 @@ void ctl_emit_int3(DisasContext *dc)
     gen_exception(dc, EXCP_BP, 0);
 }
 
-/* INT1 (ICEBP, F1): #DB. Linux reports it (SIGTRAP) with RIP at the instruction, not after it. */
+/* INT1 (ICEBP, F1): #DB. Linux reports it (SIGTRAP) with RIP after the instruction on Intel hosts, as for
+   a trap, and at the instruction itself on AMD ones (both measured). */
 void ctl_emit_int1(DisasContext *dc)
 {
-    gen_exception(dc, EXCP_DB, 0);
+    gen_exception_at(dc, EXCP_DB, 0, x86_vendor_intel() ? dc->insn.next_pc : dc->insn.pc);
 }
 
 /*

@@ -113,7 +113,12 @@ void gen_exception(DisasContext *dc, int vector, int error_code)
 {
     /* Traps (#BP from INT3, #OF from INTO) report the next instruction; faults report this one. */
     bool trap = vector == EXCP_BP || vector == EXCP_OF;
-    gen_store_pc(dc, tcg_const(dc->s, trap ? dc->insn.next_pc : dc->insn.pc));
+    gen_exception_at(dc, vector, error_code, trap ? dc->insn.next_pc : dc->insn.pc);
+}
+
+void gen_exception_at(DisasContext *dc, int vector, int error_code, uint64_t pc)
+{
+    gen_store_pc(dc, tcg_const(dc->s, pc));
     gen_helper(dc->s, raise_exception, -1, TCG_TEMP_ENV, tcg_const(dc->s, vector), tcg_const(dc->s, error_code));
     tcg_gen_exit_tb(dc->s, TCG_EXIT_EXCEPTION);   /* not reached; ends the block for the optimizer */
     dc->end_block = true;

@@ -129,6 +129,8 @@ void gen_jmp_indirect(DisasContext *dc, TCGTemp pc);
 bool x86_side_exit(DisasContext *dc, int label, uint64_t target);
 /* Raise an exception at the current instruction and end the block. */
 void gen_exception(DisasContext *dc, int vector, int error_code);
+/* The same, reported at `pc` (gen_exception picks this instruction's or, for traps, the next one's). */
+void gen_exception_at(DisasContext *dc, int vector, int error_code, uint64_t pc);
 /* Leave to the loop with `reason` and the pc already at the next instruction (SYSCALL, HLT...). */
 void gen_exit(DisasContext *dc, TCGExitReason reason);
 
