@@ -1,6 +1,7 @@
 #!/bin/bash
 # Debian's gdb drives ember-x86_64's gdb stub (-g) in batch mode, and the same gdb script is run natively on
-# the same binary: after normalizing addresses, what gdb prints must be the same.
+# the same binary: after normalizing addresses, what gdb prints must be the same. (Where the host's own gdb
+# cannot write the CPU's XSAVE state, e.g. Debian's gdb 13 with AMX, see native_cut_short.)
 #
 #   gdb_test.sh EMBER PROGRAM SCENARIO [EMBER-OPTION...]
 #
@@ -96,7 +97,73 @@ normalize() {
 normalize < "$tmp/gdb-ember.txt" > "$tmp/ember.norm"
 normalize < "$tmp/gdb-native.txt" > "$tmp/native.norm"
 
-fail=0
+# What gdb prints for the basic script from "p $xmm1.v4_int32" on (normalized; source lines as "N<tab>...",
+# since whether gdb finds gdb_target.c varies): the vectors the script sets, then the two writes to "watched"
+# (gdb_target.c lines 50 and 51; gdb reports the line after each). Used only when native gdb cannot run the
+# script to the end on this host (native_cut_short).
+basic_expected_tail='$3 = {1, 2, 3, 4}
+$4 = {5, 6, 7, 8}
+$5 = {1, 2, 3, 4, 5, 6, 7, 8}
+Hardware watchpoint 3: watched
+
+Hardware watchpoint 3: watched
+
+Old value = 0
+New value = 7
+main (argc=1, argv=ADDR) at testsuite/guest/gdb_target.c:51
+51\t...
+
+Hardware watchpoint 3: watched
+
+Old value = 7
+New value = 8
+main (argc=1, argv=ADDR) at testsuite/guest/gdb_target.c:52
+52\t...
+[Inferior 1 exited with code 03]'
+
+# Native gdb stopped with "Couldn't write extended state status: Bad address." (or get): the host's gdb cannot
+# transfer this CPU's XSAVE state through ptrace. Debian's gdb 13 passes a fixed-size buffer (room for
+# x87/SSE/AVX/MPX/AVX-512/PKRU) to PTRACE_SETREGSET NT_X86_XSTATE, and the kernel refuses (EFAULT) any size
+# but the full user XSAVE size, which with AMX tile data is about 11 KB; a batch gdb stops at the error. That
+# is the host's gdb failing, not ember, so: the lines native gdb printed before the error must be ember's
+# first lines, and ember's remaining lines must be what the script is known to produce (basic_expected_tail).
+native_cut_short() {
+    local errline k total rest cmdno cmd expected_n
+    errline=$(grep -n -m1 'Error in sourced command file:$' "$tmp/native.norm" | cut -d: -f1)
+    if [ -z "$errline" ] ||
+        ! sed -n "$((errline + 1))p" "$tmp/native.norm" | grep -q "^Couldn't [a-z]* extended state status"; then
+        echo "FAIL: native gdb failed on the extended state, but not as a sourced-command error:"
+        cat "$tmp/gdb-native.txt"; fail=1; return
+    fi
+    k=$((errline - 1))
+    total=$(wc -l < "$tmp/ember.norm")
+    rest=$((total - k))
+    cmdno=$(sed -n "${errline}p" "$tmp/native.norm" | sed -nE 's/.*cmds\.gdb:([0-9]+): Error.*/\1/p')
+    cmd='?'
+    [ -n "$cmdno" ] && cmd="$cmdno: $(sed -n "${cmdno}p" "$tmp/cmds.gdb")"   # cmds.gdb: the native script
+    echo "NOTE: native comparison cut short: native gdb ($(gdb --version | head -n 1)) stopped at script line" \
+        "$cmd with \"$(sed -n "$((errline + 1))p" "$tmp/native.norm")\" -- the host's gdb cannot transfer" \
+        "this CPU's XSAVE state through ptrace (an XSAVE area larger than gdb's fixed buffer, e.g. with AMX)," \
+        "not an ember problem. Compared the first $k lines with native gdb's and the remaining $rest lines" \
+        "with what the script is known to print (vectors, watchpoint, exit code)."
+    pass_note=" (native comparison cut short: host gdb cannot write the XSAVE state; see NOTE)"
+    if ! diff -u <(head -n "$k" "$tmp/native.norm") <(head -n "$k" "$tmp/ember.norm"); then
+        echo "FAIL: gdb printed something else under ember than natively before native gdb's error" \
+            "(diff above: - native, + ember)"; fail=1
+    fi
+    expected_n=$(printf '%b\n' "$basic_expected_tail" | wc -l)
+    if [ "$rest" -gt "$expected_n" ]; then
+        echo "FAIL: native gdb stopped before the part of the script whose output the test knows" \
+            "($rest lines left under ember, $expected_n known)"; fail=1; return
+    fi
+    if ! diff -u <(printf '%b\n' "$basic_expected_tail" | tail -n "$rest") \
+        <(tail -n "$rest" "$tmp/ember.norm" | sed -E 's/^([0-9]+)\t.*/\1\t.../'); then
+        echo "FAIL: after native gdb's error, gdb under ember printed something else than expected" \
+            "(diff above: - expected, + ember)"; fail=1
+    fi
+}
+
+fail=0 pass_note=
 check() {   # $1: description, $2: grep pattern that must be in ember's gdb output
     if ! grep -q -e "$2" "$tmp/gdb-ember.txt"; then
         echo "FAIL: $1 (no '$2' in gdb's output under ember)"; fail=1
@@ -113,7 +180,9 @@ basic)
     check "watchpoint: first write" 'New value = 7'
     check "watchpoint: second write" 'New value = 8'
     check "exit code" 'exited with code 03'
-    if ! diff -u "$tmp/native.norm" "$tmp/ember.norm"; then
+    if grep -q "^Couldn't [a-z]* extended state status" "$tmp/gdb-native.txt"; then
+        native_cut_short
+    elif ! diff -u "$tmp/native.norm" "$tmp/ember.norm"; then
         echo "FAIL: gdb printed something else under ember than natively (diff above: - native, + ember)"; fail=1
     fi
     ;;
@@ -148,4 +217,4 @@ if [ $fail != 0 ]; then
     echo "---- gdb under ember:"; cat "$tmp/gdb-ember.txt"; echo "---- ember's stderr:"; cat "$tmp/ember.err"
     exit 1
 fi
-echo "PASS: gdb $scenario on $(basename "$prog") ${*:-}"
+echo "PASS: gdb $scenario on $(basename "$prog") ${*:-}$pass_note"
