@@ -227,6 +227,10 @@ static void x86_model_build(X86CPUModel *m, const char *name, const X86CPUModel 
     if (!m->has[X86_FEAT_AVX]) {
         m->has[X86_FEAT_AVX2] = m->has[X86_FEAT_FMA] = m->has[X86_FEAT_F16C] = false;
     }
+    /* How the x87 pointers behave is the same in every model (hostexec-run.c): the host's, on Intel. AMD
+       hosts keep AMD's behaviour, which these bits do not describe. */
+    m->has[X86_FEAT_FDP_EXCPTN_ONLY] = x86_vendor_intel() && x86_host_has_feature(X86_FEAT_FDP_EXCPTN_ONLY);
+    m->has[X86_FEAT_ZERO_FCS_FDS] = x86_vendor_intel() && x86_host_has_feature(X86_FEAT_ZERO_FCS_FDS);
     m->xcr0_mask = X86_XSTATE_X87 | X86_XSTATE_SSE | (m->has[X86_FEAT_AVX] ? X86_XSTATE_AVX : 0);
 
     uint32_t r[4];

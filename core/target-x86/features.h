@@ -32,6 +32,9 @@ FEATURE(RDRAND,   0x1,        0, 2, 30)
 FEATURE(BMI1,     0x7,        0, 1, 3)
 FEATURE(AVX2,     0x7,        0, 1, 5)
 FEATURE(BMI2,     0x7,        0, 1, 8)
+/* Not instructions: how the x87 unit records its pointers (Intel; see x86_vendor_intel in cpuid.h). */
+FEATURE(FDP_EXCPTN_ONLY, 0x7,   0, 1, 6)    /* FDP updated only on an unmasked x87 exception */
+FEATURE(ZERO_FCS_FDS, 0x7,      0, 1, 13)   /* FCS and FDS deprecated: stored as zero */
 FEATURE(ERMS,     0x7,        0, 1, 9)
 FEATURE(RDSEED,   0x7,        0, 1, 18)
 FEATURE(ADX,      0x7,        0, 1, 19)

@@ -119,6 +119,13 @@ static void probe_memory(const CPUX86State *env, const HostStub *st, void *mem)
  * The x87 instruction and data pointers (FIP, FDP, FOP) are kept in C: hosts differ in what FXSAVE64
  * records (AMD only saves them with an exception pending), and the host's would be stub addresses anyway.
  * Non-control x87 instructions set FIP/FOP to their own pc and opcode, and FDP to their memory operand.
+ *
+ * Intel (host-verified on a Sapphire Rapids Xeon) differs: FIP is set as above, but FOP only by an
+ * instruction that raises an unmasked exception (FOP compatibility mode off, the default since the
+ * Pentium 4; no CPUID bit says so), and with FDP_EXCPTN_ONLY FDP likewise only by such an instruction with
+ * a memory operand (one without keeps the old FDP). An unmasked precision exception counts, though it does
+ * not suppress the result. With ZERO_FCS_FDS the images' FCS and FDS are zero. Both bits are advertised
+ * exactly when ember behaves so (cpuid.c).
  */
 typedef struct X87Pointers {
     uint64_t fip, fdp;
@@ -136,8 +143,9 @@ static bool x87_env_16bit(const HostStub *st)
     return st->mem_bytes == 14 || st->mem_bytes == 94;
 }
 
+/* `unmasked`: the instruction raised an exception its FCW leaves unmasked. */
 static void x87_update_pointers(CPUX86State *env, const HostStub *st, const uint8_t *mem, uint64_t pc_info,
-                                const X87Pointers *old)
+                                const X87Pointers *old, bool unmasked)
 {
     ZydisMnemonic m = st->mnemonic;
     env->fx.fip = old->fip;
@@ -164,8 +172,10 @@ static void x87_update_pointers(CPUX86State *env, const HostStub *st, const uint
         env->fx.fop = (uint16_t)((cs_fop >> 16) & 0x7ff);
     } else if (!x87_keeps_pointers(st)) {
         env->fx.fip = pc_info & HOSTEXEC_PC_MASK;
-        env->fx.fop = (uint16_t)((pc_info >> HOSTEXEC_PC_FOP_SHIFT) & 0x7ff);
-        if (st->mem_operand >= 0) {
+        if (unmasked || !x86_vendor_intel()) {
+            env->fx.fop = (uint16_t)((pc_info >> HOSTEXEC_PC_FOP_SHIFT) & 0x7ff);
+        }
+        if (st->mem_operand >= 0 && (unmasked || !x86_model_has_feature(env->model, X86_FEAT_FDP_EXCPTN_ONLY))) {
             env->fx.fdp = (uint64_t)(uintptr_t)mem;
         }
     }
@@ -184,8 +194,12 @@ static void x87_patch_env_image(CPUX86State *env, const HostStub *st, uint8_t *m
         return;
     }
     uint32_t fip = (uint32_t)old->fip, fdp = (uint32_t)old->fdp;
-    /* FCS is recorded with FIP: zero until an x87 instruction has run since FNINIT. */
+    /* FCS is recorded with FIP: zero until an x87 instruction has run since FNINIT (always, when the
+       model says FCS is deprecated). */
     uint32_t cs = (old->fip != 0 || old->fop != 0) ? env->seg_sel[R_CS] : 0;
+    if (x86_model_has_feature(env->model, X86_FEAT_ZERO_FCS_FDS)) {
+        cs = 0;
+    }
     uint32_t cs_fop = cs | ((uint32_t)old->fop << 16);
     memcpy(mem + 12, &fip, 4);
     memcpy(mem + 16, &cs_fop, 4);
@@ -241,7 +255,7 @@ static __attribute__((noinline)) uint64_t run_x87(CPUX86State *env, const HostSt
 
     if ((fcw & X87_EXC_MASK) == X87_EXC_MASK && !(fsw & X87_ES_B)) {
         uint64_t r = st->code(env, mem, flags_in);
-        x87_update_pointers(env, st, mem, pc_info, &old);
+        x87_update_pointers(env, st, mem, pc_info, &old, false);
         x87_patch_env_image(env, st, mem, &old);
         return r;
     }
@@ -260,10 +274,10 @@ static __attribute__((noinline)) uint64_t run_x87(CPUX86State *env, const HostSt
         env->fx.fsw &= ~(X87_EXC_MASK | X87_SF);
     }
     uint64_t r = st->code(env, mem, flags_in);
-    x87_update_pointers(env, st, mem, pc_info, &old);
+    uint16_t raised = arith ? env->fx.fsw & (X87_EXC_MASK | X87_SF) : 0;
+    x87_update_pointers(env, st, mem, pc_info, &old, (raised & ~fcw & X87_EXC_MASK) != 0);
     x87_patch_env_image(env, st, mem, &old);
 
-    uint16_t raised = arith ? env->fx.fsw & (X87_EXC_MASK | X87_SF) : 0;
     uint16_t run_fsw = env->fx.fsw;
     /* An unmasked precision exception alone does not suppress the result: it completes normally below
        (result stored, PE and C1 set) and ES makes the next waiting instruction deliver #MF. */

@@ -12,6 +12,8 @@
 #include "core/target-x86/tests/harness.h"
 extern "C" {
 #include "core/tcg/backend.h"
+#define _Static_assert static_assert
+#include "core/target-x86/cpuid.h"
 }
 
 #include "core/target-x86/tests/vec_fixture.h"
@@ -151,9 +153,10 @@ TEST_P(VecX87Test, PrecisionAndRoundingControl)
 
 // FNSTENV/FLDENV, FNSAVE/FRSTOR images (their FIP/FDP fields are the host's business; we compare the
 // rest of the state they leave and the control/status/tag words they store). The FNSAVE image's pointer
-// fields are cleared before anything compares it: natively they are whatever this AMD host last saved,
-// which is zero when the kernel switched tasks between FLD1 and FNSAVE (it saves them only with an
-// exception pending) and FLD1's address otherwise.
+// fields are cleared before anything compares it: natively, on an AMD host, they are whatever it last
+// saved, which is zero when the kernel switched tasks between FLD1 and FNSAVE (it saves them only with an
+// exception pending) and FLD1's address otherwise. (Intel saves them always; see hostexec-run.c for
+// what it records.)
 TEST_P(VecX87Test, EnvironmentImages)
 {
     in_->fx.fcw = 0x027f;
@@ -210,6 +213,31 @@ TEST_P(VecX87Test, PendingExceptionImages)
                             {ZYDIS_MNEMONIC_FDIVP, {R(ST1), R(ST0)}}, {ZYDIS_MNEMONIC_FLD1, {}}})));
     EXPECT_EQ(native_->signo, SIGFPE);
     EXPECT_EQ(emulated_->signo, SIGFPE);
+}
+
+// Intel records FOP (and, with FDP_EXCPTN_ONLY, FDP) only for an instruction that raises an unmasked
+// exception: they survive FNCLEX and later masked instructions; one without a memory operand keeps FDP.
+// AMD records them for every instruction, but saves them across a task switch only with an exception
+// pending, so the native side would not be reliable there.
+TEST_P(VecX87Test, PointersAfterUnmaskedException)
+{
+    if (!x86_vendor_intel()) {
+        GTEST_SKIP() << "Intel's pointer rules";
+    }
+    in_->fx.fcw = 0x037b;   // zero-divide unmasked
+    const double one_half = 1.5, zero = 0.0;
+    memcpy(harness_data(in_.get()) + (kDataBase - HARNESS_DATA_ADDR), &one_half, 8);
+    memcpy(harness_data(in_.get()) + (kDataBase - HARNESS_DATA_ADDR) + 8, &zero, 8);
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLD1, {}}, {ZYDIS_MNEMONIC_FDIV, {M(8, 8)}},
+                            {ZYDIS_MNEMONIC_FNCLEX, {}}, {ZYDIS_MNEMONIC_FLD, {M(8)}},
+                            {ZYDIS_MNEMONIC_FNSTENV, {M(28, 64)}}, {ZYDIS_MNEMONIC_FLDZ, {}},
+                            {ZYDIS_MNEMONIC_FDIVP, {R(ST1), R(ST0)}}, {ZYDIS_MNEMONIC_FNSTENV, {M(28, 96)}},
+                            {ZYDIS_MNEMONIC_FNCLEX, {}}})));
+    EXPECT_EQ(emulated_->status, HARNESS_DONE);
+    // An unmasked precision exception alone: the result is stored, and the pointers name it.
+    in_->fx.fcw = 0x035f;
+    EXPECT_TRUE(Check(Code({{ZYDIS_MNEMONIC_FLDPI, {}}, {ZYDIS_MNEMONIC_FMUL, {M(8)}},
+                            {ZYDIS_MNEMONIC_FNSAVE, {M(108, 64)}}, {ZYDIS_MNEMONIC_FNSTENV, {M(28, 192)}}})));
 }
 
 // An unmasked overflow on a store: memory keeps its old value; FCOMI with an unmasked invalid operand
