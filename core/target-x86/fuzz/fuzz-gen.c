@@ -436,6 +436,7 @@ bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
                 ZYDIS_MNEMONIC_VAESDECLAST, ZYDIS_MNEMONIC_VPCLMULQDQ) && form->slot[0].kind == FK_YMM) {
         return false;
     }
+    uint64_t xsave_rfbm = 0;   /* XSAVE/XRSTOR: the components the setup requests in EDX:EAX */
     g->len = 0;
     g->setup_regs = 0;
     g->failed = false;
@@ -550,10 +551,14 @@ bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
                        ZYDIS_MNEMONIC_XRSTOR, ZYDIS_MNEMONIC_XRSTOR64)) {
         /* Only the components the model has (the host's AVX-512 state is not the guest's). XSAVEOPT and
            XSAVEC may skip a component in its initial configuration, and whether the x87 state (initial in
-           half the inputs) counts as such is the implementation's choice: they save SSE and AVX only. */
+           half the inputs) counts as such is the implementation's choice: they save SSE and AVX only.
+           XSAVE's XSTATE_BV is the same choice (XINUSE: Intel reports the x87 state loaded by the harness's
+           FXRSTOR as in use, whatever its values; ember, from the values), so XSAVE (and the XSAVE before
+           an XRSTOR) saves it only after the setup takes it out of its initial configuration below. */
         bool opt = !FUZZ_IS(m, ZYDIS_MNEMONIC_XSAVE, ZYDIS_MNEMONIC_XSAVE64, ZYDIS_MNEMONIC_XRSTOR,
                             ZYDIS_MNEMONIC_XRSTOR64);
-        fuzz_emit_load(g, HR_RAX, fuzz_rand(g, 8) & (opt ? 6 : 7));
+        xsave_rfbm = fuzz_rand(g, 8) & (opt ? 6 : 7);
+        fuzz_emit_load(g, HR_RAX, xsave_rfbm);
         fuzz_emit_load(g, HR_RDX, 0);
     }
 
@@ -583,6 +588,20 @@ bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
         uint64_t ea = fuzz_pick_target(g, access, margin);
         if (fuzz_always_aligned(m)) {
             ea &= ~15ULL;
+        }
+        if (xsave_rfbm & 1) {
+            /* FLDCW [ea] (the save overwrites it): a precision control other than the initial 64 bits, all
+               exceptions masked. A control instruction: FIP, FDP and FOP stay as they were (zero). */
+            uint32_t fcw = 0x7f | ((uint32_t)fuzz_rand(g, 2) << 9) | ((uint32_t)fuzz_rand(g, 4) << 10);
+            fuzz_emit_store32(g, ea, fcw, 16);
+            ZydisEncoderRequest ldcw;
+            memset(&ldcw, 0, sizeof(ldcw));
+            ldcw.mnemonic = ZYDIS_MNEMONIC_FLDCW;
+            ldcw.operand_count = 1;
+            ldcw.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
+            ldcw.operands[0].mem.displacement = (int64_t)ea;
+            ldcw.operands[0].mem.size = 2;
+            fuzz_emit_req(g, &ldcw);
         }
         /* Restores load what a save of the same kind stored just before. */
         static const struct { ZydisMnemonic restore, save; } pairs[] = {
