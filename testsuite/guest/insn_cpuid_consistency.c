@@ -43,6 +43,8 @@ static int runs(void (*fn)(void))
     return insn_fault.sig != SIGILL; /* only #UD counts as "not implemented" */
 }
 
+/* For the probes (x87 and SSE state only). The XSAVE checks below save everything XCR0 enables, which
+   with AVX-512 and AMX is well over 4 KiB: they use an area sized from CPUID.0xD. */
 static uint8_t area[4096] __attribute__((aligned(64)));
 static uint64_t m64[4] __attribute__((aligned(32)));
 
@@ -233,19 +235,30 @@ int main(void)
             }
         printf("CPUID.0xD.0 EBX is the enabled XSAVE size: %s\n", r[1] == size ? "ok" : "NO");
         printf("CPUID.0xD.0 ECX at least EBX: %s\n", r[2] >= r[1] ? "ok" : "NO");
-        CHECK(r[1] <= sizeof area);
+        /* The area: ECX, the size for every supported component (and the compacted size, leaf 0xD.1 EBX,
+           for XSAVEC), however large; what XSAVE writes (EBX) must fit in it. */
+        size_t xsize = r[2];
+        unsigned r1[4];
+        cpuid(0xd, 1, r1);
+        if (has("xsavec") && r1[1] > xsize)
+            xsize = r1[1];
+        xsize = (xsize + 63) & ~(size_t)63;
+        CHECK(xsize >= 576 && xsize <= (1u << 20));
+        CHECK(r[1] <= xsize);
+        uint8_t *xarea = aligned_alloc(64, xsize);
+        CHECK(xarea != NULL);
         /* XSAVE writes XSTATE_BV within XCR0 (and RFBM) */
-        memset(area, 0xff, sizeof area);
-        memset(area + 512, 0, 64);
-        asm volatile("xsave64 %0" : "+m"(area) : "a"(lo), "d"(hi));
+        memset(xarea, 0xff, xsize);
+        memset(xarea + 512, 0, 64);
+        asm volatile("xsave64 (%0)" : : "r"(xarea), "a"(lo), "d"(hi) : "memory");
         uint64_t xstate_bv;
-        memcpy(&xstate_bv, area + 512, 8);
+        memcpy(&xstate_bv, xarea + 512, 8);
         printf("XSAVE's XSTATE_BV within XCR0: %s\n", (xstate_bv & ~xcr0) == 0 ? "ok" : "NO");
         if (has("xsavec")) {
-            memset(area, 0, sizeof area);
-            asm volatile("xsavec64 %0" : "+m"(area) : "a"(lo), "d"(hi));
+            memset(xarea, 0, xsize);
+            asm volatile("xsavec64 (%0)" : : "r"(xarea), "a"(lo), "d"(hi) : "memory");
             uint64_t xcomp;
-            memcpy(&xcomp, area + 520, 8);
+            memcpy(&xcomp, xarea + 520, 8);
             printf("XSAVEC sets XCOMP_BV bit 63 and only enabled bits: %s\n",
                    (xcomp >> 63) == 1 && (xcomp & ~(1ull << 63) & ~xcr0) == 0 ? "ok" : "NO");
         } else {
@@ -254,15 +267,16 @@ int main(void)
         if (has("avx")) {
             /* YMM upper halves through XSAVE/XRSTOR */
             uint64_t in[4] = {1, 2, 0x1122334455667788ull, 0x99aabbccddeeff00ull}, out[4];
-            asm volatile("vmovdqu %2, %%ymm7\n\txsave64 %1\n\tvpxor %%ymm7, %%ymm7, %%ymm7\n\txrstor64 %1\n\t"
+            asm volatile("vmovdqu %1, %%ymm7\n\txsave64 (%2)\n\tvpxor %%ymm7, %%ymm7, %%ymm7\n\txrstor64 (%2)\n\t"
                          "vmovdqu %%ymm7, %0\n\tvzeroupper"
-                         : "=m"(out), "+m"(area)
-                         : "m"(in), "a"(lo), "d"(hi)
-                         : "xmm7");
+                         : "=m"(out)
+                         : "m"(in), "r"(xarea), "a"(lo), "d"(hi)
+                         : "xmm7", "memory");
             printf("YMM state through XSAVE/XRSTOR: %s\n", memcmp(in, out, sizeof in) == 0 ? "ok" : "NO");
         } else {
             printf("YMM state through XSAVE/XRSTOR: ok\n");
         }
+        free(xarea);
     } else if (!osxsave) {
         /* no XSAVE enabled: nothing else to check, print the same lines */
         static const char *const lines[] = {"XCR0 has x87 and SSE", "XCR0 within CPUID.0xD.0 EDX:EAX",
