@@ -7,12 +7,13 @@
  * simply restarts from its current state.
  *
  * REPE/REPNE CMPS and SCAS set the flags of their last comparison, and none at all when RCX starts at 0:
- * their helpers record each comparison in env's lazy-flag state themselves (so that a fault half-way
- * shows the flags the hardware would), and the translator then only forgets what it knew of cc_op.
+ * their helpers write env's lazy-flag state themselves (what a fault half-way shows differs between
+ * vendors, see string-helpers.c), and the translator then only forgets what it knew of cc_op.
  *
  * The 0x67 prefix makes the address size 32: ECX/ESI/EDI count and address, and are written back as
- * 32-bit registers. A segment override applies to the source ([RSI]) only; in 64-bit mode only FS and GS
- * have a base, and ES:[RDI] never does.
+ * 32-bit registers (a REP run with ECX = 0 writes some of them on Intel only: string-helpers.c). A segment
+ * override applies to the source ([RSI]) only; in 64-bit mode only FS and GS have a base, and ES:[RDI]
+ * never does.
  */
 #include "core/target-x86/cc.h"
 #include "core/target-x86/helpers.h"

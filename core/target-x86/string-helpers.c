@@ -18,9 +18,22 @@
  * Fault reports: the first element of every chunk is moved on its own before the rest goes in bulk, so
  * the first access to a new page is that element's, and a fault names the address the hardware would.
  *
- * REPE/REPNE CMPS and SCAS record the flags of every comparison (as CC_OP_SUB, see cc.h) as they go: the
- * flags are then right when the run ends, and also in a signal frame when a later element faults, as
- * on the hardware. RCX = 0 compares nothing and leaves the flags alone.
+ * REPE/REPNE CMPS and SCAS set the flags of their last comparison (as CC_OP_SUB, see cc.h) when the run
+ * ends. RCX = 0 compares nothing and leaves the flags alone. What a fault half-way shows depends on the
+ * vendor (below).
+ *
+ * Vendor differences. CPUID reports the host's vendor, and the tests compare against the host, so where
+ * Intel and AMD hardware disagree the helpers follow x86_vendor_intel(). AMD's behaviour is what the tests
+ * found on the AMD EPYC they used to run on; Intel's was probed natively on a Xeon (user mode, 64-bit code):
+ *  - A fault after some elements of REPE/REPNE CMPS/SCAS: RCX/RSI/RDI say how far the run got on both.
+ *    AMD's signal frame holds the flags of the last completed comparison, so the helpers record each
+ *    comparison as they go. Intel's holds the flags from before the instruction (whatever the counts,
+ *    element size, DF, and across page boundaries), so on Intel the flags are only written when the run
+ *    ends (StrCtx.cmp_flags_deferred, str_cmp_end).
+ *  - REP with a 32-bit address size and ECX = 0: AMD writes nothing, so RCX/RSI/RDI keep their upper halves.
+ *    Intel writes ECX (clearing the upper half of RCX) for every REP form, and also ESI and EDI for MOVS,
+ *    EDI for STOS; LODS, CMPS and SCAS keep RSI/RDI whole (str_a32_empty_run). With a non-zero count, and
+ *    without REP, the two agree (every register used is written as a 32-bit one).
  *
  * With a soft-MMU (TCGCPU.mem set, system mode) the first element of each chunk goes through it (the
  * access that may fault, reach MMIO or a page with translated code); the rest of a chunk on RAM is then
@@ -29,6 +42,7 @@
 #include <string.h>
 
 #include "core/target-x86/cc.h"
+#include "core/target-x86/cpuid.h"
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/string-desc.h"
 #include "core/target-x86/sys.h"
@@ -47,6 +61,12 @@ typedef struct StrCtx {
     uint64_t dst_base;       /* ES's base */
     int64_t df;              /* +1 or -1 */
     bool direct;             /* guest addresses are host addresses */
+    bool a32_empty;          /* 32-bit address size and ECX = 0 */
+    /* REPE/REPNE CMPS/SCAS: the flags are written when the run ends (Intel), not at each comparison
+       (AMD); the last comparison waits in cmp_a/cmp_b (see the comment at the top). */
+    bool cmp_flags_deferred;
+    bool cmp_pending;
+    uint64_t cmp_a, cmp_b;
 } StrCtx;
 
 /* In 64-bit mode only FS and GS have a base; in a 32-bit code segment every segment has its own. */
@@ -68,6 +88,29 @@ static void str_ctx_init(StrCtx *c, CPUX86State *env, uint32_t desc)
     c->dst_base = str_seg_base(env, R_ES);
     c->df = env->df < 0 ? -1 : 1;
     c->direct = env->tcg.mem == NULL;
+    c->a32_empty = (desc & STR_A32) && (uint32_t)env->regs[R_ECX] == 0;
+    c->cmp_flags_deferred = x86_vendor_intel();
+    c->cmp_pending = false;
+}
+
+/*
+ * The vendor rule for a REP with a 32-bit address size and ECX = 0 (see the comment at the top): Intel
+ * writes ECX, and the address registers of MOVS/STOS, as 32-bit registers; AMD writes nothing. INS/OUTS
+ * could not be measured (no port access in user mode): they are taken to behave as LODS/CMPS/SCAS, the
+ * rest of the REP forms that do not go through the fast-string path.
+ */
+void str_a32_empty_run(CPUX86State *env, StrOp op)
+{
+    if (!x86_vendor_intel()) {
+        return;
+    }
+    env->regs[R_ECX] = 0;
+    if (op == STR_OP_MOVS) {
+        env->regs[R_ESI] = (uint32_t)env->regs[R_ESI];
+    }
+    if (op == STR_OP_MOVS || op == STR_OP_STOS) {
+        env->regs[R_EDI] = (uint32_t)env->regs[R_EDI];
+    }
 }
 
 /* With a 32-bit address size, ECX/ESI/EDI are written as 32-bit registers (the upper half cleared). */
@@ -207,6 +250,9 @@ void helper_rep_movs(CPUX86State *env, uint32_t desc)
     uint64_t count = env->regs[R_ECX] & c.mask;
     unsigned chunks = 0;
 
+    if (c.a32_empty) {
+        str_a32_empty_run(env, STR_OP_MOVS);
+    }
     while (count) {
         uint64_t si = env->regs[R_ESI] & c.mask, di = env->regs[R_EDI] & c.mask;
         uint64_t src = c.src_base + si, dst = c.dst_base + di;
@@ -278,6 +324,9 @@ void helper_rep_stos(CPUX86State *env, uint32_t desc)
     uint64_t v = env->regs[R_EAX];
     unsigned chunks = 0;
 
+    if (c.a32_empty) {
+        str_a32_empty_run(env, STR_OP_STOS);
+    }
     while (count) {
         uint64_t di = env->regs[R_EDI] & c.mask;
         uint64_t dst = c.dst_base + di;
@@ -310,6 +359,9 @@ void helper_rep_lods(CPUX86State *env, uint32_t desc)
     uint64_t count = env->regs[R_ECX] & c.mask;
     uint64_t done = 0;
 
+    if (c.a32_empty) {
+        str_a32_empty_run(env, STR_OP_LODS);
+    }
     while (count) {
         uint64_t si = env->regs[R_ESI] & c.mask;
         str_set_acc(&c, str_load(&c, c.src_base + si));
@@ -322,14 +374,37 @@ void helper_rep_lods(CPUX86State *env, uint32_t desc)
     }
 }
 
-/* Record CMP a, b as the current flags. */
-static void str_set_cmp_flags(const StrCtx *c, uint64_t a, uint64_t b)
+/* Write the flags of CMP a, b into env. */
+static void str_write_cmp_flags(const StrCtx *c, uint64_t a, uint64_t b)
 {
     CPUX86State *env = c->env;
     env->cc_op = CC_OP_SUBB + (int)c->shift;
     env->cc_dst = a - b;
     env->cc_src = b;
     env->cc_src2 = a;
+}
+
+/* A comparison of the run: its flags now (AMD), or once the run ends (Intel, see str_cmp_end). */
+static void str_set_cmp_flags(StrCtx *c, uint64_t a, uint64_t b)
+{
+    if (c->cmp_flags_deferred) {
+        c->cmp_a = a;
+        c->cmp_b = b;
+        c->cmp_pending = true;
+    } else {
+        str_write_cmp_flags(c, a, b);
+    }
+}
+
+/* The run has ended (the count ran out or the condition failed): its last comparison sets the flags. Not
+   called when an element faults or the helper leaves for an exit request, so on Intel the flags then stay
+   as they were before the instruction. */
+static void str_cmp_end(StrCtx *c)
+{
+    if (c->cmp_pending) {
+        str_write_cmp_flags(c, c->cmp_a, c->cmp_b);
+        c->cmp_pending = false;
+    }
 }
 
 /* REPE/REPNE SCAS: compare the accumulator with ES:[RDI] until RCX runs out or the condition fails. */
@@ -342,6 +417,9 @@ void helper_rep_scas(CPUX86State *env, uint32_t desc)
     uint64_t a = env->regs[R_EAX] & str_elem_mask(&c);
     uint64_t done = 0;
 
+    if (c.a32_empty) {
+        str_a32_empty_run(env, STR_OP_SCAS);
+    }
     while (count) {
         uint64_t di = env->regs[R_EDI] & c.mask;
         uint64_t dst = c.dst_base + di;
@@ -358,7 +436,7 @@ void helper_rep_scas(CPUX86State *env, uint32_t desc)
             str_set_reg(&c, R_EDI, di + k);
             str_set_reg(&c, R_ECX, count);
             if (p) {
-                return;
+                break;
             }
             done += k;
         } else {
@@ -367,7 +445,7 @@ void helper_rep_scas(CPUX86State *env, uint32_t desc)
             str_set_reg(&c, R_EDI, str_advance(&c, di, 1));
             str_set_reg(&c, R_ECX, count);
             if (repne ? a == b : a != b) {
-                return;
+                break;
             }
             done++;
         }
@@ -376,6 +454,7 @@ void helper_rep_scas(CPUX86State *env, uint32_t desc)
             str_check_exit(&c);
         }
     }
+    str_cmp_end(&c);
 }
 
 /* REPE/REPNE CMPS: compare [seg:RSI] with ES:[RDI]. */
@@ -387,6 +466,9 @@ void helper_rep_cmps(CPUX86State *env, uint32_t desc)
     uint64_t count = env->regs[R_ECX] & c.mask;
     uint64_t done = 0;
 
+    if (c.a32_empty) {
+        str_a32_empty_run(env, STR_OP_CMPS);
+    }
     while (count) {
         uint64_t si = env->regs[R_ESI] & c.mask, di = env->regs[R_EDI] & c.mask;
         uint64_t a = str_load(&c, c.src_base + si);
@@ -397,10 +479,11 @@ void helper_rep_cmps(CPUX86State *env, uint32_t desc)
         str_set_reg(&c, R_EDI, str_advance(&c, di, 1));
         str_set_reg(&c, R_ECX, count);
         if (repne ? a == b : a != b) {
-            return;
+            break;
         }
         if (count && ++done % STR_ELEMS_PER_EXIT_CHECK == 0) {
             str_check_exit(&c);
         }
     }
+    str_cmp_end(&c);
 }

@@ -4,6 +4,7 @@
  * machine through the owner's callbacks (system/pc/accel-tcg dispatches them on its iobus).
  */
 #include "core/target-x86/helpers.h"
+#include "core/target-x86/string-desc.h"
 #include "core/target-x86/sys.h"
 
 static void x86_sys_check_iopl(CPUX86State *env)
@@ -76,6 +77,9 @@ void helper_sys_string_io(CPUX86State *env, uint32_t desc)
     uint64_t base = out ? env->seg_base[seg] : env->seg_base[R_ES];
     if (x86_sys_code64(env) && (out ? (seg != R_FS && seg != R_GS) : true)) {
         base = 0;
+    }
+    if (rep && aw == 1 && (uint32_t)env->regs[R_ECX] == 0) {
+        str_a32_empty_run(env, out ? STR_OP_OUTS : STR_OP_INS);   /* vendor-dependent, see string-helpers.c */
     }
     for (;;) {
         if (rep && (env->regs[R_ECX] & mask) == 0) {
