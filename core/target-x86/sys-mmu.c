@@ -377,6 +377,13 @@ void x86_sys_reset(CPUX86State *env)
     env->df = 1;
     sys->cr0 = 0x60000010;   /* CD, NW, ET */
     sys->pat = 0x0007040600070406ull;
+    /*
+     * IA32_MISC_ENABLE: fast strings on, as firmware leaves it on every Intel CPU. At 0, Linux on an Intel
+     * vendor clears ERMS ("Disabled fast string operations") but keeps FSRM, and its memmove with FSRM and
+     * no ERMS drops the short-length check without taking the REP MOVSB path: copies under 32 bytes run
+     * away through memory. The KVM accelerator sets the same value (system/kvm/kvm-run.c).
+     */
+    sys->misc_enable = X86_MISC_ENABLE_FAST_STRINGS;
     sys->idt_limit = 0xffff;
     sys->gdt_limit = 0xffff;
     sys->ldtr.limit = sys->tr.limit = 0xffff;

@@ -1,7 +1,7 @@
 /*
  * Model-specific registers and CPUID for a system CPU. MSRs a kernel writes to configure things we do
- * not model (MTRRs, PAT, MISC_ENABLE) read back what was written; unknown ones are #GP(0), as on a CPU
- * that lacks them. CPUID starts from the user-mode model and adds what a kernel looks for (APIC, MSR,
+ * not model (MTRRs, PAT, MISC_ENABLE: fast strings on after reset) read back what was written; unknown
+ * ones are #GP(0), as on a CPU that lacks them. CPUID starts from the user-mode model and adds what a kernel looks for (APIC, MSR,
  * PAE, PGE, PSE, MTRR, PAT) while hiding what is not implemented for a kernel (XSAVE and the AVX state,
  * MONITOR/MWAIT, x2APIC, TSC-deadline, SYSENTER) and the hypervisor bit.
  */

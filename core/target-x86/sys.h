@@ -47,6 +47,7 @@ typedef struct X86SysCallbacks {
     bool (*interrupt_pending)(void *owner);
 } X86SysCallbacks;
 
+#define X86_MISC_ENABLE_FAST_STRINGS (1ull << 0)   /* IA32_MISC_ENABLE bit 0 */
 #define X86_NB_MTRR_VAR 8
 #define X86_NB_MTRR_FIXED 11
 
