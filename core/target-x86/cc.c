@@ -4,6 +4,7 @@
  */
 #include "core/target-x86/cc.h"
 
+#include "core/target-x86/cpuid.h"
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/int-emit.h"
 #include "core/target-x86/translate.h"
@@ -109,18 +110,29 @@ static uint64_t cc_dec(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 }
 
 /*
- * Shifts: AF is undefined; AMD hardware (and this project's reference host) sets it, so we do too.
- * OF is defined only for a count of 1; the formulas below are what hardware gives for larger counts too.
+ * Shifts. The manual leaves AF undefined, and OF too when the count is not 1; the two vendors differ, and
+ * we follow the host's (x86_vendor_intel(): CPUID reports its vendor, and the tests compare with it):
+ *
+ *   AMD    AF = 1. OF by the count-1 formula applied to the last step: SHL: CF ^ the result's top bit;
+ *          SAR/SHR: the top bits of src and dst differ.
+ *   Intel  AF = 0. OF is that of a 1-bit shift of the operand as it was before, whatever the count: SHL:
+ *          its top two bits differ; SHR: its top bit; SAR: 0. SHL's needs the operand, which the SHL
+ *          record keeps in src2 on Intel only (cc.h). SHR's is given by SAR's formula once the emitter
+ *          puts the operand's top bit on top of src, where a count above 1 has left a 0 (int-shift.c).
+ *
+ * SHLD/SHRD record as SHL/SAR and follow the same rules (int-shift.c arranges their src and src2).
  */
+static uint64_t cc_shift_af(void) { return x86_vendor_intel() ? 0 : X86_AF; }
+
 static uint64_t cc_shl(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 {
-    (void)s2;
-    uint64_t f = cc_szp(d, w) | X86_AF;
+    uint64_t f = cc_szp(d, w) | cc_shift_af();
     bool cf = (s & w.sign) != 0;
     if (cf) {
         f |= X86_CF;
     }
-    if (cf != ((d & w.sign) != 0)) {
+    bool of = x86_vendor_intel() ? ((s2 ^ (s2 << 1)) & w.sign) != 0 : cf != ((d & w.sign) != 0);
+    if (of) {
         f |= X86_OF;
     }
     return f;
@@ -129,7 +141,7 @@ static uint64_t cc_shl(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 static uint64_t cc_sar(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 {
     (void)s2;
-    uint64_t f = cc_szp(d, w) | X86_AF | (s & X86_CF);
+    uint64_t f = cc_szp(d, w) | cc_shift_af() | (s & X86_CF);
     if ((s ^ d) & w.sign) {
         f |= X86_OF;
     }
@@ -306,7 +318,8 @@ bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits
     if (cc_op_is_rot(op)) {
         base = cc_op_rot_base(op);   /* the base stays where it is */
     } else if (op == CC_OP_EFLAGS || op == CC_OP_POPCNT ||
-               (cc_op_is_sized(op) && cc_op_family(op) != CC_OP_ADCB && cc_op_family(op) != CC_OP_SBBB)) {
+               (cc_op_is_sized(op) && cc_op_family(op) != CC_OP_ADCB && cc_op_family(op) != CC_OP_SBBB &&
+                !(cc_op_family(op) == CC_OP_SHLB && x86_vendor_intel()))) {   /* Intel's SHL uses src2 */
         base = op;
         tcg_gen_mov(s, TCG_I64, cpu_cc_src2, cpu_cc_src);
         tcg_gen_mov(s, TCG_I64, cpu_cc_src, cpu_cc_dst);
@@ -320,7 +333,7 @@ bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits
     return true;
 }
 
-void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst, TCGTemp src)
+void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst, TCGTemp src, TCGTemp src2)
 {
     if (dc->flags_dead) {
         return;
@@ -329,7 +342,7 @@ void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst
     uint64_t c;
     if (cc_const_value(dc, count, &c)) {
         if (c != 0) {
-            gen_set_cc(dc, cc_op, dst, src, -1);
+            gen_set_cc(dc, cc_op, dst, src, src2);
         }
         return;
     }
@@ -337,6 +350,9 @@ void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst
     TCGTemp zero = tcg_const(s, 0);
     tcg_gen_movcond(s, TCG_I64, TCG_COND_NE, cpu_cc_dst, count, zero, dst, cpu_cc_dst);
     tcg_gen_movcond(s, TCG_I64, TCG_COND_NE, cpu_cc_src, count, zero, src, cpu_cc_src);
+    if (src2 >= 0) {
+        tcg_gen_movcond(s, TCG_I64, TCG_COND_NE, cpu_cc_src2, count, zero, src2, cpu_cc_src2);
+    }
     if (dc->cc_op != cc_op) {
         tcg_gen_movcond(s, TCG_I64, TCG_COND_NE, cpu_cc_op, count, zero, tcg_const(s, (uint64_t)cc_op),
                         cpu_cc_op);

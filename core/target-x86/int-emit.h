@@ -45,7 +45,7 @@ TCGTemp gen_atomic_rmw(DisasContext *dc, TCGTemp addr, unsigned bits, IntRmwFn f
 TCGTemp gen_rmw_op(DisasContext *dc, int i, IntRmwFn fn, const void *arg, TCGTemp *old);
 
 /* Flag updates of shifts: nothing changes when the masked count is 0 (count: a temp holding it). */
-void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst, TCGTemp src);
+void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst, TCGTemp src, TCGTemp src2);
 void gen_set_eflags_if_count(DisasContext *dc, TCGTemp count, TCGTemp new_flags, TCGTemp old_flags);
 /* ROL/ROR's flags recorded lazily over the op before them (cc.h's ROT), when the count is a constant and
    that op is known here; false when the caller must compute them. */

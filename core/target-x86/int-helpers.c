@@ -1,5 +1,6 @@
 /* Helpers of the integer instructions that are simpler in C than in IR: RCL/RCR, BEXTR, BZHI, PDEP, PEXT,
    CRC32. All are pure functions of their arguments. */
+#include "core/target-x86/cpuid.h"
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/int-emit.h"
 
@@ -19,6 +20,10 @@ uint64_t helper_rotc(uint64_t v, uint64_t count, uint64_t flags, uint32_t kind)
         return (kind & 8) ? flags : v;
     }
     unsigned n = (unsigned)(count % (bits + 1));
+    if ((kind & 8) && n == 0 && x86_vendor_intel()) {
+        return flags;   /* Intel: a whole turn of an 8/16-bit operand changes no flag */
+    }
+    uint64_t before = v;
     for (unsigned i = 0; i < n; i++) {
         if (right) {
             uint64_t out = v & 1;
@@ -33,9 +38,16 @@ uint64_t helper_rotc(uint64_t v, uint64_t count, uint64_t flags, uint32_t kind)
     if (!(kind & 8)) {
         return v;
     }
-    /* OF as hardware computes it for any count (the manual defines count 1 only): RCL: MSB ^ CF after
-       the rotation; RCR: the top two bits of the result differ (for count 1, the old MSB ^ the old CF). */
-    uint64_t of = right ? ((v >> (bits - 1)) ^ (v >> (bits - 2))) & 1 : (((v & top) ? 1 : 0) ^ cf);
+    /* The manual defines OF for count 1 only; the vendors differ for the others (int-shift.c). AMD: RCL:
+       MSB ^ CF after the rotation; RCR: the top two bits of the result differ (for count 1, the old MSB ^
+       the old CF). Intel: OF of a 1-bit rotation of the operand, whatever the count: its MSB against the
+       bit that one step brings to the top (RCL: the operand's second bit; RCR: the old CF). */
+    uint64_t of;
+    if (x86_vendor_intel()) {
+        of = ((before >> (bits - 1)) ^ (right ? flags & X86_CF : before >> (bits - 2))) & 1;
+    } else {
+        of = right ? ((v >> (bits - 1)) ^ (v >> (bits - 2))) & 1 : (((v & top) ? 1 : 0) ^ cf);
+    }
     return (flags & ~(uint64_t)(X86_CF | X86_OF)) | cf | (of ? X86_OF : 0);
 }
 

@@ -2,7 +2,20 @@
  * Shifts and rotates: SHL/SAL SHR SAR ROL ROR RCL RCR SHLD SHRD, and the flagless BMI2 forms SARX SHLX
  * SHRX RORX. The count is masked to 5 bits (6 for 64-bit operands); a masked count of 0 changes no flag.
  * A register destination is written even for count 0, so a 32-bit one is zero-extended as on hardware.
+ *
+ * Where the manual leaves things undefined (OF for a count above 1, AF, a 16-bit SHLD/SHRD by more than
+ * 16) AMD and Intel hardware differ, and we do what the host's vendor does (x86_vendor_intel(); CPUID
+ * reports the host's vendor, and the tests compare with the host):
+ *
+ *   AMD    OF as the count-1 formula gives it on the last step (the result's top bit against CF, or the
+ *          result's top two bits); AF = 1; SHLD/SHRD r16 shift dst:src:src (src:src:dst).
+ *   Intel  OF is that of a 1-bit shift or rotate of the operand as it was before, whatever the count (SAR:
+ *          0); AF = 0; SHLD/SHRD r16 shift dst:src:dst. RCL/RCR by a multiple of the width + 1 (8/16-bit
+ *          operands) change no flag at all.
+ *
+ * cc.c computes the flags of the lazy record; what each vendor needs recorded is arranged here.
  */
+#include "core/target-x86/cpuid.h"
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/int-emit.h"
 
@@ -44,7 +57,19 @@ static void int_shift(DisasContext *dc, IntShiftOp op)
     tcg_gen_sub(s, TCG_I64, cm1, count, int_const(dc, 1));
     shift(s, t, pre, val, cm1);   /* garbage for count 0, when the flags ignore it */
     gen_store_op_rmw(dc, 0, res, addr);
-    gen_set_cc_if_count(dc, count, cc_op_sized(op == SH_SHL ? CC_OP_SHLB : CC_OP_SARB, bits), res, pre);
+    TCGTemp src2 = -1;
+    if (x86_vendor_intel()) {
+        if (op == SH_SHL) {
+            src2 = val;   /* Intel's OF: the operand's top two bits differ (cc.c) */
+        } else if (op == SH_SHR) {
+            /* Intel's OF is the operand's top bit. A count above 1 leaves pre's top bit 0 and 1 leaves it
+               that bit, so or-ing it in makes SAR's formula (pre's top bit ^ the result's, 0) give it. */
+            TCGTemp top = tcg_temp_new(s);
+            tcg_gen_and(s, TCG_I64, top, val, int_const(dc, 1ULL << (bits - 1)));
+            tcg_gen_or(s, TCG_I64, pre, pre, top);
+        }   /* SAR: pre and the result have the same top bit, the sign: OF = 0 on both vendors */
+    }
+    gen_set_cc_if_count(dc, count, cc_op_sized(op == SH_SHL ? CC_OP_SHLB : CC_OP_SARB, bits), res, pre, src2);
 }
 
 void int_emit_shl(DisasContext *dc) { int_shift(dc, SH_SHL); }
@@ -73,7 +98,27 @@ static void int_rotate(DisasContext *dc, bool left)
     }
     (left ? tcg_gen_rotl : tcg_gen_rotr)(s, t, res, val, rc);
     gen_store_op_rmw(dc, 0, res, addr);
-    if (gen_set_cc_rotate(dc, count, left, bits, res)) {
+    /* CF and OF are read from `flags_of` by the count-1 formulas below (and cc.c's ROT). That is the
+       result on AMD; on Intel, whose OF comes from the operand before the rotate, the result with the bit
+       that OF is read against (the top one for ROL, the second for ROR) set to give Intel's OF. */
+    TCGTemp flags_of = res;
+    if (x86_vendor_intel() && !dc->flags_dead) {
+        unsigned top = bits - 1;   /* of the operand; val's top bits are the operand's (replicated) */
+        TCGTemp o = tcg_temp_new(s), x = tcg_temp_new(s);
+        if (left) {   /* OF: the operand's top two bits differ; read as its top bit ^ CF (bit 0) */
+            tcg_gen_shl(s, TCG_I64, o, val, int_const(dc, 1));
+            tcg_gen_shl(s, TCG_I64, x, res, int_const(dc, top));
+        } else {      /* OF: the operand's top and bottom bits differ; read as its second bit ^ CF (top) */
+            tcg_gen_shl(s, TCG_I64, o, val, int_const(dc, top));
+            tcg_gen_mov(s, TCG_I64, x, res);
+        }
+        tcg_gen_xor(s, TCG_I64, o, o, val);
+        tcg_gen_xor(s, TCG_I64, o, o, x);
+        tcg_gen_extract(s, TCG_I64, o, o, top, 1);
+        flags_of = tcg_temp_new(s);
+        tcg_gen_deposit(s, TCG_I64, flags_of, res, o, left ? top : top - 1, 1);
+    }
+    if (gen_set_cc_rotate(dc, count, left, bits, flags_of)) {
         return;   /* recorded lazily over the flags before it */
     }
     /* The flags before the rotate: the lazy globals are untouched so far. */
@@ -81,13 +126,13 @@ static void int_rotate(DisasContext *dc, bool left)
 
     TCGTemp cf = tcg_temp_new(s), of = tcg_temp_new(s), x = tcg_temp_new(s);
     if (left) {
-        tcg_gen_extract(s, TCG_I64, cf, res, 0, 1);
-        tcg_gen_extract(s, TCG_I64, of, res, bits - 1, 1);
+        tcg_gen_extract(s, TCG_I64, cf, flags_of, 0, 1);
+        tcg_gen_extract(s, TCG_I64, of, flags_of, bits - 1, 1);
         tcg_gen_xor(s, TCG_I64, of, of, cf);
     } else {
-        tcg_gen_extract(s, TCG_I64, cf, res, bits - 1, 1);
-        tcg_gen_shl(s, TCG_I64, x, res, int_const(dc, 1));
-        tcg_gen_xor(s, TCG_I64, x, x, res);
+        tcg_gen_extract(s, TCG_I64, cf, flags_of, bits - 1, 1);
+        tcg_gen_shl(s, TCG_I64, x, flags_of, int_const(dc, 1));
+        tcg_gen_xor(s, TCG_I64, x, x, flags_of);
         tcg_gen_extract(s, TCG_I64, of, x, bits - 1, 1);
     }
     TCGTemp f = tcg_temp_new(s);
@@ -123,8 +168,9 @@ void int_emit_rcr(DisasContext *dc) { int_rotate_carry(dc, false); }
 /*
  * SHLD/SHRD: the destination shifted with bits of the source coming in. The two are concatenated in one
  * 64-bit temp so the shift needs no special case for count 0. For 16-bit operands a count above 16 leaves
- * an undefined result; concatenating dst:src:src gives what AMD hardware (our reference host) returns,
- * the source rotated by count - 16.
+ * an undefined result, which the vendors' hardware makes differently: AMD shifts dst:src:src (SHRD:
+ * src:src:dst), which gives the source rotated by count - 16; Intel shifts dst:src:dst, so the
+ * destination's bits come in after the source's.
  */
 static void int_shift_double(DisasContext *dc, bool left)
 {
@@ -164,14 +210,16 @@ static void int_shift_double(DisasContext *dc, bool left)
                 tcg_gen_deposit(s, TCG_I64, cat, dst, src, 32, 32);
             }
         } else {
-            if (left) {   /* dst:src:src, high to low */
-                tcg_gen_shl(s, TCG_I64, cat, src, int_const(dc, 16));
+            /* the third 16 bits, which only a count above 16 brings in */
+            TCGTemp third = x86_vendor_intel() ? dst : src;
+            if (left) {   /* dst:src:third, high to low */
+                tcg_gen_shl(s, TCG_I64, cat, third, int_const(dc, 16));
                 tcg_gen_deposit(s, TCG_I64, cat, cat, src, 32, 16);
                 tcg_gen_deposit(s, TCG_I64, cat, cat, dst, 48, 16);
                 at = 48;
-            } else {      /* src:src:dst, high to low */
+            } else {      /* third:src:dst, high to low */
                 tcg_gen_deposit(s, TCG_I64, cat, dst, src, 16, 16);
-                tcg_gen_deposit(s, TCG_I64, cat, cat, src, 32, 16);
+                tcg_gen_deposit(s, TCG_I64, cat, cat, third, 32, 16);
             }
         }
         void (*shift)(TCGContext *, TCGType, TCGTemp, TCGTemp, TCGTemp) = left ? tcg_gen_shl : tcg_gen_shr;
@@ -180,15 +228,27 @@ static void int_shift_double(DisasContext *dc, bool left)
         shift(s, TCG_I64, x, cat, cm1);
         tcg_gen_shr(s, TCG_I64, pre, x, int_const(dc, at));
     }
+    bool intel = x86_vendor_intel();
     if (!left) {
-        /* SAR's OF is top(src) ^ top(dst). Hardware gives SHRD the sign change of its last step for
-           every count, the result's top two bits differing: so put the result's second bit on top. */
+        /* SAR's OF is top(src) ^ top(dst). AMD gives SHRD the sign change of its last step for every
+           count, the result's top two bits differing: so put the result's second bit on top. Intel gives
+           that of its first step, the destination's top bit against the source's bit 0 coming in: put
+           that xor the result's top bit there. */
         TCGTemp b = tcg_temp_new(s);
-        tcg_gen_extract(s, TCG_I64, b, res, bits - 2, 1);
+        if (intel) {
+            tcg_gen_shl(s, TCG_I64, b, src, int_const(dc, bits - 1));
+            tcg_gen_xor(s, TCG_I64, b, b, dst);
+            tcg_gen_xor(s, TCG_I64, b, b, res);
+            tcg_gen_extract(s, TCG_I64, b, b, bits - 1, 1);
+        } else {
+            tcg_gen_extract(s, TCG_I64, b, res, bits - 2, 1);
+        }
         tcg_gen_deposit(s, TCG_I64, pre, pre, b, bits - 1, 1);
     }
     gen_store_op_rmw(dc, 0, res, addr);
-    gen_set_cc_if_count(dc, count, cc_op_sized(left ? CC_OP_SHLB : CC_OP_SARB, bits), res, pre);
+    /* Intel's SHLD OF, as SHL's, comes from the destination's top two bits (cc.c) */
+    TCGTemp src2 = intel && left ? dst : -1;
+    gen_set_cc_if_count(dc, count, cc_op_sized(left ? CC_OP_SHLB : CC_OP_SARB, bits), res, pre, src2);
 }
 
 void int_emit_shld(DisasContext *dc) { int_shift_double(dc, true); }
