@@ -148,17 +148,21 @@ static uint64_t cc_sar(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
     return f;
 }
 
-/* MUL/IMUL: SF ZF AF PF are undefined; we give SF ZF PF of the low half. */
+/* MUL/IMUL: SF ZF AF PF are undefined; we give SF ZF PF of the low half, as AMD does. Intel gives SF PF
+   of the low half too, but always clears ZF. */
 static uint64_t cc_mul(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 {
     (void)s2;
-    return cc_szp(d, w) | (s ? X86_CF | X86_OF : 0);
+    uint64_t f = cc_szp(d, w) | (s ? X86_CF | X86_OF : 0);
+    return x86_vendor_intel() ? f & ~(uint64_t)X86_ZF : f;
 }
 
+/* BMI: PF (and AF) are undefined; AMD gives the result's parity, Intel always clears PF. */
 static uint64_t cc_bmi(uint64_t d, uint64_t s, uint64_t s2, CcWidth w)
 {
     (void)s2;
-    return cc_szp(d, w) | (s & X86_CF);
+    uint64_t f = cc_szp(d, w) | (s & X86_CF);
+    return x86_vendor_intel() ? f & ~(uint64_t)X86_PF : f;
 }
 
 typedef uint64_t (*CcFamilyFn)(uint64_t dst, uint64_t src, uint64_t src2, CcWidth w);
@@ -171,15 +175,20 @@ static const CcFamilyFn cc_families[] = {
 _Static_assert(sizeof(cc_families) / sizeof(cc_families[0]) * 4 == CC_OP_POPCNT - CC_OP_ADDB,
                "one function per CC_OP family");
 
-/* A rotate over a base op (cc.h): CF and OF from the rotated value, the rest from the base. */
+/* A rotate over a base op (cc.h): CF and OF from the rotated value (keep_of: CF only), the rest from the
+   base. */
 static uint64_t cc_rot(int op, uint64_t res, uint64_t base_dst, uint64_t base_src)
 {
     int base = cc_op_rot_base(op);
     bool left = cc_op_rot_left(op);
     unsigned top = cc_op_rot_bits(op) - 1;
     uint64_t minuend = base_dst + base_src;   /* used by a SUB base only */
-    uint64_t f = x86_cc_compute(base, base_dst, base_src, minuend) & ~(uint64_t)(X86_CF | X86_OF);
+    uint64_t f = x86_cc_compute(base, base_dst, base_src, minuend);
     uint64_t cf = left ? res & 1 : (res >> top) & 1;
+    if (cc_op_rot_keep_of(op)) {
+        return (f & ~(uint64_t)X86_CF) | (cf ? X86_CF : 0);
+    }
+    f &= ~(uint64_t)(X86_CF | X86_OF);
     uint64_t of = left ? cf ^ ((res >> top) & 1) : (((res << 1) ^ res) >> top) & 1;
     return f | (cf ? X86_CF : 0) | (of ? X86_OF : 0);
 }
@@ -301,7 +310,7 @@ static bool cc_const_value(DisasContext *dc, TCGTemp t, uint64_t *v)
     return true;
 }
 
-bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits, TCGTemp res)
+bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, bool keep_of, unsigned bits, TCGTemp res)
 {
     TCGContext *s = dc->s;
     if (dc->flags_dead) {
@@ -316,6 +325,9 @@ bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits
     }
     int op = dc->cc_op, base;
     if (cc_op_is_rot(op)) {
+        if (keep_of && !cc_op_rot_keep_of(op)) {
+            return false;   /* the OF to keep is the rotate's, which its result (replaced here) gives */
+        }
         base = cc_op_rot_base(op);   /* the base stays where it is */
     } else if (op == CC_OP_EFLAGS || op == CC_OP_POPCNT ||
                (cc_op_is_sized(op) && cc_op_family(op) != CC_OP_ADCB && cc_op_family(op) != CC_OP_SBBB &&
@@ -327,7 +339,7 @@ bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits
         return false;   /* unknown at translate time, or a base with three values */
     }
     tcg_gen_mov(s, TCG_I64, cpu_cc_dst, res);
-    int rot = cc_op_rot(base, left, bits);
+    int rot = cc_op_rot(base, left, keep_of, bits);
     tcg_gen_movi(s, TCG_I64, cpu_cc_op, (uint64_t)rot);
     dc->cc_op = rot;
     return true;
@@ -440,8 +452,12 @@ static bool cc_fast_test(DisasContext *dc, int cond, CcTest *t)
     unsigned size = cc_op_size(op);
     uint64_t mask = cc_mask_of(size), sign = cc_sign_of(size);
 
-    /* ZF and SF come from the result in every family. */
+    /* ZF and SF come from the result in every family, but for Intel's MUL, which clears ZF (cc_mul). */
     if (cond == JCC_Z) {
+        if (fam == CC_OP_MULB && x86_vendor_intel()) {
+            t->cond = TCG_COND_NEVER;
+            return true;
+        }
         return cc_test_bits(dc, t, TCG_COND_TSTEQ, cpu_cc_dst, mask);
     }
     if (cond == JCC_S) {

@@ -2,6 +2,7 @@
  * Bit instructions: BT BTS BTR BTC, BSF BSR TZCNT LZCNT POPCNT, the BMI1/BMI2 group (ANDN BEXTR BLSI BLSMSK
  * BLSR BZHI PDEP PEXT), ADCX ADOX, and byte order: BSWAP MOVBE; CRC32.
  */
+#include "core/target-x86/cpuid.h"
 #include "core/target-x86/helpers.h"
 #include "core/target-x86/int-emit.h"
 
@@ -39,7 +40,7 @@ static TCGTemp int_bt_compute(DisasContext *dc, TCGTemp old, const void *p)
 /*
  * CF = the selected bit; BTS/BTR/BTC then set, clear or flip it. With a memory operand and a register bit
  * offset, the offset is signed and may address any operand-sized unit around the memory operand. ZF is
- * kept (the manual says so); OF SF AF PF are undefined and kept too, as AMD hardware does.
+ * kept (the manual says so); OF SF AF PF are undefined and kept too, as both AMD and Intel hardware do.
  */
 static void int_bt(DisasContext *dc, IntBtOp op)
 {
@@ -103,8 +104,11 @@ static TCGTemp int_is_zero(DisasContext *dc, TCGTemp v)
 
 /*
  * BSF/BSR: a zero source sets ZF and leaves the destination as it was: the whole register, even for a
- * 32-bit one (AMD documents this; the manual calls it undefined). The other flags are undefined; we clear
- * them (CC_OP_POPCNT on the source gives exactly ZF = source == 0).
+ * 32-bit one (AMD documents this; the manual calls it undefined; Intel hardware does the same). The other
+ * flags are undefined and the vendors differ: AMD clears them (CC_OP_POPCNT on the source gives exactly
+ * ZF = source == 0); Intel clears CF OF SF AF but gives PF of the index found, and sets PF for a zero
+ * source. A LOGIC record of 0 (zero source) or the index with bit 8 set (nonzero, above the byte PF
+ * reads and below the sign bit) gives Intel's flags.
  */
 static void int_bit_scan(DisasContext *dc, bool reverse)
 {
@@ -131,13 +135,20 @@ static void int_bit_scan(DisasContext *dc, bool reverse)
     } else {
         gen_store_op(dc, 0, res);
     }
-    gen_set_cc(dc, CC_OP_POPCNT, src, -1, -1);
+    if (x86_vendor_intel()) {
+        TCGTemp rec = tcg_temp_new(s);
+        tcg_gen_or(s, TCG_I64, rec, res, int_const(dc, 0x100));
+        tcg_gen_movcond(s, TCG_I64, TCG_COND_EQ, rec, src, int_const(dc, 0), int_const(dc, 0), rec);
+        gen_set_cc(dc, cc_op_sized(CC_OP_LOGICB, bits), rec, -1, -1);
+    } else {
+        gen_set_cc(dc, CC_OP_POPCNT, src, -1, -1);
+    }
 }
 
 void int_emit_bsf(DisasContext *dc) { int_bit_scan(dc, false); }
 void int_emit_bsr(DisasContext *dc) { int_bit_scan(dc, true); }
 
-/* TZCNT/LZCNT: CF = source is zero, ZF = result is zero. */
+/* TZCNT/LZCNT: CF = source is zero, ZF = result is zero. OF SF PF AF are undefined (cc.c's BMI family). */
 static void int_count_zeros(DisasContext *dc, bool leading)
 {
     TCGContext *s = dc->s;
@@ -171,6 +182,25 @@ void int_emit_popcnt(DisasContext *dc)
 
 /* --- BMI1 / BMI2 ----------------------------------------------------------------------------------- */
 
+/*
+ * ANDN and BEXTR: CF = OF = 0, ZF from the result, and SF too for ANDN; PF AF (and BEXTR's SF) are
+ * undefined. AMD gives them as a logic operation would (a LOGIC record); Intel clears PF, as for the
+ * other BMI instructions (cc.c's BMI family), and BEXTR's SF.
+ */
+static void int_set_cc_bmi_logic(DisasContext *dc, unsigned bits, TCGTemp res, bool sf_undefined)
+{
+    if (!x86_vendor_intel()) {
+        gen_set_cc(dc, cc_op_sized(CC_OP_LOGICB, bits), res, -1, -1);
+    } else if (!sf_undefined) {
+        gen_set_cc(dc, cc_op_sized(CC_OP_BMIB, bits), res, int_const(dc, 0), -1);
+    } else {
+        TCGTemp f = tcg_temp_new(dc->s);
+        tcg_gen_setcond(dc->s, TCG_I64, TCG_COND_EQ, f, res, int_const(dc, 0));
+        tcg_gen_shl(dc->s, TCG_I64, f, f, int_const(dc, 6));   /* ZF */
+        gen_set_eflags_arith(dc, f);
+    }
+}
+
 void int_emit_andn(DisasContext *dc)
 {
     unsigned bits = x86_op_bits(dc, 0);
@@ -178,7 +208,7 @@ void int_emit_andn(DisasContext *dc)
     TCGTemp res = tcg_temp_new(dc->s);
     tcg_gen_andc(dc->s, TCG_I64, res, b, a);
     gen_store_op(dc, 0, res);
-    gen_set_cc(dc, cc_op_sized(CC_OP_LOGICB, bits), res, -1, -1);
+    int_set_cc_bmi_logic(dc, bits, res, false);
 }
 
 void int_emit_bextr(DisasContext *dc)
@@ -193,7 +223,7 @@ void int_emit_bextr(DisasContext *dc)
     TCGTemp res = tcg_temp_new(dc->s);
     gen_helper(dc->s, bextr, res, src, ctl, int_const(dc, bits));
     gen_store_op(dc, 0, res);
-    gen_set_cc(dc, cc_op_sized(CC_OP_LOGICB, bits), res, -1, -1);
+    int_set_cc_bmi_logic(dc, bits, res, true);
 }
 
 void int_emit_bzhi(DisasContext *dc)

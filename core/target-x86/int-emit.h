@@ -48,8 +48,8 @@ TCGTemp gen_rmw_op(DisasContext *dc, int i, IntRmwFn fn, const void *arg, TCGTem
 void gen_set_cc_if_count(DisasContext *dc, TCGTemp count, int cc_op, TCGTemp dst, TCGTemp src, TCGTemp src2);
 void gen_set_eflags_if_count(DisasContext *dc, TCGTemp count, TCGTemp new_flags, TCGTemp old_flags);
 /* ROL/ROR's flags recorded lazily over the op before them (cc.h's ROT), when the count is a constant and
-   that op is known here; false when the caller must compute them. */
-bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, unsigned bits, TCGTemp res);
+   that op is known here; false when the caller must compute them. keep_of: OF is left as it was. */
+bool gen_set_cc_rotate(DisasContext *dc, TCGTemp count, bool left, bool keep_of, unsigned bits, TCGTemp res);
 
 /* A temp holding constant v; masks and widths. */
 static inline TCGTemp int_const(DisasContext *dc, uint64_t v) { return tcg_const(dc->s, v); }

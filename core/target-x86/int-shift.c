@@ -10,7 +10,8 @@
  *   AMD    OF as the count-1 formula gives it on the last step (the result's top bit against CF, or the
  *          result's top two bits); AF = 1; SHLD/SHRD r16 shift dst:src:src (src:src:dst).
  *   Intel  OF is that of a 1-bit shift or rotate of the operand as it was before, whatever the count (SAR:
- *          0); AF = 0; SHLD/SHRD r16 shift dst:src:dst. RCL/RCR by a multiple of the width + 1 (8/16-bit
+ *          0), except that ROL/ROR by an immediate other than 1 leave OF as it was (by CL they do not);
+ *          AF = 0; SHLD/SHRD r16 shift dst:src:dst. RCL/RCR by a multiple of the width + 1 (8/16-bit
  *          operands) change no flag at all.
  *
  * cc.c computes the flags of the lazy record; what each vendor needs recorded is arranged here.
@@ -98,27 +99,12 @@ static void int_rotate(DisasContext *dc, bool left)
     }
     (left ? tcg_gen_rotl : tcg_gen_rotr)(s, t, res, val, rc);
     gen_store_op_rmw(dc, 0, res, addr);
-    /* CF and OF are read from `flags_of` by the count-1 formulas below (and cc.c's ROT). That is the
-       result on AMD; on Intel, whose OF comes from the operand before the rotate, the result with the bit
-       that OF is read against (the top one for ROL, the second for ROR) set to give Intel's OF. */
-    TCGTemp flags_of = res;
-    if (x86_vendor_intel() && !dc->flags_dead) {
-        unsigned top = bits - 1;   /* of the operand; val's top bits are the operand's (replicated) */
-        TCGTemp o = tcg_temp_new(s), x = tcg_temp_new(s);
-        if (left) {   /* OF: the operand's top two bits differ; read as its top bit ^ CF (bit 0) */
-            tcg_gen_shl(s, TCG_I64, o, val, int_const(dc, 1));
-            tcg_gen_shl(s, TCG_I64, x, res, int_const(dc, top));
-        } else {      /* OF: the operand's top and bottom bits differ; read as its second bit ^ CF (top) */
-            tcg_gen_shl(s, TCG_I64, o, val, int_const(dc, top));
-            tcg_gen_mov(s, TCG_I64, x, res);
-        }
-        tcg_gen_xor(s, TCG_I64, o, o, val);
-        tcg_gen_xor(s, TCG_I64, o, o, x);
-        tcg_gen_extract(s, TCG_I64, o, o, top, 1);
-        flags_of = tcg_temp_new(s);
-        tcg_gen_deposit(s, TCG_I64, flags_of, res, o, left ? top : top - 1, 1);
-    }
-    if (gen_set_cc_rotate(dc, count, left, bits, flags_of)) {
+    /* Intel: by an immediate (masked) other than 1, OF is left as it was; by CL, it is that of a 1-bit
+       rotate of the operand (the top bit against the one a step brings on top), computed below. AMD and
+       a count of 1: the count-1 formula on the result. */
+    bool intel = x86_vendor_intel();
+    bool keep_of = intel && int_op_is_imm(dc, 1) && (dc->insn.op[1].imm.value.u & (bits == 64 ? 63 : 31)) != 1;
+    if (gen_set_cc_rotate(dc, count, left, keep_of, bits, res)) {
         return;   /* recorded lazily over the flags before it */
     }
     /* The flags before the rotate: the lazy globals are untouched so far. */
@@ -126,18 +112,28 @@ static void int_rotate(DisasContext *dc, bool left)
 
     TCGTemp cf = tcg_temp_new(s), of = tcg_temp_new(s), x = tcg_temp_new(s);
     if (left) {
-        tcg_gen_extract(s, TCG_I64, cf, flags_of, 0, 1);
-        tcg_gen_extract(s, TCG_I64, of, flags_of, bits - 1, 1);
+        tcg_gen_extract(s, TCG_I64, cf, res, 0, 1);
+    } else {
+        tcg_gen_extract(s, TCG_I64, cf, res, bits - 1, 1);
+    }
+    if (intel && !keep_of) {
+        /* val's low `bits` bits are the operand's (replicated for 8/16 bits) */
+        tcg_gen_shl(s, TCG_I64, x, val, int_const(dc, left ? 1 : bits - 1));
+        tcg_gen_xor(s, TCG_I64, x, x, val);
+        tcg_gen_extract(s, TCG_I64, of, x, bits - 1, 1);
+    } else if (left) {
+        tcg_gen_extract(s, TCG_I64, of, res, bits - 1, 1);
         tcg_gen_xor(s, TCG_I64, of, of, cf);
     } else {
-        tcg_gen_extract(s, TCG_I64, cf, flags_of, bits - 1, 1);
-        tcg_gen_shl(s, TCG_I64, x, flags_of, int_const(dc, 1));
-        tcg_gen_xor(s, TCG_I64, x, x, flags_of);
+        tcg_gen_shl(s, TCG_I64, x, res, int_const(dc, 1));
+        tcg_gen_xor(s, TCG_I64, x, x, res);
         tcg_gen_extract(s, TCG_I64, of, x, bits - 1, 1);
     }
     TCGTemp f = tcg_temp_new(s);
     tcg_gen_deposit(s, TCG_I64, f, old_flags, cf, 0, 1);
-    tcg_gen_deposit(s, TCG_I64, f, f, of, 11, 1);
+    if (!keep_of) {
+        tcg_gen_deposit(s, TCG_I64, f, f, of, 11, 1);
+    }
     gen_set_eflags_if_count(dc, count, f, old_flags);
 }
 
