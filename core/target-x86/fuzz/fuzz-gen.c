@@ -237,12 +237,13 @@ void fuzz_emit_store32(FuzzGen *g, uint64_t ea, uint32_t value, int width)
     fuzz_emit_req(g, &req);
 }
 
-/* Save the matching state image at `ea` first, so a restore loads something the CPU accepts. */
-static void fuzz_emit_save_first(FuzzGen *g, ZydisMnemonic save, uint64_t ea, uint16_t size)
+/* An instruction whose one operand is the memory at absolute `ea` (e.g. the save of the matching state
+   image before a restore, so that the restore loads something the CPU accepts). */
+static void fuzz_emit_mem_insn(FuzzGen *g, ZydisMnemonic mnemonic, uint64_t ea, uint16_t size)
 {
     ZydisEncoderRequest req;
     memset(&req, 0, sizeof(req));
-    req.mnemonic = save;
+    req.mnemonic = mnemonic;
     req.operand_count = 1;
     req.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
     req.operands[0].mem.displacement = (int64_t)ea;
@@ -594,14 +595,7 @@ bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
                exceptions masked. A control instruction: FIP, FDP and FOP stay as they were (zero). */
             uint32_t fcw = 0x7f | ((uint32_t)fuzz_rand(g, 2) << 9) | ((uint32_t)fuzz_rand(g, 4) << 10);
             fuzz_emit_store32(g, ea, fcw, 16);
-            ZydisEncoderRequest ldcw;
-            memset(&ldcw, 0, sizeof(ldcw));
-            ldcw.mnemonic = ZYDIS_MNEMONIC_FLDCW;
-            ldcw.operand_count = 1;
-            ldcw.operands[0].type = ZYDIS_OPERAND_TYPE_MEMORY;
-            ldcw.operands[0].mem.displacement = (int64_t)ea;
-            ldcw.operands[0].mem.size = 2;
-            fuzz_emit_req(g, &ldcw);
+            fuzz_emit_mem_insn(g, ZYDIS_MNEMONIC_FLDCW, ea, 2);
         }
         /* Restores load what a save of the same kind stored just before. */
         static const struct { ZydisMnemonic restore, save; } pairs[] = {
@@ -620,7 +614,7 @@ bool fuzz_build_unit(FuzzGen *g, ZydisMnemonic m)
                         fuzz_emit_store32(g, ea + 512 + (uint64_t)k, 0, 32);
                     }
                 }
-                fuzz_emit_save_first(g, pairs[i].save, ea, s->size);
+                fuzz_emit_mem_insn(g, pairs[i].save, ea, s->size);
             }
         }
         if (FUZZ_IS(m, ZYDIS_MNEMONIC_LDMXCSR, ZYDIS_MNEMONIC_VLDMXCSR)) {
