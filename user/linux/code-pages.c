@@ -16,6 +16,7 @@
 #include "user/linux/guest-mem-internal.h"
 
 static GHashTable *code_pages;   /* pages write-protected because they hold translated code */
+#define PAGE_KEY(page) ((gpointer)(uintptr_t)(page))
 /* Pages write-protected because they show, through a shared mapping of the same file, the same memory as
    a code page elsewhere (a JIT's writable view of its executable memfd): see "aliases" below. */
 static GHashTable *alias_pages;
@@ -57,8 +58,6 @@ static GArray *pages_in(GHashTable *set, uint64_t start, uint64_t end, GArray *o
 }
 
 static GArray *code_pages_in(uint64_t start, uint64_t end) { return pages_in(code_pages, start, end, NULL); }
-
-#define PAGE_KEY(page) ((gpointer)(uintptr_t)(page))
 
 /* ---- aliases ----
  * A shared mapping of a file (typically a memfd) can be mapped twice: a JIT writes its code through a
@@ -135,14 +134,20 @@ static void page_restore_rights(uint64_t page)
         mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, r->prot);
 }
 
+/* Host rights for a page of region r that is code or an alias: the guest's, without PROT_WRITE. */
+static void page_deny_write(const GuestRegion *r, uint64_t page)
+{
+    if (r->prot & PROT_WRITE)
+        mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, r->prot & ~PROT_WRITE);
+}
+
 static void alias_protect(uint64_t page)
 {
     GuestRegion *r = guest_region_find(page);
     if (!r || g_hash_table_contains(alias_pages, PAGE_KEY(page)))
         return;
     g_hash_table_add(alias_pages, PAGE_KEY(page));
-    if (r->prot & PROT_WRITE)
-        mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, r->prot & ~PROT_WRITE);
+    page_deny_write(r, page);
 }
 
 /* A page became code: protect its other views. Lock held. */
@@ -217,6 +222,14 @@ void code_aliases_refresh(uint64_t start, uint64_t end)
 
 static void code_protect(uint64_t page, bool protect);
 
+/* Drop the translated code of a code page (no lock held). The cache calls protect(page, false) for a page
+   it had code on; if it had none (the set and the cache disagree), the page gets its rights back here. */
+static void code_page_drop(uint64_t page)
+{
+    if (!tb_invalidate_page(page) && guest_mem_page_is_code(page))
+        code_protect(page, false);
+}
+
 /* A write to an alias page: drop the code it shows (whose release gives the page its rights back). */
 static void alias_written(uint64_t page)
 {
@@ -226,16 +239,12 @@ static void alias_written(uint64_t page)
     if (code->len == 0 && g_hash_table_remove(alias_pages, PAGE_KEY(page)))
         page_restore_rights(page);   /* stale: nothing it shows is code */
     guest_mem_unlock();
-    for (guint i = 0; i < code->len; i++) {
-        uint64_t c = g_array_index(code, uint64_t, i);
-        if (!tb_invalidate_page(c) && guest_mem_page_is_code(c))
-            code_protect(c, false);
-    }
+    for (guint i = 0; i < code->len; i++)
+        code_page_drop(g_array_index(code, uint64_t, i));
     g_array_free(code, TRUE);
 }
 
 /* ---- self-modifying code ---- */
-
 
 static void code_protect(uint64_t page, bool protect)
 {
@@ -245,15 +254,13 @@ static void code_protect(uint64_t page, bool protect)
     if (protect) {
         /* A page that is not the guest's cannot hold guest code we must watch; ignore it. */
         if (r) {
-            g_hash_table_add(code_pages, (gpointer)(uintptr_t)page);
+            g_hash_table_add(code_pages, PAGE_KEY(page));
             g_hash_table_remove(alias_pages, PAGE_KEY(page));   /* protected as code now */
-            if (r->prot & PROT_WRITE)
-                mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, r->prot & ~PROT_WRITE);
+            page_deny_write(r, page);
             aliases_of_code(page);
         }
-    } else if (g_hash_table_remove(code_pages, (gpointer)(uintptr_t)page) && r && !aliases_after_code(page) &&
-               (r->prot & PROT_WRITE)) {
-        mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, r->prot);
+    } else if (g_hash_table_remove(code_pages, PAGE_KEY(page)) && r && !aliases_after_code(page)) {
+        page_restore_rights(page);
     }
     guest_mem_unlock();
 }
@@ -295,12 +302,10 @@ bool guest_mem_release_alias(uint64_t page)
 bool guest_mem_page_is_code(uint64_t page)
 {
     guest_mem_lock();
-    bool code = g_hash_table_contains(code_pages, (gpointer)(uintptr_t)(page & GUEST_PAGE_MASK));
+    bool code = g_hash_table_contains(code_pages, PAGE_KEY(page & GUEST_PAGE_MASK));
     guest_mem_unlock();
     return code;
 }
-
-
 
 size_t guest_mem_code_pages(uint64_t start, uint64_t len, uint64_t *pages, size_t max)
 {
@@ -323,13 +328,8 @@ void guest_mem_invalidate_range(uint64_t start, uint64_t len)
     GArray *found = code_pages_in(start & GUEST_PAGE_MASK, GUEST_PAGE_ALIGN(start + len));
     GArray *aliases = pages_in(alias_pages, start & GUEST_PAGE_MASK, GUEST_PAGE_ALIGN(start + len), NULL);
     guest_mem_unlock();
-    for (guint i = 0; i < found->len; i++) {
-        uint64_t page = g_array_index(found, uint64_t, i);
-        /* The cache calls protect(page, false) for pages it had code on; if it had none (the set and the
-           cache disagree), give the page its rights back here. */
-        if (!tb_invalidate_page(page) && guest_mem_page_is_code(page))
-            code_protect(page, false);
-    }
+    for (guint i = 0; i < found->len; i++)
+        code_page_drop(g_array_index(found, uint64_t, i));
     for (guint i = 0; i < aliases->len; i++)
         alias_written(g_array_index(aliases, uint64_t, i));
     g_array_free(found, TRUE);
@@ -375,14 +375,13 @@ bool guest_mem_handle_write_fault(uint64_t addr)
     guest_mem_lock();
     GuestRegion *r = guest_region_find(page);
     int prot = r ? r->prot : 0;
-    bool code = g_hash_table_contains(code_pages, (gpointer)(uintptr_t)page);
+    bool code = g_hash_table_contains(code_pages, PAGE_KEY(page));
     bool alias = g_hash_table_contains(alias_pages, PAGE_KEY(page));
     guest_mem_unlock();
     if (!(prot & PROT_WRITE))
         return false;           /* not the guest's, or not writable for it: a real fault */
     if (code) {
-        if (!tb_invalidate_page(page) && guest_mem_page_is_code(page))
-            code_protect(page, false);
+        code_page_drop(page);
         last_page = 0;
         return true;
     }
@@ -407,7 +406,7 @@ bool guest_mem_handle_write_fault(uint64_t addr)
         repeats = 0;
     }
     guest_mem_lock();
-    bool watched = g_hash_table_contains(code_pages, (gpointer)(uintptr_t)page) ||
+    bool watched = g_hash_table_contains(code_pages, PAGE_KEY(page)) ||
                    g_hash_table_contains(alias_pages, PAGE_KEY(page));
     int rc = watched ? 0 : mprotect((void *)(uintptr_t)page, GUEST_PAGE_SIZE, prot);
     guest_mem_unlock();
