@@ -14,16 +14,16 @@
 #define STR_SEG_MASK (0x7u << STR_SEG_SHIFT)
 #define STR_REPNE (1u << 8)          /* CMPS/SCAS: repeat while not equal (else while equal) */
 
-/* The string instructions, for str_a32_empty_run. */
+/* The string instructions, for str_a32_rep_start. */
 typedef enum StrOp { STR_OP_MOVS, STR_OP_STOS, STR_OP_LODS, STR_OP_CMPS, STR_OP_SCAS, STR_OP_INS, STR_OP_OUTS } StrOp;
 
 struct CPUX86State;
 /*
- * A REP string instruction with a 32-bit address size found ECX = 0: no element is processed. Writes the
- * registers the host's vendor writes then, as 32-bit registers (clearing their upper halves); see
- * string-helpers.c. Nothing on AMD.
+ * The start of a REP string instruction with a 32-bit address size: if ECX = 0, no element is processed,
+ * and this writes the registers the host's vendor writes then, as 32-bit registers (clearing their upper
+ * halves); see string-helpers.c. Nothing on AMD.
  */
-void str_a32_empty_run(struct CPUX86State *env, StrOp op);
+void str_a32_rep_start(struct CPUX86State *env, StrOp op);
 
 static inline unsigned str_desc_shift(unsigned desc) { return desc & STR_SHIFT_MASK; }
 static inline unsigned str_desc_seg(unsigned desc) { return (desc & STR_SEG_MASK) >> STR_SEG_SHIFT; }

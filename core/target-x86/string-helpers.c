@@ -32,7 +32,7 @@
  *    ends (StrCtx.cmp_flags_deferred, str_cmp_end).
  *  - REP with a 32-bit address size and ECX = 0: AMD writes nothing, so RCX/RSI/RDI keep their upper halves.
  *    Intel writes ECX (clearing the upper half of RCX) for every REP form, and also ESI and EDI for MOVS,
- *    EDI for STOS; LODS, CMPS and SCAS keep RSI/RDI whole (str_a32_empty_run). With a non-zero count, and
+ *    EDI for STOS; LODS, CMPS and SCAS keep RSI/RDI whole (str_a32_rep_start). With a non-zero count, and
  *    without REP, the two agree (every register used is written as a 32-bit one).
  *
  * With a soft-MMU (TCGCPU.mem set, system mode) the first element of each chunk goes through it (the
@@ -61,7 +61,6 @@ typedef struct StrCtx {
     uint64_t dst_base;       /* ES's base */
     int64_t df;              /* +1 or -1 */
     bool direct;             /* guest addresses are host addresses */
-    bool a32_empty;          /* 32-bit address size and ECX = 0 */
     /* REPE/REPNE CMPS/SCAS: the flags are written when the run ends (Intel), not at each comparison
        (AMD); the last comparison waits in cmp_a/cmp_b (see the comment at the top). */
     bool cmp_flags_deferred;
@@ -78,7 +77,8 @@ static uint64_t str_seg_base(const CPUX86State *env, unsigned seg)
     return 0;
 }
 
-static void str_ctx_init(StrCtx *c, CPUX86State *env, uint32_t desc)
+/* The start of a REP run of `op`. */
+static void str_ctx_init(StrCtx *c, CPUX86State *env, uint32_t desc, StrOp op)
 {
     c->env = env;
     c->shift = str_desc_shift(desc);
@@ -88,9 +88,11 @@ static void str_ctx_init(StrCtx *c, CPUX86State *env, uint32_t desc)
     c->dst_base = str_seg_base(env, R_ES);
     c->df = env->df < 0 ? -1 : 1;
     c->direct = env->tcg.mem == NULL;
-    c->a32_empty = (desc & STR_A32) && (uint32_t)env->regs[R_ECX] == 0;
     c->cmp_flags_deferred = x86_vendor_intel();
     c->cmp_pending = false;
+    if (desc & STR_A32) {
+        str_a32_rep_start(env, op);
+    }
 }
 
 /*
@@ -99,9 +101,9 @@ static void str_ctx_init(StrCtx *c, CPUX86State *env, uint32_t desc)
  * could not be measured (no port access in user mode): they are taken to behave as LODS/CMPS/SCAS, the
  * rest of the REP forms that do not go through the fast-string path.
  */
-void str_a32_empty_run(CPUX86State *env, StrOp op)
+void str_a32_rep_start(CPUX86State *env, StrOp op)
 {
-    if (!x86_vendor_intel()) {
+    if (!x86_vendor_intel() || (uint32_t)env->regs[R_ECX] != 0) {
         return;
     }
     env->regs[R_ECX] = 0;
@@ -246,13 +248,10 @@ static uint64_t str_elem_mask(const StrCtx *c)
 void helper_rep_movs(CPUX86State *env, uint32_t desc)
 {
     StrCtx c;
-    str_ctx_init(&c, env, desc);
+    str_ctx_init(&c, env, desc, STR_OP_MOVS);
     uint64_t count = env->regs[R_ECX] & c.mask;
     unsigned chunks = 0;
 
-    if (c.a32_empty) {
-        str_a32_empty_run(env, STR_OP_MOVS);
-    }
     while (count) {
         uint64_t si = env->regs[R_ESI] & c.mask, di = env->regs[R_EDI] & c.mask;
         uint64_t src = c.src_base + si, dst = c.dst_base + di;
@@ -319,14 +318,11 @@ static void str_fill(void *p, uint64_t v, uint64_t n, unsigned shift)
 void helper_rep_stos(CPUX86State *env, uint32_t desc)
 {
     StrCtx c;
-    str_ctx_init(&c, env, desc);
+    str_ctx_init(&c, env, desc, STR_OP_STOS);
     uint64_t count = env->regs[R_ECX] & c.mask;
     uint64_t v = env->regs[R_EAX];
     unsigned chunks = 0;
 
-    if (c.a32_empty) {
-        str_a32_empty_run(env, STR_OP_STOS);
-    }
     while (count) {
         uint64_t di = env->regs[R_EDI] & c.mask;
         uint64_t dst = c.dst_base + di;
@@ -355,13 +351,10 @@ void helper_rep_stos(CPUX86State *env, uint32_t desc)
 void helper_rep_lods(CPUX86State *env, uint32_t desc)
 {
     StrCtx c;
-    str_ctx_init(&c, env, desc);
+    str_ctx_init(&c, env, desc, STR_OP_LODS);
     uint64_t count = env->regs[R_ECX] & c.mask;
     uint64_t done = 0;
 
-    if (c.a32_empty) {
-        str_a32_empty_run(env, STR_OP_LODS);
-    }
     while (count) {
         uint64_t si = env->regs[R_ESI] & c.mask;
         str_set_acc(&c, str_load(&c, c.src_base + si));
@@ -411,15 +404,12 @@ static void str_cmp_end(StrCtx *c)
 void helper_rep_scas(CPUX86State *env, uint32_t desc)
 {
     StrCtx c;
-    str_ctx_init(&c, env, desc);
+    str_ctx_init(&c, env, desc, STR_OP_SCAS);
     bool repne = desc & STR_REPNE;
     uint64_t count = env->regs[R_ECX] & c.mask;
     uint64_t a = env->regs[R_EAX] & str_elem_mask(&c);
     uint64_t done = 0;
 
-    if (c.a32_empty) {
-        str_a32_empty_run(env, STR_OP_SCAS);
-    }
     while (count) {
         uint64_t di = env->regs[R_EDI] & c.mask;
         uint64_t dst = c.dst_base + di;
@@ -461,14 +451,11 @@ void helper_rep_scas(CPUX86State *env, uint32_t desc)
 void helper_rep_cmps(CPUX86State *env, uint32_t desc)
 {
     StrCtx c;
-    str_ctx_init(&c, env, desc);
+    str_ctx_init(&c, env, desc, STR_OP_CMPS);
     bool repne = desc & STR_REPNE;
     uint64_t count = env->regs[R_ECX] & c.mask;
     uint64_t done = 0;
 
-    if (c.a32_empty) {
-        str_a32_empty_run(env, STR_OP_CMPS);
-    }
     while (count) {
         uint64_t si = env->regs[R_ESI] & c.mask, di = env->regs[R_EDI] & c.mask;
         uint64_t a = str_load(&c, c.src_base + si);

@@ -78,8 +78,8 @@ void helper_sys_string_io(CPUX86State *env, uint32_t desc)
     if (x86_sys_code64(env) && (out ? (seg != R_FS && seg != R_GS) : true)) {
         base = 0;
     }
-    if (rep && aw == 1 && (uint32_t)env->regs[R_ECX] == 0) {
-        str_a32_empty_run(env, out ? STR_OP_OUTS : STR_OP_INS);   /* vendor-dependent, see string-helpers.c */
+    if (rep && aw == 1) {
+        str_a32_rep_start(env, out ? STR_OP_OUTS : STR_OP_INS);   /* vendor-dependent, see string-helpers.c */
     }
     for (;;) {
         if (rep && (env->regs[R_ECX] & mask) == 0) {
