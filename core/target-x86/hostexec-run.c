@@ -92,20 +92,21 @@ static void probe_memory(const CPUX86State *env, const HostStub *st, void *mem)
     if (st->mask_reg >= 0) {
         /* Only the enabled elements: their mask element's top bit is set. */
         const X86YMMReg *m = &env->ymm[st->mask_reg];
+        /* Intel's masked stores check the first byte of the lowest enabled element, then the last byte of
+           the highest, and report the first of the two that faults (measured: an enabled element wholly
+           past a page end is reported at its last byte when a lower one was writable). */
+        bool intel_store = (st->flags & HOSTEXEC_MEM_WRITE) && x86_vendor_intel();
         uint32_t lo = st->mem_bytes, end = 0;
         for (uint32_t off = 0; off < st->mem_bytes; off += st->mask_elem) {
             if (m->b[off + st->mask_elem - 1] & 0x80) {
-                if (!((st->flags & HOSTEXEC_MEM_WRITE) && x86_vendor_intel())) {
+                if (!intel_store) {
                     probe_range(st, (uint8_t *)mem + off, st->mask_elem);
                 }
                 lo = off < lo ? off : lo;
                 end = off + st->mask_elem;
             }
         }
-        /* Intel's masked stores check the first byte of the lowest enabled element, then the last byte of
-           the highest, and report the first of the two that faults (measured: an enabled element wholly
-           past a page end is reported at its last byte when a lower one was writable). */
-        if (end && (st->flags & HOSTEXEC_MEM_WRITE) && x86_vendor_intel()) {
+        if (intel_store && end) {
             probe_range(st, (uint8_t *)mem + lo, end - lo);
         }
         return;
