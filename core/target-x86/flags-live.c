@@ -24,7 +24,6 @@
  */
 #include <glib.h>
 
-#include "core/target-x86/cpuid.h"
 #include "core/target-x86/translate.h"
 
 #define FLAGS_ALL                                                                                           \
@@ -138,10 +137,8 @@ static bool flags_classify(const DisasContext *dc, const X86Insn *insn, uint32_t
     }
     const ZydisAccessedFlags *f = zi->cpu_flags;
     uint32_t written = f ? (f->modified | f->set_0 | f->set_1 | f->undefined) & FLAGS_ALL : 0;
-    if ((zi->mnemonic == ZYDIS_MNEMONIC_ROL || zi->mnemonic == ZYDIS_MNEMONIC_ROR) && x86_vendor_intel() &&
-        op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
-        (op[1].imm.value.u & (zi->operand_width == 64 ? 63 : 31)) != 1) {
-        written &= ~(uint32_t)ZYDIS_CPUFLAG_OF;   /* Intel leaves OF as it was (int-shift.c) */
+    if (x86_rotate_keeps_of(insn)) {
+        written &= ~(uint32_t)ZYDIS_CPUFLAG_OF;
     }
     *kill = flags_count_nonzero(zi, op) ? written : 0;
     *may = written;

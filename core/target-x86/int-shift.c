@@ -81,6 +81,14 @@ void int_emit_sar(DisasContext *dc) { int_shift(dc, SH_SAR); }
  * ROL/ROR: CF is the bit that went round, OF (defined for count 1) the sign change; the other flags are
  * kept. 8/16-bit values are replicated across 32 bits so a 32-bit rotate rotates them in place.
  */
+bool x86_rotate_keeps_of(const X86Insn *insn)
+{
+    const ZydisDecodedInstruction *zi = &insn->zi;
+    return (zi->mnemonic == ZYDIS_MNEMONIC_ROL || zi->mnemonic == ZYDIS_MNEMONIC_ROR) && x86_vendor_intel() &&
+           insn->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+           (insn->op[1].imm.value.u & (zi->operand_width == 64 ? 63 : 31)) != 1;
+}
+
 static void int_rotate(DisasContext *dc, bool left)
 {
     TCGContext *s = dc->s;
@@ -103,7 +111,7 @@ static void int_rotate(DisasContext *dc, bool left)
        rotate of the operand (the top bit against the one a step brings on top), computed below. AMD and
        a count of 1: the count-1 formula on the result. */
     bool intel = x86_vendor_intel();
-    bool keep_of = intel && int_op_is_imm(dc, 1) && (dc->insn.op[1].imm.value.u & (bits == 64 ? 63 : 31)) != 1;
+    bool keep_of = x86_rotate_keeps_of(&dc->insn);
     if (gen_set_cc_rotate(dc, count, left, keep_of, bits, res)) {
         return;   /* recorded lazily over the flags before it */
     }

@@ -99,6 +99,8 @@ TCGTemp gen_load_op(DisasContext *dc, int i);
 TCGTemp gen_load_op_signed(DisasContext *dc, int i);
 /* Write v to operand i with x86's rules (32-bit writes zero the upper half; 8/16-bit writes merge). */
 void gen_store_op(DisasContext *dc, int i, TCGTemp v);
+/* The same, unless v is negative (a failed LSL/LAR: the destination stays whole, even a 32-bit one). */
+void gen_store_op_unless_negative(DisasContext *dc, int i, TCGTemp v);
 /* For read-modify-write forms: the address computed once and reused by the store. */
 TCGTemp gen_load_op_rmw(DisasContext *dc, int i, TCGTemp *addr);
 void gen_store_op_rmw(DisasContext *dc, int i, TCGTemp v, TCGTemp addr);
@@ -153,6 +155,10 @@ bool x86_flags_live_ahead(void);
 /* The window's decoding of the instruction at pc, when it is the next one the translator asks about (the
    scan decoded it already): true and *insn filled, else false. */
 bool x86_flags_live_decoded(uint64_t pc, X86Insn *insn);
+
+/* ROL/ROR by an immediate whose masked count is not 1, on an Intel host: OF is left as it was, not
+   written (int-shift.c). */
+bool x86_rotate_keeps_of(const X86Insn *insn);
 
 /* --- lazy flags (cc.h has the CC_OP list) ---------------------------------------------------------- */
 
