@@ -140,14 +140,10 @@ void ctl_emit_rdpid(DisasContext *dc)
    one is not even zero-extended). */
 void ctl_emit_lsl(DisasContext *dc)
 {
-    TCGContext *s = dc->s;
-    TCGTemp r = tcg_temp_new(s);
-    int l_failed = tcg_label_new(s);
-    gen_helper(s, user_lsl, r, TCG_TEMP_ENV, gen_load_op(dc, 1));
+    TCGTemp r = tcg_temp_new(dc->s);
+    gen_helper(dc->s, user_lsl, r, TCG_TEMP_ENV, gen_load_op(dc, 1));
     dc->cc_op = CC_OP_DYNAMIC;
-    tcg_gen_brcond(s, TCG_I64, TCG_COND_LT, r, tcg_const(s, 0), l_failed);
-    gen_store_op(dc, 0, r);
-    tcg_gen_set_label(s, l_failed);
+    gen_store_op_unless_negative(dc, 0, r);
 }
 
 /* RDRAND/RDSEED r16/32/64: a value, CF = 1 (success), OF SF ZF AF PF = 0. */

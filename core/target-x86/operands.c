@@ -279,6 +279,14 @@ void gen_store_op(DisasContext *dc, int i, TCGTemp v)
     gen_store_op_rmw(dc, i, v, -1);
 }
 
+void gen_store_op_unless_negative(DisasContext *dc, int i, TCGTemp v)
+{
+    int l_skip = tcg_label_new(dc->s);
+    tcg_gen_brcond(dc->s, TCG_I64, TCG_COND_LT, v, tcg_const(dc->s, 0), l_skip);
+    gen_store_op(dc, i, v);
+    tcg_gen_set_label(dc->s, l_skip);
+}
+
 /*
  * System mode outside 64-bit code: there are no 64-bit pushes (a caller's 64 means the operand size),
  * and the stack is SS:ESP or SS:SP as SS.B says.

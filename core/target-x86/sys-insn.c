@@ -534,11 +534,7 @@ bool x86_sys_translate_insn(DisasContext *dc)
         gen_helper(dc->s, sys_lsl_lar, r, TCG_TEMP_ENV, sel, sys_i32(dc, which));
         dc->cc_op = CC_OP_DYNAMIC;
         if (which <= 1) {
-            /* On failure the destination is untouched: not even a 32-bit one's upper half is cleared. */
-            int l_failed = tcg_label_new(dc->s);
-            tcg_gen_brcond(dc->s, TCG_I64, TCG_COND_LT, r, tcg_const(dc->s, 0), l_failed);
-            gen_store_op(dc, 0, r);
-            tcg_gen_set_label(dc->s, l_failed);
+            gen_store_op_unless_negative(dc, 0, r);   /* a failure leaves the destination whole */
         }
         return true;
     }
