@@ -309,8 +309,8 @@ static void x86_tb_key(TCGCPU *cpu, uint64_t *pc, uint32_t *flags)
         return;
     }
     CPUX86State *env = x86_env(cpu);
-    /* Kept in cs_flags too, which generated code's jump-cache lookup compares: the instructions that change
-       MXCSR's control bits end their block, so it is exact wherever a block starts. */
+    /* Kept in cs_flags too, written here only (TCGTargetOps.tb_flags_offset): the instructions that change
+       MXCSR's control bits end their block with an exit to the loop, which asks for the key again. */
     uint32_t f = env->cs_flags & ~X86_TBFLAG_MXCSR_HOST;
     if ((env->fx.mxcsr & ~0x3fu) == 0x1f80) {
         f |= X86_TBFLAG_MXCSR_HOST;

@@ -47,6 +47,13 @@ void tcg_cpu_destroy(TCGCPU *cpu)
     }
 }
 
+/* The key of the block at the CPU's pc; the jump cache follows its flags. */
+static void tcg_cpu_key(TCGCPU *cpu, uint64_t *pc, uint32_t *flags)
+{
+    cpu->target->tb_key(cpu, pc, flags);
+    tcg_jmp_cache_follow_flags(cpu, *flags);
+}
+
 /* The block for (pc, flags) from this CPU's jump cache or the global cache; NULL on a miss. */
 static TranslationBlock *tcg_find_tb(TCGCPU *cpu, uint64_t pc, uint32_t flags)
 {
@@ -68,7 +75,7 @@ TranslationBlock *tcg_cpu_find_tb(TCGCPU *cpu)
 {
     uint64_t pc;
     uint32_t flags;
-    cpu->target->tb_key(cpu, &pc, &flags);
+    tcg_cpu_key(cpu, &pc, &flags);
     return tcg_find_tb(cpu, pc, flags);
 }
 
@@ -216,7 +223,7 @@ static TCGExitReason tcg_run_uncached(TCGCPU *cpu)
 {
     uint64_t pc;
     uint32_t flags;
-    cpu->target->tb_key(cpu, &pc, &flags);
+    tcg_cpu_key(cpu, &pc, &flags);
     TranslationBlock *tb = g_new0(TranslationBlock, 1);
     tb->pc = pc;
     tb->flags = flags;
@@ -264,7 +271,7 @@ static TCGExitReason tcg_cpu_run(TCGCPU *cpu)
         }
         uint64_t pc;
         uint32_t flags;
-        cpu->target->tb_key(cpu, &pc, &flags);
+        tcg_cpu_key(cpu, &pc, &flags);
         TranslationBlock *tb = tcg_find_tb(cpu, pc, flags);
         if (!tb) {
             int err = 0;

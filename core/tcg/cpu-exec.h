@@ -32,8 +32,9 @@ typedef struct TCGTargetOps {
     void (*dump_state)(struct TCGCPU *cpu, FILE *out);
     /* Write the guest disassembly of a block for -d in_asm. */
     void (*dump_code)(struct TCGCPU *cpu, const TranslationBlock *tb, FILE *out);
-    /* Nonzero when tb_key is exactly (TCGCPU.pc, the uint32_t at this offset of the CPU state): then a
-       backend may do the jump-cache lookup of goto_ptr inline (see tcg_jmp_hash). */
+    /* Nonzero when tb_key is exactly (TCGCPU.pc, the uint32_t at this offset of the CPU state), and only
+       tb_key writes that field in user mode: then a backend may do the jump-cache lookup of goto_ptr
+       inline (see tcg_jmp_hash, tcg_jmp_cache_follow_flags). */
     uint32_t tb_flags_offset;
     /* Optional. Generated code may leave guest state in the host's floating-point status (x86: MXCSR's
        sticky exception flags; see x86_mxcsr_fold): fold moves it into the CPU state, from the interrupted
@@ -70,7 +71,7 @@ typedef struct TCGMemOps {
 } TCGMemOps;
 
 /* A jump-cache entry (jmp-cache.c): the key and the block's entry point, so that generated code compares
-   and jumps without loading the block. pc TB_JMP_EMPTY: none. */
+   and jumps without loading the block. An empty entry's pc is tcg_jmp_empty_key(its slot). */
 typedef struct TBJmpEntry {
     uint64_t pc;
     const void *code;                /* tb->entry */
@@ -78,7 +79,9 @@ typedef struct TBJmpEntry {
     uint32_t flags;
     uint32_t unused;
 } TBJmpEntry;
-#define TB_JMP_EMPTY (~0ULL)
+/* Slots filled since the flags last changed that tcg_jmp_cache_follow_flags empties one by one (more:
+   the whole cache). */
+#define TB_JMP_FILL_LOG 32
 
 /* The front of every target's CPU state. Generated code reaches these at fixed offsets from env. */
 typedef struct TCGCPU {
@@ -91,6 +94,11 @@ typedef struct TCGCPU {
     uint64_t tb_epoch;
     /* per-CPU jump cache for indirect branches: pc hash -> block (jmp-cache.c) */
     TBJmpEntry jmp_cache[TB_JMP_CACHE_SIZE];
+    /* User mode: every entry was filled under these flags (see tcg_jmp_cache_follow_flags), and the slots
+       filled since they were set (the first TB_JMP_FILL_LOG of jmp_fills). */
+    uint32_t jmp_flags;
+    uint32_t jmp_fills;
+    uint16_t jmp_fill_log[TB_JMP_FILL_LOG];
     /* where the exception path lands: the loop's sigsetjmp */
     sigjmp_buf jmp_env;
     const TCGTargetOps *target;
@@ -163,6 +171,10 @@ static inline unsigned tcg_jmp_hash(uint64_t pc)
     return (unsigned)((pc ^ (pc >> TB_JMP_CACHE_BITS)) & (TB_JMP_CACHE_SIZE - 1));
 }
 
+/* An empty slot's key: a pc that hashes to another slot, so that no lookup, inline or not, ever matches an
+   empty entry (whose code field may point at a dropped block's). */
+static inline uint64_t tcg_jmp_empty_key(unsigned slot) { return slot ^ 1u; }
+
 /* The block for (pc, flags) in this CPU's jump cache alone (no lock), or NULL. Dropped blocks are never
    freed, so a stale entry is safe to inspect. */
 static inline TranslationBlock *tcg_jmp_cache_get(const TCGCPU *cpu, uint64_t pc, uint32_t flags)
@@ -171,13 +183,26 @@ static inline TranslationBlock *tcg_jmp_cache_get(const TCGCPU *cpu, uint64_t pc
     if (__atomic_load_n(&e->pc, __ATOMIC_ACQUIRE) != pc) {
         return NULL;
     }
-    /* The key matched, so the rest of the entry is this block's (tb is NULL only in a never-filled slot
-       looked up for TB_JMP_EMPTY itself). */
+    /* The key matched, so the entry is filled and the rest of it is this block's. */
     TranslationBlock *tb = __atomic_load_n(&e->tb, __ATOMIC_RELAXED);
     if (tb && e->flags == flags && tb->backend == cpu->backend && !__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
         return tb;
     }
     return NULL;
+}
+
+void tcg_jmp_cache_new_flags(TCGCPU *cpu, uint32_t flags);
+/*
+ * User mode (no TCGCPU.mem): the loop calls this with the flags of every key it computes, and the cache
+ * holds only blocks filled under the current flags: a change empties what was filled before. The
+ * target's flags (TCGTargetOps.tb_flags_offset) change only in its tb_key, so every entry generated code
+ * can reach was filled under the flags it runs with, and the JIT's inline lookup compares the pc alone.
+ */
+static inline void tcg_jmp_cache_follow_flags(TCGCPU *cpu, uint32_t flags)
+{
+    if (__builtin_expect(flags != cpu->jmp_flags, 0) && !cpu->mem) {
+        tcg_jmp_cache_new_flags(cpu, flags);
+    }
 }
 
 /* Put tb in this CPU's jump cache (only the CPU's own thread fills it). */

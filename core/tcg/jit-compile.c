@@ -808,8 +808,9 @@ static void jit_flush_pc(JitCtx *c)
 
 /*
  * goto_ptr: the per-CPU jump cache. When the target's key is (pc, a 32-bit field of the state), the hit
- * path is inline: hash the pc as tcg_jmp_hash does, compare the entry's pc and flags, jump to its code
- * (jmp-cache.c keeps entries of dropped blocks out). A miss (or any other target) calls the loop's own
+ * path is inline: hash the pc as tcg_jmp_hash does, compare the entry's pc, jump to its code. The flags
+ * need no compare: user mode's cache holds only blocks of the current flags (tcg_jmp_cache_follow_flags),
+ * and jmp-cache.c keeps entries of dropped blocks out. A miss (or any other target) calls the loop's own
  * lookup, which also fills the entry.
  */
 static void jit_goto_ptr(JitCtx *c)
@@ -819,12 +820,10 @@ static void jit_goto_ptr(JitCtx *c)
     bool pc_in_rax = c->pc_in_rax;
     c->pc_in_rax = false;
     const TCGCPU *cpu = tcg_current_cpu;
-    uint8_t *miss[2] = {NULL, NULL};
     const void *find = (const void *)tcg_cpu_find_tb;
     if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
     } else if (cpu && cpu->target && cpu->target->tb_flags_offset && TB_JMP_CACHE_BITS < 32) {
-        const int32_t flags_off = (int32_t)cpu->target->tb_flags_offset;
         const int32_t jc = (int32_t)offsetof(TCGCPU, jmp_cache);
         _Static_assert(sizeof(TBJmpEntry) == 32, "an entry's offset is its index << 5");
         if (!pc_in_rax) {
@@ -836,17 +835,12 @@ static void jit_goto_ptr(JitCtx *c)
         jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
         jit_alu_ri(b, 4, JR_RCX, (int32_t)(TB_JMP_CACHE_SIZE - 1), 32);
         jit_shift_ri(b, 4, JR_RCX, 5, 32);
-        /* The entry [rbp + rcx + jc]: its key, the current flags, then its code. Nothing is loaded from the
-           block itself: a dropped block's entries are emptied (jmp-cache.c). */
+        /* The entry [rbp + rcx + jc]: its key, then its code. Nothing is loaded from the block itself: a
+           dropped block's entries are emptied (jmp-cache.c). */
         jit_op_mem(b, JOP_CMP + 2, JR_RAX, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, pc), JM_W);
-        miss[0] = jit_jcc32(b, JCC_NE, NULL);
-        jit_op_rm(b, JOP_MOV_LOAD, JR_RDX, JIT_ENV, flags_off, 32);
-        jit_op_mem(b, JOP_CMP + 2, JR_RDX, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, flags), 0);
-        miss[1] = jit_jcc32(b, JCC_NE, NULL);
+        uint8_t *miss = jit_jcc32(b, JCC_NE, NULL);
         jit_op_mem(b, 0xff, 4, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, code), 0);   /* jmp [...] */
-        for (int i = 0; i < 2; i++) {
-            jit_patch_rel32(miss[i], b->p, false);
-        }
+        jit_patch_rel32(miss, b->p, false);
     }
     if (pc_in_rax) {
         jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);   /* the lookup's */

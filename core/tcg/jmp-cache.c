@@ -7,7 +7,7 @@
  * block's entries are taken out of every CPU's cache when it is dropped (tb.c calls tcg_jmp_caches_drop
  * with its lock held), which is why the CPUs are registered here.
  *
- * Only a CPU's own thread fills its cache; other threads only empty entries (pc = TB_JMP_EMPTY). A filling
+ * Only a CPU's own thread fills its cache; other threads only empty entries (tcg_jmp_empty_key). A filling
  * thread writes the key last and an emptying one writes only the key, so a reader sees an old entry whole
  * or an empty one. A fill racing with a drop of the same block is settled as in Dekker's algorithm: the
  * dropper marks the block invalid, then looks at the entries; the filler writes the entry, then looks at
@@ -21,16 +21,24 @@
 static pthread_mutex_t jmp_caches_lock = PTHREAD_MUTEX_INITIALIZER;
 static GPtrArray *jmp_caches_cpus;   /* TCGCPU * between tcg_cpu_init and tcg_cpu_destroy */
 
-static void jmp_cache_empty(TBJmpEntry *e)
+_Static_assert(TB_JMP_CACHE_SIZE >= 2, "an empty slot's key (slot ^ 1) must hash to another slot");
+
+static void jmp_cache_empty(TCGCPU *cpu, unsigned slot)
 {
-    __atomic_store_n(&e->pc, TB_JMP_EMPTY, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpu->jmp_cache[slot].pc, tcg_jmp_empty_key(slot), __ATOMIC_RELEASE);
+}
+
+static void jmp_cache_empty_all(TCGCPU *cpu)
+{
+    for (unsigned i = 0; i < TB_JMP_CACHE_SIZE; i++) {
+        jmp_cache_empty(cpu, i);
+    }
 }
 
 void tcg_jmp_cache_register(TCGCPU *cpu)
 {
-    for (unsigned i = 0; i < TB_JMP_CACHE_SIZE; i++) {
-        jmp_cache_empty(&cpu->jmp_cache[i]);
-    }
+    jmp_cache_empty_all(cpu);
+    cpu->jmp_fills = 0;
     pthread_mutex_lock(&jmp_caches_lock);
     if (!jmp_caches_cpus) {
         jmp_caches_cpus = g_ptr_array_new();
@@ -52,16 +60,38 @@ void tcg_jmp_cache_unregister(TCGCPU *cpu)
 
 void tcg_jmp_cache_set(TCGCPU *cpu, TranslationBlock *tb)
 {
-    TBJmpEntry *e = &cpu->jmp_cache[tcg_jmp_hash(tb->pc)];
-    jmp_cache_empty(e);
+    unsigned slot = tcg_jmp_hash(tb->pc);
+    TBJmpEntry *e = &cpu->jmp_cache[slot];
+    jmp_cache_empty(cpu, slot);
     __atomic_store_n(&e->tb, tb, __ATOMIC_RELAXED);   /* droppers read it */
     e->code = tb->entry;
     e->flags = tb->flags;
     __atomic_store_n(&e->pc, tb->pc, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
-        jmp_cache_empty(e);   /* dropped meanwhile: its dropper may have looked before the entry was there */
+        jmp_cache_empty(cpu, slot);   /* dropped meanwhile: its dropper may have looked before the entry was there */
     }
+    if (cpu->jmp_fills < TB_JMP_FILL_LOG) {
+        cpu->jmp_fill_log[cpu->jmp_fills] = (uint16_t)slot;
+    }
+    if (cpu->jmp_fills <= TB_JMP_FILL_LOG) {
+        cpu->jmp_fills++;   /* stops at one past the log: "more than it holds" */
+    }
+}
+
+/* A guest that changes its mode often (x86: MXCSR's rounding bits) refills few slots in between, so
+   those are emptied one by one rather than the whole cache each time. */
+void tcg_jmp_cache_new_flags(TCGCPU *cpu, uint32_t flags)
+{
+    if (cpu->jmp_fills <= TB_JMP_FILL_LOG) {
+        for (uint32_t i = 0; i < cpu->jmp_fills; i++) {
+            jmp_cache_empty(cpu, cpu->jmp_fill_log[i]);
+        }
+    } else {
+        jmp_cache_empty_all(cpu);
+    }
+    cpu->jmp_fills = 0;
+    cpu->jmp_flags = flags;
 }
 
 void tcg_jmp_caches_drop(const TranslationBlock *tb)
@@ -71,9 +101,8 @@ void tcg_jmp_caches_drop(const TranslationBlock *tb)
     pthread_mutex_lock(&jmp_caches_lock);
     for (guint i = 0; jmp_caches_cpus && i < jmp_caches_cpus->len; i++) {
         TCGCPU *cpu = g_ptr_array_index(jmp_caches_cpus, i);
-        TBJmpEntry *e = &cpu->jmp_cache[h];
-        if (__atomic_load_n(&e->tb, __ATOMIC_RELAXED) == tb) {
-            jmp_cache_empty(e);
+        if (__atomic_load_n(&cpu->jmp_cache[h].tb, __ATOMIC_RELAXED) == tb) {
+            jmp_cache_empty(cpu, h);
         }
     }
     pthread_mutex_unlock(&jmp_caches_lock);
@@ -127,10 +156,7 @@ void tcg_jmp_caches_clear(void)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     pthread_mutex_lock(&jmp_caches_lock);
     for (guint i = 0; jmp_caches_cpus && i < jmp_caches_cpus->len; i++) {
-        TCGCPU *cpu = g_ptr_array_index(jmp_caches_cpus, i);
-        for (unsigned k = 0; k < TB_JMP_CACHE_SIZE; k++) {
-            jmp_cache_empty(&cpu->jmp_cache[k]);
-        }
+        jmp_cache_empty_all(g_ptr_array_index(jmp_caches_cpus, i));
     }
     pthread_mutex_unlock(&jmp_caches_lock);
 }

@@ -125,6 +125,88 @@ TEST(Exec, GotoPtrUsesTheJumpCache)
     fake_cpu_free(cpu);
 }
 
+// An indirect jump's target under the flags the CPU runs with now, never a block of the same pc filled
+// into the jump cache under other flags; also once more slots were filled than the cache logs.
+TEST(Exec, GotoPtrFollowsTheKeyFlags)
+{
+    fake_reset();
+    // 0x1000: r0 += 1; pc = r2 (indirect). Each target adds 10 under flags 0, 100 under flags 1, then halts.
+    fake_set_block(0x1000, [](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_mov(s, TCG_I64, fake_pc, fake_r[2]);
+        tcg_gen_goto_ptr(s);
+    });
+    const int ntargets = TB_JMP_FILL_LOG + 8;
+    for (int k = 0; k < ntargets; k++) {
+        fake_set_block(0x40000 + 0x40 * k, [](TCGContext *s) {
+            tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, fake_translating_flags ? 100 : 10));
+            tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        });
+    }
+    FakeCPU *cpu = fake_cpu_new();
+    auto run = [&](uint32_t flags, int k) {
+        cpu->key_flags = flags;
+        cpu->tcg.pc = 0x1000;
+        cpu->r[0] = 0;
+        cpu->r[2] = 0x40000 + 0x40 * k;
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+        return cpu->r[0];
+    };
+    // Few fills between changes (emptied one by one), then more than the log holds (the whole cache).
+    for (int n : {2, ntargets}) {
+        for (int round = 0; round < 2; round++) {
+            for (int k = 0; k < n; k++) {
+                EXPECT_EQ(run(0, k), 11u) << "target " << k;
+                EXPECT_EQ(run(0, k), 11u) << "target " << k << ", from the jump cache";
+            }
+            for (int k = 0; k < n; k++) {
+                EXPECT_EQ(run(1, k), 101u) << "target " << k;
+                EXPECT_EQ(run(1, k), 101u) << "target " << k << ", from the jump cache";
+            }
+        }
+    }
+    fake_cpu_free(cpu);
+}
+
+// An emptied jump-cache slot matches no pc: a jump to what was once the empty key (~0) or to the key an
+// empty slot holds now finds no block there, instead of the dropped block the slot last held.
+TEST(Exec, GotoPtrNeverMatchesAnEmptySlot)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        tcg_gen_mov(s, TCG_I64, fake_pc, fake_r[2]);
+        tcg_gen_goto_ptr(s);
+    });
+    const uint64_t in_slot0 = 0x1000000;   // tcg_jmp_hash: slot 0, as ~0 and tcg_jmp_empty_key(1)
+    ASSERT_EQ(tcg_jmp_hash(in_slot0), 0u);
+    ASSERT_EQ(tcg_jmp_hash(~0ULL), 0u);
+    fake_set_block(in_slot0, [](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+    FakeCPU *cpu = fake_cpu_new();
+    for (uint64_t target : {uint64_t{~0ULL}, tcg_jmp_empty_key(1), tcg_jmp_empty_key(0)}) {
+        cpu->r[0] = 0;
+        for (int i = 0; i < 2; i++) {   // slot 0 filled from the loop's lookup, then from the jump cache
+            cpu->tcg.pc = 0x1000;
+            cpu->r[2] = in_slot0;
+            EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+        }
+        EXPECT_EQ(cpu->r[0], 2u);
+        tb_invalidate_page(in_slot0);   // drops the block: its slot is emptied
+        cpu->tcg.pc = 0x1000;
+        cpu->r[2] = target;
+        cpu->tcg.log = fopen("/dev/null", "w");
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_EXCEPTION) << std::hex << target;   // nothing to translate
+        fclose(cpu->tcg.log);
+        cpu->tcg.log = nullptr;
+        EXPECT_EQ(cpu->r[0], 2u) << "the dropped block ran for 0x" << std::hex << target;
+    }
+    fake_cpu_free(cpu);
+}
+
 TEST(Exec, ExitRequestStopsAChainedLoop)
 {
     fake_reset();

@@ -11,6 +11,7 @@
 TCGTemp fake_r[8];
 TCGTemp fake_pc;
 std::atomic<int> fake_translations;
+thread_local uint32_t fake_translating_flags;
 
 namespace {
 
@@ -38,6 +39,7 @@ int fake_translate(TCGCPU *, TCGContext *s, TranslationBlock *tb)
         return -ENOENT;
     }
     fake_translations++;
+    fake_translating_flags = tb->flags;
     tcg_gen_insn_start(s, tb->pc);
     it->second.body(s);
     tb->size = it->second.size;

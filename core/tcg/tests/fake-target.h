@@ -27,6 +27,7 @@ extern TCGTemp fake_r[8];
 extern TCGTemp fake_pc;
 extern const TCGTargetOps fake_target_ops;
 extern std::atomic<int> fake_translations;   // blocks translated since fake_reset (any thread)
+extern thread_local uint32_t fake_translating_flags;   // the flags of the block being translated
 
 using FakeBody = std::function<void(TCGContext *s)>;
 
