@@ -50,6 +50,30 @@ static void ctl_jmp_indirect(DisasContext *dc, TCGTemp target, int l_bad)
     gen_exception(dc, EXCP_GP, 0);
 }
 
+/*
+ * The indirect jump of a JMP, or of a RET that has already moved RSP up by `undo` bytes, in user mode:
+ * the jump cache is tried first, and as only canonical pcs are in it, the canonical check runs on its
+ * miss path alone, the #GP giving the bytes back to RSP. False in system mode, which checks first (its
+ * pops may wrap with the stack's size, and its goto_ptr looks up elsewhere).
+ */
+static bool ctl_jmp_indirect_cached(DisasContext *dc, TCGTemp target, uint64_t undo)
+{
+    TCGContext *s = dc->s;
+    if (dc->sys) {
+        return false;
+    }
+    gen_try_jmp_indirect(dc, target);
+    int l_bad = ctl_check_canonical(dc, target);
+    tcg_gen_goto_ptr(s);
+    tcg_gen_set_label(s, l_bad);
+    if (undo) {
+        tcg_gen_add(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(s, -undo));
+    }
+    gen_exception(dc, EXCP_GP, 0);
+    dc->end_block = true;
+    return true;
+}
+
 /* Two ways on: to `taken` when cond(a, b) holds, else to the next instruction. */
 static void ctl_branch2(DisasContext *dc, TCGType t, TCGCond cond, TCGTemp a, TCGTemp b, uint64_t taken)
 {
@@ -76,7 +100,9 @@ void ctl_emit_jmp(DisasContext *dc)
         gen_jmp_const(dc, ctl_rel_target(dc), 0);
     } else {
         TCGTemp target = gen_load_op(dc, 0);
-        ctl_jmp_indirect(dc, target, ctl_check_canonical(dc, target));
+        if (!ctl_jmp_indirect_cached(dc, target, 0)) {
+            ctl_jmp_indirect(dc, target, ctl_check_canonical(dc, target));
+        }
     }
     dc->end_block = true;
 }
@@ -162,14 +188,17 @@ void ctl_emit_ret(DisasContext *dc)
         gen_exception(dc, EXCP_UD, 0);
         return;
     }
-    TCGTemp target = gen_pop_value(dc, 64);
-    int l_bad = ctl_check_canonical(dc, target);
-    gen_pop_commit(dc, 64);
+    uint64_t n = 0;   /* RET imm16's bytes */
     if (dc->insn.zi.operand_count_visible > 0 && dc->insn.op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-        uint64_t n = dc->insn.op[0].imm.value.u & 0xffff;
-        if (n) {
-            tcg_gen_add(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(s, n));
-        }
+        n = dc->insn.op[0].imm.value.u & 0xffff;
     }
-    ctl_jmp_indirect(dc, target, l_bad);
+    TCGTemp target = gen_pop_value(dc, 64);
+    int l_bad = dc->sys ? ctl_check_canonical(dc, target) : -1;
+    gen_pop_commit(dc, 64);
+    if (n) {
+        tcg_gen_add(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(s, n));
+    }
+    if (!ctl_jmp_indirect_cached(dc, target, 8 + n)) {
+        ctl_jmp_indirect(dc, target, l_bad);
+    }
 }

@@ -102,6 +102,12 @@ void gen_jmp_const(DisasContext *dc, uint64_t pc, int slot)
     dc->end_block = true;
 }
 
+void gen_try_jmp_indirect(DisasContext *dc, TCGTemp pc)
+{
+    gen_store_pc(dc, pc);
+    tcg_gen_try_goto_ptr(dc->s);
+}
+
 void gen_jmp_indirect(DisasContext *dc, TCGTemp pc)
 {
     gen_store_pc(dc, pc);

@@ -125,6 +125,9 @@ void gen_pop_commit(DisasContext *dc, unsigned bits);
 void gen_jmp_const(DisasContext *dc, uint64_t pc, int slot);
 /* End the block, continuing at the pc in temp `pc` (indirect: jump cache). */
 void gen_jmp_indirect(DisasContext *dc, TCGTemp pc);
+/* pc = target, and on to its block if the jump cache has it (tcg_gen_try_goto_ptr): what follows runs only
+   on a miss, with the pc stored. */
+void gen_try_jmp_indirect(DisasContext *dc, TCGTemp pc);
 /* A conditional branch (brcond to `label`, just emitted) whose taken path continues at `target`: true if
    the block goes on with the next instruction and leaves through the label at its end (a side exit);
    false if the caller must end the block with both exits now. */

@@ -231,7 +231,7 @@ int interp_compile(TCGContext *s, TranslationBlock *tb)
         if (op->opc >= TCG_OP_COUNT) {
             return -EINVAL;
         }
-        if (op->opc != INDEX_op_set_label) {
+        if (op->opc != INDEX_op_set_label && op->opc != INDEX_op_try_goto_ptr) {
             ninsns++;
         }
         if (op->opc == INDEX_op_call) {
@@ -269,6 +269,9 @@ int interp_compile(TCGContext *s, TranslationBlock *tb)
                 label_at[op->cargs[0]] = (int32_t)n;
             }
             continue;
+        }
+        if (op->opc == INDEX_op_try_goto_ptr) {
+            continue;   /* always declined: the goto_ptr after it looks the block up */
         }
         err = interp_lower_op(b, op, &code->insns[n++]);
     }

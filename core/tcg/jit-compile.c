@@ -813,34 +813,46 @@ static void jit_flush_pc(JitCtx *c)
  * and jmp-cache.c keeps entries of dropped blocks out. A miss (or any other target) calls the loop's own
  * lookup, which also fills the entry.
  */
+/* The inline hit path (user mode only): a hit jumps to the block, a miss goes on after it with the pc in
+   rax; rcx is overwritten too. False, and nothing emitted, when the lookup cannot be inline. */
+static bool jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
+{
+    JitBuf *b = &c->b;
+    const TCGCPU *cpu = tcg_current_cpu;
+    if (c->soft_mem || !cpu || !cpu->target || !cpu->target->tb_flags_offset || TB_JMP_CACHE_BITS >= 32) {
+        return false;
+    }
+    const int32_t jc = (int32_t)offsetof(TCGCPU, jmp_cache);
+    _Static_assert(sizeof(TBJmpEntry) == 32, "an entry's offset is its index << 5");
+    if (!pc_in_rax) {
+        jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
+    }
+    /* rax keeps the pc on every way to the miss path */
+    jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
+    jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
+    jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
+    jit_alu_ri(b, 4, JR_RCX, (int32_t)(TB_JMP_CACHE_SIZE - 1), 32);
+    jit_shift_ri(b, 4, JR_RCX, 5, 32);
+    /* The entry [rbp + rcx + jc]: its key, then its code. Nothing is loaded from the block itself: a
+       dropped block's entries are emptied (jmp-cache.c). */
+    jit_op_mem(b, JOP_CMP + 2, JR_RAX, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, pc), JM_W);
+    uint8_t *miss = jit_jcc32(b, JCC_NE, NULL);
+    jit_op_mem(b, 0xff, 4, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, code), 0);   /* jmp [...] */
+    jit_patch_rel32(miss, b->p, false);
+    return true;
+}
+
 static void jit_goto_ptr(JitCtx *c)
 {
     JitBuf *b = &c->b;
     jit_sync(c, false);
     bool pc_in_rax = c->pc_in_rax;
     c->pc_in_rax = false;
-    const TCGCPU *cpu = tcg_current_cpu;
     const void *find = (const void *)tcg_cpu_find_tb;
     if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
-    } else if (cpu && cpu->target && cpu->target->tb_flags_offset && TB_JMP_CACHE_BITS < 32) {
-        const int32_t jc = (int32_t)offsetof(TCGCPU, jmp_cache);
-        _Static_assert(sizeof(TBJmpEntry) == 32, "an entry's offset is its index << 5");
-        if (!pc_in_rax) {
-            jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
-        }
-        /* rax keeps the pc on every way to the miss path */
-        jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
-        jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
-        jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
-        jit_alu_ri(b, 4, JR_RCX, (int32_t)(TB_JMP_CACHE_SIZE - 1), 32);
-        jit_shift_ri(b, 4, JR_RCX, 5, 32);
-        /* The entry [rbp + rcx + jc]: its key, then its code. Nothing is loaded from the block itself: a
-           dropped block's entries are emptied (jmp-cache.c). */
-        jit_op_mem(b, JOP_CMP + 2, JR_RAX, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, pc), JM_W);
-        uint8_t *miss = jit_jcc32(b, JCC_NE, NULL);
-        jit_op_mem(b, 0xff, 4, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, code), 0);   /* jmp [...] */
-        jit_patch_rel32(miss, b->p, false);
+    } else {
+        jit_jmp_cache_probe(c, pc_in_rax);
     }
     if (pc_in_rax) {
         jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);   /* the lookup's */
@@ -998,6 +1010,13 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         jit_exit(c, slot, TCG_EXIT_NONE);
         return 0;
     }
+    case INDEX_op_try_goto_ptr:
+        /* A hit leaves the block as goto_ptr does (the state exact but for the pins); a miss goes on with
+           every register but the two the probe overwrites. */
+        jit_sync(c, false);
+        jit_regs_clobber(c, (uint16_t)(1u << JR_RAX | 1u << JR_RCX));
+        jit_jmp_cache_probe(c, false);
+        return 0;
     case INDEX_op_goto_ptr:
         jit_goto_ptr(c);
         return 0;

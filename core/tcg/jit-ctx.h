@@ -172,6 +172,9 @@ void jit_sync_exact(JitCtx *c);
 void jit_regs_drop_all(JitCtx *c);
 /* Forget cached globals (a helper may have changed them; they must be clean). */
 void jit_regs_drop_globals(JitCtx *c);
+/* Give up these registers (never pinned ones), which code is about to overwrite: what they hold is written
+   back where needed. */
+void jit_regs_clobber(JitCtx *c, uint16_t regs);
 /* Before a call: caller-saved registers give up what they hold (written back where needed). */
 void jit_regs_free_caller_saved(JitCtx *c);
 /* An access to env bytes [lo, hi): before it (store false), cached globals overlapping it are written

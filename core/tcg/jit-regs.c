@@ -416,6 +416,13 @@ void jit_regs_drop_globals(JitCtx *c)
     }
 }
 
+void jit_regs_clobber(JitCtx *c, uint16_t regs)
+{
+    for (unsigned m = regs; m; m &= m - 1) {
+        jit_reg_free(c, __builtin_ctz(m));
+    }
+}
+
 void jit_regs_free_caller_saved(JitCtx *c)
 {
     for (int k = 0; k < JIT_NREGS; k++) {

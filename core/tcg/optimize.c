@@ -517,7 +517,9 @@ static bool opt_reads_state(const TCGOp *op, const TCGOpDef *def)
     if (op->opc == INDEX_op_call) {
         return !op->helper || !(op->helper->flags & TCG_CALL_PURE);
     }
-    return (def->flags & OPF_MEM) || op->opc == INDEX_op_ld || op->opc == INDEX_op_st;
+    /* try_goto_ptr: the block it may go to reads the state */
+    return (def->flags & OPF_MEM) || op->opc == INDEX_op_ld || op->opc == INDEX_op_st ||
+           op->opc == INDEX_op_try_goto_ptr;
 }
 
 static void opt_backward(TCGContext *s, LiveSet *label_live, bool *label_seen)

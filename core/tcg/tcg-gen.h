@@ -193,6 +193,11 @@ static inline void tcg_gen_goto_ptr(TCGContext *s)
     tcg_emit(s, INDEX_op_goto_ptr, TCG_I64);
 }
 
+static inline void tcg_gen_try_goto_ptr(TCGContext *s)
+{
+    tcg_emit(s, INDEX_op_try_goto_ptr, TCG_I64);
+}
+
 static inline void tcg_gen_exit_tb(TCGContext *s, TCGExitReason why)
 {
     tcg_emit(s, INDEX_op_exit_tb, TCG_I64)->cargs[0] = why;

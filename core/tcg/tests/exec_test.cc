@@ -207,6 +207,40 @@ TEST(Exec, GotoPtrNeverMatchesAnEmptySlot)
     fake_cpu_free(cpu);
 }
 
+// try_goto_ptr: to the target when the jump cache has it (the JIT; the interpreter always declines), else
+// on to the ops after it, with a value computed before it still there.
+TEST(Exec, TryGotoPtrLeavesOnlyOnAHit)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        TCGTemp v = tcg_temp_new(s);
+        tcg_gen_add(s, TCG_I64, v, fake_r[2], tcg_const(s, 7));
+        tcg_gen_mov(s, TCG_I64, fake_pc, fake_r[2]);
+        tcg_gen_try_goto_ptr(s);
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1000));   // the miss path
+        tcg_gen_mov(s, TCG_I64, fake_r[3], v);
+        tcg_gen_goto_ptr(s);
+    });
+    fake_set_block(0x3000, [](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+    FakeCPU *cpu = fake_cpu_new();
+    bool inline_lookup = std::string(cpu->tcg.backend->name) == "jit";
+    for (int round = 0; round < 3; round++) {
+        cpu->tcg.pc = 0x1000;
+        cpu->r[0] = 0;
+        cpu->r[2] = 0x3000;
+        cpu->r[3] = 0;
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+        bool hit = inline_lookup && round > 0;   // the first run fills the cache
+        EXPECT_EQ(cpu->r[0], hit ? 1u : 1001u) << "round " << round;
+        EXPECT_EQ(cpu->r[3], hit ? 0u : 0x3007u) << "round " << round;
+    }
+    fake_cpu_free(cpu);
+}
+
 TEST(Exec, ExitRequestStopsAChainedLoop)
 {
     fake_reset();
