@@ -81,15 +81,20 @@ TEST(Exec, ColdBlockIsTranslatedAgainWhenHot)
     fake_cpu_free(cpu);
 }
 
-TEST(Exec, GotoPtrUsesTheJumpCache)
+// 0x1000: r0 += 1; pc = r2 (an indirect jump).
+void set_indirect_jump_block()
 {
-    fake_reset();
-    // 0x1000: r0 += 1; pc = r2 (indirect) -> 0x3000: r0 += 10; pc = 0x2000 -> halt
     fake_set_block(0x1000, [](TCGContext *s) {
         tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
         tcg_gen_mov(s, TCG_I64, fake_pc, fake_r[2]);
         tcg_gen_goto_ptr(s);
     });
+}
+
+TEST(Exec, GotoPtrUsesTheJumpCache)
+{
+    fake_reset();
+    set_indirect_jump_block();   // -> 0x3000: r0 += 10; pc = 0x2000 -> halt
     fake_set_block(0x3000, [](TCGContext *s) {
         tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 10));
         fake_gen_goto(s, 0x2000, 0);
@@ -130,12 +135,7 @@ TEST(Exec, GotoPtrUsesTheJumpCache)
 TEST(Exec, GotoPtrFollowsTheKeyFlags)
 {
     fake_reset();
-    // 0x1000: r0 += 1; pc = r2 (indirect). Each target adds 10 under flags 0, 100 under flags 1, then halts.
-    fake_set_block(0x1000, [](TCGContext *s) {
-        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
-        tcg_gen_mov(s, TCG_I64, fake_pc, fake_r[2]);
-        tcg_gen_goto_ptr(s);
-    });
+    set_indirect_jump_block();   // each target adds 10 under flags 0, 100 under flags 1, then halts
     const int ntargets = TB_JMP_FILL_LOG + 8;
     for (int k = 0; k < ntargets; k++) {
         fake_set_block(0x40000 + 0x40 * k, [](TCGContext *s) {
