@@ -228,6 +228,7 @@ static TCGExitReason tcg_run_uncached(TCGCPU *cpu)
     tb->pc = pc;
     tb->flags = flags;
     tb->max_insns = 1;
+    tb->alone = true;
     tb->backend = cpu->backend;
     int err = tcg_translate_once(cpu, tb);
     if (err < 0) {

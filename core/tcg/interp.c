@@ -210,7 +210,7 @@ goto_tb:
     goto chain;
 goto_ptr:
     /* Per-block logging wants every block to pass through the loop (which also turns chaining off). */
-    next = cpu->log_mask & (TCG_LOG_EXEC | TCG_LOG_CPU) ? NULL : tcg_cpu_find_tb(cpu);
+    next = tb->alone || (cpu->log_mask & (TCG_LOG_EXEC | TCG_LOG_CPU)) ? NULL : tcg_cpu_find_tb(cpu);
     if (!next) {
         return (TCGExit){tb, -1, TCG_EXIT_NONE};
     }

@@ -849,6 +849,14 @@ static void jit_goto_ptr(JitCtx *c)
     bool pc_in_rax = c->pc_in_rax;
     c->pc_in_rax = false;
     const void *find = (const void *)tcg_cpu_find_tb;
+    if (c->tb->alone) {
+        /* back to the loop (TranslationBlock.alone) */
+        if (pc_in_rax) {
+            jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
+        }
+        jit_exit(c, -1, TCG_EXIT_NONE);
+        return;
+    }
     if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
     } else {
@@ -1013,9 +1021,11 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
     case INDEX_op_try_goto_ptr:
         /* A hit leaves the block as goto_ptr does (the state exact but for the pins); a miss goes on with
            every register but the two the probe overwrites. */
-        jit_sync(c, false);
-        jit_regs_clobber(c, (uint16_t)(1u << JR_RAX | 1u << JR_RCX));
-        jit_jmp_cache_probe(c, false);
+        if (!c->tb->alone) {
+            jit_sync(c, false);
+            jit_regs_clobber(c, (uint16_t)(1u << JR_RAX | 1u << JR_RCX));
+            jit_jmp_cache_probe(c, false);
+        }
         return 0;
     case INDEX_op_goto_ptr:
         jit_goto_ptr(c);

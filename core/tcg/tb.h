@@ -48,6 +48,9 @@ typedef struct TranslationBlock {
        zero (TCG_SLOT_HOT). */
     bool cold;
     int32_t runs_left;
+    /* Run once outside the cache (a debugger's single step, an SMC re-run: tcg_run_uncached): its indirect
+       jumps go back to the loop instead of on to the next block, so that it runs its instruction only. */
+    bool alone;
 } TranslationBlock;
 
 typedef struct TBIncoming {

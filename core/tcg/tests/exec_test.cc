@@ -241,6 +241,42 @@ TEST(Exec, TryGotoPtrLeavesOnlyOnAHit)
     fake_cpu_free(cpu);
 }
 
+// A single step (the debugger's, tcg_run_uncached) runs one block's instruction and stops: an indirect
+// jump at its end goes back to the loop even when the jump cache has the target, and so does the miss path
+// of a try_goto_ptr (the try itself declined).
+TEST(Exec, SingleStepStopsAtAnIndirectJump)
+{
+    fake_reset();
+    set_indirect_jump_block();
+    fake_set_block(0x1100, [](TCGContext *s) {
+        tcg_gen_mov(s, TCG_I64, fake_pc, fake_r[2]);
+        tcg_gen_try_goto_ptr(s);
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1000));
+        tcg_gen_goto_ptr(s);
+    });
+    fake_set_block(0x3000, [](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 10));
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+    FakeCPU *cpu = fake_cpu_new();
+    for (uint64_t start : {0x1000, 0x1100}) {
+        for (int i = 0; i < 2; i++) {   // the target goes into the jump cache
+            cpu->tcg.pc = start;
+            cpu->r[2] = 0x3000;
+            EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_HALT);
+        }
+        cpu->tcg.singlestep = true;
+        cpu->tcg.pc = start;
+        cpu->r[0] = 0;
+        EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_INTERRUPT);
+        cpu->tcg.singlestep = false;
+        EXPECT_EQ(cpu->tcg.pc, 0x3000u);
+        EXPECT_EQ(cpu->r[0], start == 0x1000 ? 1u : 1000u) << "from 0x" << std::hex << start;
+    }
+    fake_cpu_free(cpu);
+}
+
 TEST(Exec, ExitRequestStopsAChainedLoop)
 {
     fake_reset();
