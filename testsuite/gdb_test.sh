@@ -11,6 +11,8 @@
 # SCENARIO threads: three threads meet in in_thread: gdb's info threads lists all three (all-stop).
 # SCENARIO rwatch:  rwatch on main's local (read by square(local), then by printf), awatch on the global
 #                   (written twice), continue to the exit code.
+# SCENARIO stepret: break in far_step on its 51st call, then stepi by stepi over its return into main (the
+#                   return address is in ember's jump cache by then: the step must still stop there).
 set -u
 ember=$1 prog=$2 scenario=$3
 shift 3
@@ -60,6 +62,20 @@ continue
 continue
 delete
 continue' ;;
+stepret) args=(stepret) script='break far_step if x == 50
+@START@
+delete
+stepi
+stepi
+stepi
+stepi
+stepi
+stepi
+stepi
+stepi
+p $pc
+p sum
+continue' ;;
 *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
 
@@ -89,7 +105,7 @@ gdb_run run > "$tmp/gdb-native.txt"
 
 # What may differ: addresses, process ids, the program's own output (a terminal natively), gdb's notes.
 normalize() {
-    grep -v -e '^warning:' -e 'libthread_db' -e ' in _start ()' -e '^square: ' -e '^threads done' \
+    grep -v -e '^warning:' -e 'libthread_db' -e ' in _start ()' -e '^square: ' -e '^sum: ' -e '^threads done' \
         -e '^\[New Thread' -e '^\[Thread .* exited' -e '^\[Switching to' -e '^Download failed' |
         sed -E -e 's/0x[0-9a-f]+/ADDR/g' -e 's/\[Inferior 1 \((process [0-9]+|Remote target)\)/[Inferior 1/' \
             -e 's/^(Thread [0-9]+) hit/\1 hit/' -e 's/^ +/ /'
@@ -198,6 +214,14 @@ threads)
     n=$(grep -cE '^\*? +[0-9]+ +Thread ' "$tmp/gdb-ember.txt")
     if [ "$n" != 3 ]; then echo "FAIL: info threads shows $n threads, not 3"; fail=1; fi
     check "exit code" 'exited with code 03'
+    ;;
+stepret)
+    check "stopped in far_step" 'Breakpoint 1, far_step (x=50)'
+    check "back in main after the return" '^\$1 = .*<main+[0-9]*>'
+    check "exit code" 'exited with code 03'
+    if ! diff -u "$tmp/native.norm" "$tmp/ember.norm"; then
+        echo "FAIL: gdb printed something else under ember than natively (diff above: - native, + ember)"; fail=1
+    fi
     ;;
 rwatch)
     check "read watchpoint: local read by square(local)" 'Hardware read watchpoint 2: local'

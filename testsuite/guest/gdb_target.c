@@ -1,7 +1,7 @@
 /*
  * The program the gdb tests debug (testsuite/gdb_test.sh): a function to step into, a global to watch, known
- * vector register values, and with "threads" three threads that meet in one function. Built with -O0 -g so
- * that lines and variables are what the source says. Exits with 3.
+ * vector register values, with "threads" three threads that meet in one function, with "stepret" a loop
+ * calling far_step. Built with -O0 -g so that lines and variables are what the source says. Exits with 3.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -61,6 +61,22 @@ int main(int argc, char **argv)
         }
         printf("threads done\n");
     }
+    if (argc > 1 && strcmp(argv[1], "stepret") == 0) {
+        int far_step(int x);
+        int sum = 0;
+        for (int i = 0; i < 100; i++) {
+            sum += far_step(i);
+        }
+        printf("sum: %d\n", sum);
+    }
     fflush(stdout);
     return 3;
+}
+
+/* On a page of its own: a debugger's breakpoint here drops this page's translations only, not its caller's,
+   so a step over its return finds the return address in ember's jump cache (gdb_test.sh stepret). New code
+   goes below main: the gdb scripts expect main's lines where they are. */
+__attribute__((noinline, aligned(4096))) int far_step(int x)
+{
+    return x * 3 + 1;
 }
