@@ -81,6 +81,16 @@ TEST(Exec, ColdBlockIsTranslatedAgainWhenHot)
     fake_cpu_free(cpu);
 }
 
+// At pc: r0 += add; pc = 0x2000; halt.
+void set_halting_block(uint64_t pc, uint64_t add)
+{
+    fake_set_block(pc, [add](TCGContext *s) {
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, add));
+        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+    });
+}
+
 // 0x1000: r0 += 1; pc = r2 (an indirect jump).
 void set_indirect_jump_block()
 {
@@ -181,11 +191,7 @@ TEST(Exec, GotoPtrNeverMatchesAnEmptySlot)
     const uint64_t in_slot0 = 0x1000000;   // tcg_jmp_hash: slot 0, as ~0 and tcg_jmp_empty_key(1)
     ASSERT_EQ(tcg_jmp_hash(in_slot0), 0u);
     ASSERT_EQ(tcg_jmp_hash(~0ULL), 0u);
-    fake_set_block(in_slot0, [](TCGContext *s) {
-        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
-        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
-        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
-    });
+    set_halting_block(in_slot0, 1);
     FakeCPU *cpu = fake_cpu_new();
     for (uint64_t target : {uint64_t{~0ULL}, tcg_jmp_empty_key(1), tcg_jmp_empty_key(0)}) {
         cpu->r[0] = 0;
@@ -221,11 +227,7 @@ TEST(Exec, TryGotoPtrLeavesOnlyOnAHit)
         tcg_gen_mov(s, TCG_I64, fake_r[3], v);
         tcg_gen_goto_ptr(s);
     });
-    fake_set_block(0x3000, [](TCGContext *s) {
-        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
-        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
-        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
-    });
+    set_halting_block(0x3000, 1);
     FakeCPU *cpu = fake_cpu_new();
     bool inline_lookup = std::string(cpu->tcg.backend->name) == "jit";
     for (int round = 0; round < 3; round++) {
@@ -254,11 +256,7 @@ TEST(Exec, SingleStepStopsAtAnIndirectJump)
         tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1000));
         tcg_gen_goto_ptr(s);
     });
-    fake_set_block(0x3000, [](TCGContext *s) {
-        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 10));
-        tcg_gen_movi(s, TCG_I64, fake_pc, 0x2000);
-        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
-    });
+    set_halting_block(0x3000, 10);
     FakeCPU *cpu = fake_cpu_new();
     for (uint64_t start : {0x1000, 0x1100}) {
         for (int i = 0; i < 2; i++) {   // the target goes into the jump cache
