@@ -807,14 +807,13 @@ static void jit_flush_pc(JitCtx *c)
 }
 
 /*
- * goto_ptr: the per-CPU jump cache. When the target's key is (pc, a 32-bit field of the state), the hit
- * path is inline: hash the pc as tcg_jmp_hash does, compare the entry's pc, jump to its code. The flags
- * need no compare: user mode's cache holds only blocks of the current flags (tcg_jmp_cache_follow_flags),
- * and jmp-cache.c keeps entries of dropped blocks out. A miss (or any other target) calls the loop's own
- * lookup, which also fills the entry.
+ * goto_ptr and try_goto_ptr: the per-CPU jump cache. When the target's key is (pc, a 32-bit field of the
+ * state), the hit path is inline: hash the pc as tcg_jmp_hash does, compare the entry's pc, jump to its
+ * code. The flags need no compare: user mode's cache holds only blocks of the current flags
+ * (tcg_jmp_cache_follow_flags), and jmp-cache.c keeps entries of dropped blocks out. On a miss the probe
+ * goes on after itself with the pc in rax (rcx overwritten too): goto_ptr then calls the loop's own lookup,
+ * which also fills the entry. False, and nothing emitted, when the lookup cannot be inline.
  */
-/* The inline hit path (user mode only): a hit jumps to the block, a miss goes on after it with the pc in
-   rax; rcx is overwritten too. False, and nothing emitted, when the lookup cannot be inline. */
 static bool jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
 {
     JitBuf *b = &c->b;
