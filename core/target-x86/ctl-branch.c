@@ -51,17 +51,19 @@ static void ctl_jmp_indirect(DisasContext *dc, TCGTemp target, int l_bad)
 }
 
 /*
- * The indirect jump of a JMP, or of a RET that has already moved RSP up by `undo` bytes, in user mode:
- * the jump cache is tried first, and as only canonical pcs are in it, the canonical check runs on its
- * miss path alone, the #GP giving the bytes back to RSP. False in system mode, which checks first (its
- * pops may wrap with the stack's size, and its goto_ptr looks up elsewhere).
+ * JMP and RET in user mode try the jump cache before the canonical check (ctl_jmp_indirect_cached).
+ * System mode checks first: its pops may wrap with the stack's size, and its goto_ptr looks up elsewhere.
  */
-static bool ctl_jmp_indirect_cached(DisasContext *dc, TCGTemp target, uint64_t undo)
+static bool ctl_cache_first(const DisasContext *dc) { return !dc->sys; }
+
+/*
+ * The indirect jump of a JMP, or of a RET that has already moved RSP up by `undo` bytes, when
+ * ctl_cache_first: as only canonical pcs are in the jump cache, the canonical check runs on its miss path
+ * alone, the #GP giving the bytes back to RSP.
+ */
+static void ctl_jmp_indirect_cached(DisasContext *dc, TCGTemp target, uint64_t undo)
 {
     TCGContext *s = dc->s;
-    if (dc->sys) {
-        return false;
-    }
     gen_try_jmp_indirect(dc, target);
     int l_bad = ctl_check_canonical(dc, target);
     tcg_gen_goto_ptr(s);
@@ -71,7 +73,6 @@ static bool ctl_jmp_indirect_cached(DisasContext *dc, TCGTemp target, uint64_t u
     }
     gen_exception(dc, EXCP_GP, 0);
     dc->end_block = true;
-    return true;
 }
 
 /* Two ways on: to `taken` when cond(a, b) holds, else to the next instruction. */
@@ -100,7 +101,9 @@ void ctl_emit_jmp(DisasContext *dc)
         gen_jmp_const(dc, ctl_rel_target(dc), 0);
     } else {
         TCGTemp target = gen_load_op(dc, 0);
-        if (!ctl_jmp_indirect_cached(dc, target, 0)) {
+        if (ctl_cache_first(dc)) {
+            ctl_jmp_indirect_cached(dc, target, 0);
+        } else {
             ctl_jmp_indirect(dc, target, ctl_check_canonical(dc, target));
         }
     }
@@ -192,13 +195,16 @@ void ctl_emit_ret(DisasContext *dc)
     if (dc->insn.zi.operand_count_visible > 0 && dc->insn.op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         n = dc->insn.op[0].imm.value.u & 0xffff;
     }
+    bool cache_first = ctl_cache_first(dc);
     TCGTemp target = gen_pop_value(dc, 64);
-    int l_bad = dc->sys ? ctl_check_canonical(dc, target) : -1;
+    int l_bad = cache_first ? -1 : ctl_check_canonical(dc, target);   /* checked before the pop commits */
     gen_pop_commit(dc, 64);
     if (n) {
         tcg_gen_add(s, TCG_I64, cpu_regs[R_ESP], cpu_regs[R_ESP], tcg_const(s, n));
     }
-    if (!ctl_jmp_indirect_cached(dc, target, 8 + n)) {
+    if (cache_first) {
+        ctl_jmp_indirect_cached(dc, target, 8 + n);
+    } else {
         ctl_jmp_indirect(dc, target, l_bad);
     }
 }
