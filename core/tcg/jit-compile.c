@@ -812,15 +812,17 @@ static void jit_flush_pc(JitCtx *c)
  * code. The flags need no compare: user mode's cache holds only blocks of the current flags
  * (tcg_jmp_cache_follow_flags), and jmp-cache.c keeps entries of dropped blocks out. On a miss the probe
  * goes on after itself with the pc in rax (rcx overwritten too): goto_ptr then calls the loop's own lookup,
- * which also fills the entry. False, and nothing emitted, when the lookup cannot be inline.
+ * which also fills the entry. Only when jit_jmp_cache_inline.
  */
-static bool jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
+static bool jit_jmp_cache_inline(const JitCtx *c)
+{
+    const TCGCPU *cpu = tcg_current_cpu;
+    return !c->soft_mem && cpu && cpu->target && cpu->target->tb_flags_offset && TB_JMP_CACHE_BITS < 32;
+}
+
+static void jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
 {
     JitBuf *b = &c->b;
-    const TCGCPU *cpu = tcg_current_cpu;
-    if (c->soft_mem || !cpu || !cpu->target || !cpu->target->tb_flags_offset || TB_JMP_CACHE_BITS >= 32) {
-        return false;
-    }
     const int32_t jc = (int32_t)offsetof(TCGCPU, jmp_cache);
     _Static_assert(sizeof(TBJmpEntry) == 32, "an entry's offset is its index << 5");
     if (!pc_in_rax) {
@@ -838,7 +840,6 @@ static bool jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
     uint8_t *miss = jit_jcc32(b, JCC_NE, NULL);
     jit_op_mem(b, 0xff, 4, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, code), 0);   /* jmp [...] */
     jit_patch_rel32(miss, b->p, false);
-    return true;
 }
 
 static void jit_goto_ptr(JitCtx *c)
@@ -849,20 +850,18 @@ static void jit_goto_ptr(JitCtx *c)
     c->pc_in_rax = false;
     const void *find = (const void *)tcg_cpu_find_tb;
     if (c->tb->alone) {
-        /* back to the loop (TranslationBlock.alone) */
-        if (pc_in_rax) {
-            jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
-        }
-        jit_exit(c, -1, TCG_EXIT_NONE);
-        return;
-    }
-    if (c->soft_mem) {
+        find = NULL;   /* back to the loop (TranslationBlock.alone) */
+    } else if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
-    } else {
+    } else if (jit_jmp_cache_inline(c)) {
         jit_jmp_cache_probe(c, pc_in_rax);
     }
     if (pc_in_rax) {
         jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);   /* the lookup's */
+    }
+    if (!find) {
+        jit_exit(c, -1, TCG_EXIT_NONE);
+        return;
     }
     TCGTemp env = TCG_TEMP_ENV;
     jit_call_fn(c, find, 1, &env, -1, false, TCG_CALL_NO_RW_GLOBALS);
@@ -1020,7 +1019,7 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
     case INDEX_op_try_goto_ptr:
         /* A hit leaves the block as goto_ptr does (the state exact but for the pins); a miss goes on with
            every register but the two the probe overwrites. */
-        if (!c->tb->alone) {
+        if (!c->tb->alone && jit_jmp_cache_inline(c)) {
             jit_sync(c, false);
             jit_regs_clobber(c, (uint16_t)(1u << JR_RAX | 1u << JR_RCX));
             jit_jmp_cache_probe(c, false);
