@@ -72,10 +72,9 @@ void tcg_jmp_cache_set(TCGCPU *cpu, TranslationBlock *tb)
         jmp_cache_empty(cpu, slot);   /* dropped meanwhile: its dropper may have looked before the entry was there */
     }
     if (cpu->jmp_fills < TB_JMP_FILL_LOG) {
-        cpu->jmp_fill_log[cpu->jmp_fills] = (uint16_t)slot;
-    }
-    if (cpu->jmp_fills <= TB_JMP_FILL_LOG) {
-        cpu->jmp_fills++;   /* stops at one past the log: "more than it holds" */
+        cpu->jmp_fill_log[cpu->jmp_fills++] = (uint16_t)slot;
+    } else {
+        cpu->jmp_fills = TB_JMP_FILL_LOG + 1;   /* more than the log holds */
     }
 }
 
