@@ -12,6 +12,7 @@ import json
 import os
 import re
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -176,7 +177,8 @@ def main():
         f.write(b"ember-disk-sector-0\n".ljust(512, b"\0"))
         f.truncate(4 << 20)
     # A unix socket path must fit sockaddr_un (108 bytes): TEST_TMPDIR is often longer.
-    qmp_path = os.path.join(tempfile.mkdtemp(prefix="ember-boot-", dir="/tmp"), "qmp.sock")
+    qmp_dir = tempfile.mkdtemp(prefix="ember-boot-", dir="/tmp")
+    qmp_path = os.path.join(qmp_dir, "qmp.sock")
 
     # A server on the host's loopback for the guest's outgoing connection (10.0.2.2 is the host in slirp).
     server = socket.socket()
@@ -270,6 +272,7 @@ def main():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        shutil.rmtree(qmp_dir, ignore_errors=True)   # /tmp outlives the test's own TEST_TMPDIR
     with open(disk, "rb") as f:
         f.seek(512)
         if not f.read(17).startswith(b"guest-wrote-this"):
