@@ -122,8 +122,9 @@ extern uint8_t *jit_prologue, *jit_epilogue;
  * own trampoline loads them on entry and stores them on every exit; inside a block they reach the state
  * only where it must be exact (before a helper that may read it or raise, at a fault site's restore).
  */
-/* Four: with a fifth, blocks short of registers (sha256's rounds) ran 10-17% slower. */
-#define JIT_MAX_PINS 4
+/* The callee-saved host registers but rbp (the state): a fifth pin once made sha256's rounds, short of
+   registers, 10-17% slower; measured again with rbx as the fifth (jit_pins_prepare), sha256 is unchanged. */
+#define JIT_MAX_PINS 5
 struct TCGCPU;
 typedef struct JitPins {
     const void *owner;            /* the TCGTargetOps they were built for; NULL: none yet */
