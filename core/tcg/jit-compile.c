@@ -853,7 +853,7 @@ static void jit_goto_ptr(JitCtx *c)
         find = NULL;   /* back to the loop (TranslationBlock.alone) */
     } else if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
-    } else if (jit_jmp_cache_inline(c)) {
+    } else if (jit_jmp_cache_inline(c) && !c->pc_probed) {
         jit_jmp_cache_probe(c, pc_in_rax);
     }
     if (pc_in_rax) {
@@ -882,6 +882,11 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
     bool inline_call = op->opc == INDEX_op_call && op->host_insn && !c->soft_mem;
     if (((def->flags & OPF_CALL) && !inline_call) || op->opc == INDEX_op_exit_tb) {
         jit_flush_pc(c);   /* exit_tb: the loop's view stays exact where the interpreter's is (cheap: rare) */
+    }
+    /* A miss of try_goto_ptr's probe still holds on the straight path to a goto_ptr through ops that
+       change no state (the canonical check of JMP and RET): the goto_ptr then goes to the lookup. */
+    if ((def->flags & OPF_SIDE_EFFECTS) && op->opc != INDEX_op_brcond && op->opc != INDEX_op_goto_ptr) {
+        c->pc_probed = false;
     }
     bool branching = op->opc == INDEX_op_br || op->opc == INDEX_op_brcond || op->opc == INDEX_op_set_label;
     if (branching && c->cross_branches) {
@@ -1023,6 +1028,7 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
             jit_sync(c, false);
             jit_regs_clobber(c, (uint16_t)(1u << JR_RAX | 1u << JR_RCX));
             jit_jmp_cache_probe(c, false);
+            c->pc_probed = true;
         }
         return 0;
     case INDEX_op_goto_ptr:
@@ -1393,6 +1399,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     c->cur_op = 0;
     c->has_back_branch = false;
     c->pc_pending = c->pc_hi_known = false;
+    c->pc_probed = false;
     c->s = s;
     c->tb = tb;
     c->pins = NULL;

@@ -103,6 +103,7 @@ typedef struct JitCtx {
     bool pc_hi_known;
     uint32_t pc_hi;
     bool pc_in_rax;       /* the op before this goto_ptr left the pc in rax, not yet in the state */
+    bool pc_probed;       /* a try_goto_ptr's probe has missed on the state's pc, which is unchanged */
     TranslationBlock *tb;
     JitBuf b;
     JitBlock *hdr;
