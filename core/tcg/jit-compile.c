@@ -1415,9 +1415,11 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     /* Only system mode sets TCGCPU.mem, and the compiling thread is the one that will run the block. */
     c->soft_mem = tcg_current_cpu && tcg_current_cpu->mem;
 
-    /* Entry: honour an exit request before running anything (chained and looked-up entries alike). */
+    /* Entry: honour an exit request before running anything (looked-up entries, and chained jumps that do
+       not go forward: see jit_chain). */
     jit_alu_mi(&c->b, 7, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_request), 0, 32);
     uint8_t *entry_exit = jit_jcc32(&c->b, JCC_NE, NULL);
+    c->hdr->check_bytes = (uint32_t)(c->b.p - JIT_ENTRY(start));
     /* A cold block counts its runs down (in its TranslationBlock: never in a code page, which a write would
        turn into self-modifying code for the host) and at zero asks the loop for its optimized form. */
     uint8_t *hot_exit = NULL;

@@ -169,6 +169,7 @@ typedef struct JitBlock {
     uint32_t sites;          /* offset from the header of the fault-site table (jit-sites.c) */
     uint32_t nsites;
     uint32_t pinned;         /* nonzero: compiled with the pins (jit_pins), which every fault site restores */
+    uint32_t check_bytes;    /* the exit-request check at the entry, which forward chained jumps skip */
 } JitBlock;
 #define JIT_BLOCK_HDR ((sizeof(JitBlock) + 15) & ~(size_t)15)
 #define JIT_ENTRY(code) ((uint8_t *)(code) + JIT_BLOCK_HDR)

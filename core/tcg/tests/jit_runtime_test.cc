@@ -41,8 +41,11 @@ TEST(JitRuntime, ChainPatchesTheJumpAndUnchainRestoresIt)
     ASSERT_NE(b, nullptr);
     const JitBlock *h = static_cast<const JitBlock *>(a->code);
     EXPECT_EQ((uintptr_t)h->jmp_field[0] & 3, 0u);   // atomically patchable
+    // A's jump back to itself enters at the exit-request check; its jump forward to B, after B's.
+    const uint32_t check = static_cast<const JitBlock *>(b->code)->check_bytes;
+    EXPECT_GT(check, 0u);
     EXPECT_EQ(jump_target(a, 0), JIT_ENTRY(a->code));
-    EXPECT_EQ(jump_target(a, 1), JIT_ENTRY(b->code));
+    EXPECT_EQ(jump_target(a, 1), JIT_ENTRY(b->code) + check);
     // Dropping B unchains A's slot 1: the jump goes back to its exit stub.
     EXPECT_TRUE(tb_invalidate_page(0x2000));
     EXPECT_EQ(a->jmp_dest[1], nullptr);
@@ -55,7 +58,7 @@ TEST(JitRuntime, ChainPatchesTheJumpAndUnchainRestoresIt)
     EXPECT_EQ(cpu->r[0], 50000u);
     TranslationBlock *b2 = tb_lookup(0x2000, 0);
     ASSERT_NE(b2, nullptr);
-    EXPECT_EQ(jump_target(a, 1), JIT_ENTRY(b2->code));
+    EXPECT_EQ(jump_target(a, 1), JIT_ENTRY(b2->code) + check);
     fake_cpu_free(cpu);
 }
 
