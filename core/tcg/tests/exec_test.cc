@@ -276,6 +276,21 @@ TEST(Exec, SingleStepStopsAtAnIndirectJump)
     fake_cpu_free(cpu);
 }
 
+// Run cpu while another thread asks it to stop once its r2 has counted to 1000.
+TCGExitReason exec_until_asked_to_stop(FakeCPU *cpu)
+{
+    bool returned = false;   // so a broken backend fails the test instead of hanging it
+    std::thread stopper([cpu, &returned] {
+        while (__atomic_load_n(&cpu->r[2], __ATOMIC_RELAXED) < 1000 && !__atomic_load_n(&returned, __ATOMIC_ACQUIRE)) {
+        }
+        tcg_cpu_request_exit(&cpu->tcg);
+    });
+    TCGExitReason e = tcg_cpu_exec(&cpu->tcg);
+    __atomic_store_n(&returned, true, __ATOMIC_RELEASE);
+    stopper.join();
+    return e;
+}
+
 TEST(Exec, ExitRequestStopsAChainedLoop)
 {
     fake_reset();
@@ -286,22 +301,13 @@ TEST(Exec, ExitRequestStopsAChainedLoop)
     });
     FakeCPU *cpu = fake_cpu_new();
     cpu->tcg.pc = 0x1000;
-    bool returned = false;   // so a broken backend fails the test instead of hanging it
-    std::thread stopper([cpu, &returned] {
-        while (__atomic_load_n(&cpu->r[2], __ATOMIC_RELAXED) < 1000 && !__atomic_load_n(&returned, __ATOMIC_ACQUIRE)) {
-        }
-        tcg_cpu_request_exit(&cpu->tcg);
-    });
-    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_INTERRUPT);
-    __atomic_store_n(&returned, true, __ATOMIC_RELEASE);
-    stopper.join();
+    EXPECT_EQ(exec_until_asked_to_stop(cpu), TCG_EXIT_INTERRUPT);
     EXPECT_GE(cpu->r[2], 1000u);
     EXPECT_EQ(cpu->tcg.exit_request, 0);   // consumed
     EXPECT_EQ(cpu->tcg.pc, 0x1000u);
     fake_cpu_free(cpu);
 }
 
-// A helper that leaves through the exception path after changing the state.
 // The JIT skips the entry check on chained jumps to a higher pc: a loop still checks on its way back.
 TEST(Exec, ExitRequestStopsALoopOfForwardChainedBlocks)
 {
@@ -317,15 +323,7 @@ TEST(Exec, ExitRequestStopsALoopOfForwardChainedBlocks)
     fake_set_block(0x2200, [](TCGContext *s) { fake_gen_goto(s, 0x2000, 0); });   // back to the top
     FakeCPU *cpu = fake_cpu_new();
     cpu->tcg.pc = 0x2000;
-    bool returned = false;
-    std::thread stopper([cpu, &returned] {
-        while (__atomic_load_n(&cpu->r[2], __ATOMIC_RELAXED) < 1000 && !__atomic_load_n(&returned, __ATOMIC_ACQUIRE)) {
-        }
-        tcg_cpu_request_exit(&cpu->tcg);
-    });
-    EXPECT_EQ(tcg_cpu_exec(&cpu->tcg), TCG_EXIT_INTERRUPT);
-    __atomic_store_n(&returned, true, __ATOMIC_RELEASE);
-    stopper.join();
+    EXPECT_EQ(exec_until_asked_to_stop(cpu), TCG_EXIT_INTERRUPT);
     EXPECT_GE(cpu->r[2], 1000u);
     EXPECT_EQ(cpu->tcg.exit_request, 0);
     if (strcmp(fake_backend()->name, "jit") == 0) {
@@ -338,6 +336,7 @@ TEST(Exec, ExitRequestStopsALoopOfForwardChainedBlocks)
     fake_cpu_free(cpu);
 }
 
+// A helper that leaves through the exception path after changing the state.
 void helper_raise(void *env)
 {
     FakeCPU *cpu = static_cast<FakeCPU *>(env);
