@@ -70,11 +70,9 @@ typedef struct TCGMemOps {
     void (*store128)(struct TCGCPU *cpu, uint64_t addr, const void *src);
 } TCGMemOps;
 
-/* A jump-cache entry (jmp-cache.c): the key and the block's entry point, so that generated code compares
-   and jumps without loading the block. An empty entry's pc is tcg_jmp_empty_key(its slot). */
+/* What a jump-cache slot holds besides its key and entry point (TCGCPU.jmp_key, jmp_code): the block and
+   the flags it was filled under, for the lookups done in C. */
 typedef struct TBJmpEntry {
-    uint64_t pc;
-    const void *code;                /* tb->entry */
     TranslationBlock *tb;
     uint32_t flags;
     uint32_t unused;
@@ -92,7 +90,11 @@ typedef struct TCGCPU {
     /* The block cache's epoch when this CPU's thread entered tcg_cpu_exec, 0 outside it (read by other
        threads: __atomic): blocks dropped since may still be in its hands, see tb.c. */
     uint64_t tb_epoch;
-    /* per-CPU jump cache for indirect branches: pc hash -> block (jmp-cache.c) */
+    /* Per-CPU jump cache for indirect branches: pc hash -> block (jmp-cache.c). A slot's key (its pc; an
+       empty slot's is tcg_jmp_empty_key) and entry point (tb->entry) are in arrays of their own, so that
+       generated code compares and jumps with one scaled index and without loading the block. */
+    uint64_t jmp_key[TB_JMP_CACHE_SIZE];
+    const void *jmp_code[TB_JMP_CACHE_SIZE];
     TBJmpEntry jmp_cache[TB_JMP_CACHE_SIZE];
     /* User mode: every entry was filled under these flags (see tcg_jmp_cache_follow_flags), and the slots
        filled since they were set (the first TB_JMP_FILL_LOG of jmp_fills). */
@@ -179,8 +181,9 @@ static inline uint64_t tcg_jmp_empty_key(unsigned slot) { return slot ^ 1u; }
    freed, so a stale entry is safe to inspect. */
 static inline TranslationBlock *tcg_jmp_cache_get(const TCGCPU *cpu, uint64_t pc, uint32_t flags)
 {
-    const TBJmpEntry *e = &cpu->jmp_cache[tcg_jmp_hash(pc)];
-    if (__atomic_load_n(&e->pc, __ATOMIC_ACQUIRE) != pc) {
+    unsigned slot = tcg_jmp_hash(pc);
+    const TBJmpEntry *e = &cpu->jmp_cache[slot];
+    if (__atomic_load_n(&cpu->jmp_key[slot], __ATOMIC_ACQUIRE) != pc) {
         return NULL;
     }
     /* The key matched, so the entry is filled and the rest of it is this block's. */

@@ -823,8 +823,7 @@ static bool jit_jmp_cache_inline(const JitCtx *c)
 static void jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
 {
     JitBuf *b = &c->b;
-    const int32_t jc = (int32_t)offsetof(TCGCPU, jmp_cache);
-    _Static_assert(sizeof(TBJmpEntry) == 32, "an entry's offset is its index << 5");
+    const int32_t key = (int32_t)offsetof(TCGCPU, jmp_key), code = (int32_t)offsetof(TCGCPU, jmp_code);
     if (!pc_in_rax) {
         jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
     }
@@ -833,12 +832,11 @@ static void jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
     jit_shift_ri(b, 5, JR_RCX, TB_JMP_CACHE_BITS, 64);
     jit_op_rr(b, JOP_XOR, JR_RAX, JR_RCX, 64);
     jit_alu_ri(b, 4, JR_RCX, (int32_t)(TB_JMP_CACHE_SIZE - 1), 32);
-    jit_shift_ri(b, 4, JR_RCX, 5, 32);
-    /* The entry [rbp + rcx + jc]: its key, then its code. Nothing is loaded from the block itself: a
-       dropped block's entries are emptied (jmp-cache.c). */
-    jit_op_mem(b, JOP_CMP + 2, JR_RAX, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, pc), JM_W);
+    /* The slot's key [rbp + rcx*8 + key], then its code [rbp + rcx*8 + code]. Nothing is loaded from the
+       block itself: a dropped block's entries are emptied (jmp-cache.c). */
+    jit_op_mem(b, JOP_CMP + 2, JR_RAX, JIT_ENV, JR_RCX, key, JM_W | JM_SCALE(3));
     uint8_t *miss = jit_jcc32(b, JCC_NE, NULL);
-    jit_op_mem(b, 0xff, 4, JIT_ENV, JR_RCX, jc + (int32_t)offsetof(TBJmpEntry, code), 0);   /* jmp [...] */
+    jit_op_mem(b, 0xff, 4, JIT_ENV, JR_RCX, code, JM_SCALE(3));   /* jmp [...] */
     jit_patch_rel32(miss, b->p, false);
 }
 

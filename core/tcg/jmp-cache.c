@@ -1,9 +1,9 @@
 /*
  * Per-CPU jump caches (TCGCPU.jmp_cache): the blocks indirect jumps and returns went to recently.
  *
- * An entry holds its key and the block's entry point, so the JIT's inline lookup (jit_goto_ptr) compares
- * and jumps without touching the block itself: for an interpreter's dispatch that is one dependent load
- * instead of two. The price is that nothing there says whether the block is still valid, so a dropped
+ * A slot's key and the block's entry point (TCGCPU.jmp_key, jmp_code, indexed alike) are all the JIT's
+ * inline lookup (jit_goto_ptr) reads: it compares and jumps without touching the block itself, which for
+ * an interpreter's dispatch is one dependent load instead of two. The price is that nothing there says whether the block is still valid, so a dropped
  * block's entries are taken out of every CPU's cache when it is dropped (tb.c calls tcg_jmp_caches_drop
  * with its lock held), which is why the CPUs are registered here.
  *
@@ -25,7 +25,7 @@ _Static_assert(TB_JMP_CACHE_SIZE >= 2, "an empty slot's key (slot ^ 1) must hash
 
 static void jmp_cache_empty(TCGCPU *cpu, unsigned slot)
 {
-    __atomic_store_n(&cpu->jmp_cache[slot].pc, tcg_jmp_empty_key(slot), __ATOMIC_RELEASE);
+    __atomic_store_n(&cpu->jmp_key[slot], tcg_jmp_empty_key(slot), __ATOMIC_RELEASE);
 }
 
 static void jmp_cache_empty_all(TCGCPU *cpu)
@@ -64,9 +64,9 @@ void tcg_jmp_cache_set(TCGCPU *cpu, TranslationBlock *tb)
     TBJmpEntry *e = &cpu->jmp_cache[slot];
     jmp_cache_empty(cpu, slot);
     __atomic_store_n(&e->tb, tb, __ATOMIC_RELAXED);   /* droppers read it */
-    e->code = tb->entry;
+    cpu->jmp_code[slot] = tb->entry;
     e->flags = tb->flags;
-    __atomic_store_n(&e->pc, tb->pc, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpu->jmp_key[slot], tb->pc, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE)) {
         jmp_cache_empty(cpu, slot);   /* dropped meanwhile: its dropper may have looked before the entry was there */
