@@ -75,7 +75,6 @@ typedef struct TCGMemOps {
 typedef struct TBJmpEntry {
     TranslationBlock *tb;
     uint32_t flags;
-    uint32_t unused;
 } TBJmpEntry;
 /* Slots filled since the flags last changed that tcg_jmp_cache_follow_flags empties one by one (more:
    the whole cache). */

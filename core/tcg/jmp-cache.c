@@ -3,9 +3,10 @@
  *
  * A slot's key and the block's entry point (TCGCPU.jmp_key, jmp_code, indexed alike) are all the JIT's
  * inline lookup (jit_goto_ptr) reads: it compares and jumps without touching the block itself, which for
- * an interpreter's dispatch is one dependent load instead of two. The price is that nothing there says whether the block is still valid, so a dropped
- * block's entries are taken out of every CPU's cache when it is dropped (tb.c calls tcg_jmp_caches_drop
- * with its lock held), which is why the CPUs are registered here.
+ * an interpreter's dispatch is one dependent load instead of two. The price is that nothing there says
+ * whether the block is still valid, so a dropped block's entries are taken out of every CPU's cache when
+ * it is dropped (tb.c calls tcg_jmp_caches_drop with its lock held), which is why the CPUs are registered
+ * here.
  *
  * Only a CPU's own thread fills its cache; other threads only empty entries (tcg_jmp_empty_key). A filling
  * thread writes the key last and an emptying one writes only the key, so a reader sees an old entry whole
