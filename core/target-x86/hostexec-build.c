@@ -613,14 +613,68 @@ void x86_fork_lock(bool lock)
     }
 }
 
-static uint32_t key_hash(const StubKey *k)
+static uint32_t bytes_hash(const void *p, size_t n)
 {
-    const uint8_t *b = (const uint8_t *)k;
+    const uint8_t *b = p;
     uint32_t h = 2166136261u;   /* FNV-1a */
-    for (size_t i = 0; i < sizeof(*k); i++) {
+    for (size_t i = 0; i < n; i++) {
         h = (h ^ b[i]) * 16777619u;
     }
     return h >> (32 - STUB_HASH_BITS);
+}
+
+/*
+ * Most vector instructions a program translates recur byte for byte (its string functions' SSE and AVX
+ * loops, each variant translated once): what each guest encoding led to, so that a repeat skips the
+ * planning, re-encoding and checking below, which cost several decodes' worth. Failures are kept too.
+ * The result depends on the bytes and the decoder's mode only (the stub reaches memory through [rsi],
+ * so a RIP-relative operand's pc does not matter).
+ */
+typedef struct SeenKey {
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    uint8_t len;
+    uint8_t machine_mode, stack_width;
+} SeenKey;
+
+typedef struct SeenInsn {
+    SeenKey key;
+    const HostStub *stub;
+    struct SeenInsn *next;
+} SeenInsn;
+
+static SeenInsn *seen_hash[1u << STUB_HASH_BITS];
+
+static SeenKey seen_key(const X86Insn *insn)
+{
+    SeenKey k;
+    memset(&k, 0, sizeof(k));
+    k.len = insn->zi.length;
+    memcpy(k.bytes, insn->bytes, k.len);
+    k.machine_mode = (uint8_t)insn->zi.machine_mode;
+    k.stack_width = (uint8_t)insn->zi.stack_width;
+    return k;
+}
+
+/* Called with stub_lock held. */
+static bool seen_find(const SeenKey *k, const HostStub **stub)
+{
+    for (const SeenInsn *e = seen_hash[bytes_hash(k, sizeof(*k))]; e != NULL; e = e->next) {
+        if (memcmp(&e->key, k, sizeof(*k)) == 0) {
+            *stub = e->stub;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void seen_add(const SeenKey *k, const HostStub *stub)
+{
+    SeenInsn *e = malloc(sizeof(*e));
+    if (e != NULL) {
+        uint32_t h = bytes_hash(k, sizeof(*k));
+        *e = (SeenInsn){*k, stub, seen_hash[h]};
+        seen_hash[h] = e;
+    }
 }
 
 /*
@@ -653,8 +707,11 @@ static bool check_reencoding(const X86Insn *insn, const uint8_t *bytes, size_t l
     return true;
 }
 
-const HostStub *hostexec_stub_get(const X86Insn *insn)
+/* The stub for an instruction never seen before, found or built (under stub_lock); *definite: a NULL
+   result would be the same next time (the instruction cannot run as a stub, not just no memory now). */
+static const HostStub *stub_for_new_insn(const X86Insn *insn, bool *definite)
 {
+    *definite = true;
     StubPlan p;
     if (!plan_insn(&p, insn)) {
         return NULL;
@@ -670,9 +727,8 @@ const HostStub *hostexec_stub_get(const X86Insn *insn)
     memcpy(key.gpr_guest, p.gpr_guest, sizeof(key.gpr_guest));
     key.flags = p.flags;
 
-    uint32_t h = key_hash(&key);
+    uint32_t h = bytes_hash(&key, sizeof(key));
     const HostStub *found = NULL;
-    pthread_mutex_lock(&stub_lock);
     for (StubEntry *e = stub_hash[h]; e != NULL; e = e->next) {
         if (memcmp(&e->key, &key, sizeof(key)) == 0) {
             found = &e->stub;
@@ -705,8 +761,24 @@ const HostStub *hostexec_stub_get(const X86Insn *insn)
             found = &e->stub;
         } else {
             free(e);
+            *definite = buf.failed;
+        }
+    }
+    return found;
+}
+
+const HostStub *hostexec_stub_get(const X86Insn *insn)
+{
+    SeenKey k = seen_key(insn);
+    const HostStub *stub;
+    pthread_mutex_lock(&stub_lock);
+    if (!seen_find(&k, &stub)) {
+        bool definite;
+        stub = stub_for_new_insn(insn, &definite);
+        if (stub != NULL || definite) {
+            seen_add(&k, stub);
         }
     }
     pthread_mutex_unlock(&stub_lock);
-    return found;
+    return stub;
 }
