@@ -930,6 +930,7 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
             scale = c->addr_fold[self].scale;
             disp = c->addr_fold[self].disp;
         }
+        disp += jit_pin_disp_of(c, base);   /* fits: jit_pin_disp_absorb checked */
         jit_guest_mem(c, op, bits, base, disp, index, scale);
         return 0;
     }
@@ -1443,12 +1444,13 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
         }
         jit_regs_begin_op(c, i);
         if (!c->folded[i]) {
-            err = jit_op(c, &s->ops[i], prev);
+            err = jit_pin_disp_absorb(c, i) ? 0 : jit_op(c, &s->ops[i], prev);
             c->unreachable = jit_leaves(&s->ops[i]) || (c->unreachable && s->ops[i].opc == INDEX_op_insn_start);
         }
         prev = i;
     }
     /* Falling off the end is exit_tb(NONE). */
+    jit_pin_disp_settle(c);
     jit_flush_pc(c);
     jit_sync(c, false);
     jit_store_imm32(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_reason), 0, 32);

@@ -103,6 +103,9 @@ typedef struct JitCtx {
     bool pc_hi_known;
     uint32_t pc_hi;
     bool pc_in_rax;       /* the op before this goto_ptr left the pc in rax, not yet in the state */
+    /* A pinned global whose register holds its value minus pin_disp (jit-pin-disp.c); -1: none. */
+    TCGTemp pin_disp_temp;
+    int32_t pin_disp;
     bool pc_probed;       /* a try_goto_ptr's probe has missed on the state's pc, which is unchanged */
     TranslationBlock *tb;
     JitBuf b;
@@ -181,6 +184,14 @@ void jit_regs_free_caller_saved(JitCtx *c);
 /* An access to env bytes [lo, hi): before it (store false), cached globals overlapping it are written
    back; after a store to it (store true), they forget their copy, or a pinned one reloads it. */
 void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store);
+
+/* Deferred additions to a pinned global (jit-pin-disp.c). Before op i: true if the op was such an
+   addition and is done; else the register is made exact first where op i could see it. */
+bool jit_pin_disp_absorb(JitCtx *c, int i);
+/* What a guest access based on temp `base` adds to its displacement (0 unless base is deferred). */
+int32_t jit_pin_disp_of(const JitCtx *c, TCGTemp base);
+/* Make the deferred register exact (one LEA; the host flags are left alone). */
+void jit_pin_disp_settle(JitCtx *c);
 
 /* Call fn with up to six argument temps (TCG_TEMP_ENV for env); its result into ret (-1: none). */
 void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGTemp ret, bool ret32,

@@ -52,7 +52,12 @@ static void jit_reg_writeback(JitCtx *c, int r)
 {
     TCGTemp t = c->reg_temp[r];
     if (t >= 0 && c->reg_dirty[r]) {
-        if (jit_home_needed(c, t)) {
+        if (t == c->pin_disp_temp && c->pin_disp != 0) {
+            /* Deferred additions (jit-pin-disp.c): the state gets the sum, the register stays as it is.
+               Only an access without a fault site gets here, with rax free. */
+            jit_op_mem(&c->b, 0x8d, JR_RAX, r, -1, c->pin_disp, JM_W);
+            jit_op_rm(&c->b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)jit_slot(c, t), 64);
+        } else if (jit_home_needed(c, t)) {
             jit_op_rm(&c->b, JOP_MOV_STORE, r, JIT_ENV, (int32_t)jit_slot(c, t), 64);
         }
         c->reg_dirty[r] = false;
@@ -137,6 +142,8 @@ void jit_regs_reset(JitCtx *c)
     c->locked = 0;
     c->clock = 0;
     c->pinned = 0;
+    c->pin_disp_temp = -1;
+    c->pin_disp = 0;
     /* Pinned globals hold their value from entry on; their slots in the state may be stale (dirty). */
     for (int i = 0; c->pins && i < c->pins->n; i++) {
         int r = c->pins->reg[i];

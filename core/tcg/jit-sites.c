@@ -5,6 +5,8 @@
  *   host offset of the access (from the block header), its length in bytes,
  *   guest pc (low word, high word), n, then n words: env offset | host register << 24, where the
  *   register JIT_SITE_CONST instead says the next word is the value (a pending constant, sign-extended)
+ *   and JIT_SITE_PIN_DISP that the next two are a pinned global's register and what to add to it
+ *   (additions the compiler has deferred, jit-pin-disp.c)
  *
  * A record is written only for accesses in generated code proper; helpers called from it run after a
  * full write-back, so a fault inside one already sees exact state. Pinned globals are not listed: their
@@ -17,6 +19,7 @@
 
 #define JIT_SITE_FIXED 5   /* words before the register list */
 #define JIT_SITE_CONST 0xffu
+#define JIT_SITE_PIN_DISP 0xfeu
 
 void jit_sites_reset(JitCtx *c)
 {
@@ -34,7 +37,7 @@ static bool jit_site_lists(const JitCtx *c, int r)
 
 bool jit_site_open(JitCtx *c, uint64_t guest_pc)
 {
-    if (c->nsite_words + JIT_SITE_FIXED + 16 + 2 * JIT_MAX_PENDING_CONSTS > JIT_SITE_WORDS) {
+    if (c->nsite_words + JIT_SITE_FIXED + 16 + 2 * JIT_MAX_PENDING_CONSTS + 3 > JIT_SITE_WORDS) {
         return false;   /* room for the longest record (one pass over the registers fills it) */
     }
     uint32_t *w = &c->site_words[c->nsite_words];
@@ -49,6 +52,11 @@ bool jit_site_open(JitCtx *c, uint64_t guest_pc)
     for (int i = 0; i < c->nkonst; i++) {
         w[k++] = (uint32_t)jit_slot(c, c->konst[i].t) | JIT_SITE_CONST << 24;
         w[k++] = (uint32_t)c->konst[i].v;
+    }
+    if (c->pin_disp_temp >= 0 && c->pin_disp != 0) {
+        w[k++] = (uint32_t)jit_slot(c, c->pin_disp_temp) | JIT_SITE_PIN_DISP << 24;
+        w[k++] = (uint32_t)(c->temp_reg[c->pin_disp_temp] - 1);
+        w[k++] = (uint32_t)c->pin_disp;
     }
     w[4] = (uint32_t)(k - JIT_SITE_FIXED);
     c->site_open = c->nsite_words;
@@ -95,14 +103,20 @@ bool jit_restore_state(TCGCPU *cpu, uintptr_t pc, const uint64_t regs[16])
     for (uint32_t i = 0; i < h->nsites; i++) {
         uint32_t n = w[4];
         if (at >= w[0] && at < w[0] + w[1]) {
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t e = w[JIT_SITE_FIXED + k];
-                uint64_t v = (e >> 24) == JIT_SITE_CONST ? (uint64_t)(int64_t)(int32_t)w[JIT_SITE_FIXED + ++k]
-                                                         : regs[e >> 24];
-                memcpy((uint8_t *)cpu + (e & 0xffffff), &v, sizeof(uint64_t));
-            }
+            /* The pinned first: an entry may correct one (JIT_SITE_PIN_DISP). */
             for (int k = 0; h->pinned && k < jit_pins.n; k++) {
                 memcpy((uint8_t *)cpu + jit_pins.env_offset[k], &regs[jit_pins.reg[k]], sizeof(uint64_t));
+            }
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t e = w[JIT_SITE_FIXED + k], kind = e >> 24;
+                uint64_t v = regs[kind & 15];
+                if (kind == JIT_SITE_CONST) {
+                    v = (uint64_t)(int64_t)(int32_t)w[JIT_SITE_FIXED + ++k];
+                } else if (kind == JIT_SITE_PIN_DISP) {
+                    v = regs[w[JIT_SITE_FIXED + k + 1] & 15] + (uint64_t)(int64_t)(int32_t)w[JIT_SITE_FIXED + k + 2];
+                    k += 2;
+                }
+                memcpy((uint8_t *)cpu + (e & 0xffffff), &v, sizeof(uint64_t));
             }
             cpu->insn_pc = (uint64_t)w[2] | (uint64_t)w[3] << 32;
             return true;
