@@ -186,8 +186,17 @@ void jit_regs_free_caller_saved(JitCtx *c);
 void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store);
 
 /* Deferred additions to a pinned global (jit-pin-disp.c). Before op i: true if the op was such an
-   addition and is done; else the register is made exact first where op i could see it. */
-bool jit_pin_disp_absorb(JitCtx *c, int i);
+   addition and is done; else the register is made exact first where op i could see it. Most ops are
+   neither additions nor behind one: they take the inline test only. */
+bool jit_pin_disp_absorb_op(JitCtx *c, int i);
+static inline bool jit_pin_disp_absorb(JitCtx *c, int i)
+{
+    TCGOpcode opc = (TCGOpcode)c->s->ops[i].opc;
+    if (c->pin_disp_temp < 0 && opc != INDEX_op_add && opc != INDEX_op_sub) {
+        return false;
+    }
+    return jit_pin_disp_absorb_op(c, i);
+}
 /* What a guest access based on temp `base` adds to its displacement (0 unless base is deferred). */
 int32_t jit_pin_disp_of(const JitCtx *c, TCGTemp base);
 /* Make the deferred register exact (one LEA; the host flags are left alone). */

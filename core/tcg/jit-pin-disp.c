@@ -80,7 +80,7 @@ static bool pin_disp_fits(const JitCtx *c, const TCGOp *op, int i)
     return disp >= INT32_MIN && disp <= INT32_MAX;
 }
 
-bool jit_pin_disp_absorb(JitCtx *c, int i)
+bool jit_pin_disp_absorb_op(JitCtx *c, int i)
 {
     const TCGOp *op = &c->s->ops[i];
     int32_t step = c->soft_mem ? 0 : pin_disp_step(c, op, i);
