@@ -107,13 +107,14 @@ bool jit_restore_state(TCGCPU *cpu, uintptr_t pc, const uint64_t regs[16])
             for (int k = 0; h->pinned && k < jit_pins.n; k++) {
                 memcpy((uint8_t *)cpu + jit_pins.env_offset[k], &regs[jit_pins.reg[k]], sizeof(uint64_t));
             }
+            const uint32_t *list = w + JIT_SITE_FIXED;
             for (uint32_t k = 0; k < n; k++) {
-                uint32_t e = w[JIT_SITE_FIXED + k], kind = e >> 24;
+                uint32_t e = list[k], kind = e >> 24;
                 uint64_t v = regs[kind & 15];
                 if (kind == JIT_SITE_CONST) {
-                    v = (uint64_t)(int64_t)(int32_t)w[JIT_SITE_FIXED + ++k];
+                    v = (uint64_t)(int64_t)(int32_t)list[++k];
                 } else if (kind == JIT_SITE_PIN_DISP) {
-                    v = regs[w[JIT_SITE_FIXED + k + 1] & 15] + (uint64_t)(int64_t)(int32_t)w[JIT_SITE_FIXED + k + 2];
+                    v = regs[list[k + 1] & 15] + (uint64_t)(int64_t)(int32_t)list[k + 2];
                     k += 2;
                 }
                 memcpy((uint8_t *)cpu + (e & 0xffffff), &v, sizeof(uint64_t));

@@ -2,8 +2,9 @@
  * A fault in the middle of a run of pushes or pops. A translator may move the stack pointer once for the
  * whole run (as a CPU's stack engine does); when one access of the run faults, the signal frame must still
  * show RSP as the faulting instruction found it, with the pushes before it done and it not. The stack is
- * pointed just above an inaccessible page; the handler runs on an alternate stack, prints RSP and RIP
- * relative to the case, and resumes the case's cleanup with the program's own stack back (kept in R12).
+ * pointed just above an inaccessible page (pushes) or just below one (pops); the handler runs on an
+ * alternate stack, records RSP and RIP relative to the case, and resumes the case's cleanup with the
+ * program's own stack back (kept in R12).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -13,19 +14,19 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
-static uint8_t *usable;        /* a read-write page right above a PROT_NONE one */
+static uint8_t *usable;        /* a read-write page between two PROT_NONE ones */
 static uintptr_t case_start;   /* the current case's first instruction */
 static uintptr_t resume_at;    /* where the handler resumes it, with RSP from R12 */
 
-static char seen[256];          /* what the handler saw last */
+static char seen[256];         /* what the handler saw last */
 
 static void on_segv(int sig, siginfo_t *si, void *uc_)
 {
     greg_t *g = ((ucontext_t *)uc_)->uc_mcontext.gregs;
-    snprintf(seen, sizeof(seen), "signal %d, fault at usable%+ld, rsp=usable%+ld, insn at +%ld, rbx=%llx, rsi=%llx", sig,
-           (long)((uint8_t *)si->si_addr - usable), (long)((uint8_t *)g[REG_RSP] - usable),
-           (long)(g[REG_RIP] - (greg_t)case_start), (unsigned long long)g[REG_RBX],
-           (unsigned long long)g[REG_RSI]);
+    snprintf(seen, sizeof(seen), "signal %d, fault at usable%+ld, rsp=usable%+ld, insn at +%ld, rbx=%llx, rsi=%llx",
+             sig, (long)((uint8_t *)si->si_addr - usable), (long)((uint8_t *)g[REG_RSP] - usable),
+             (long)(g[REG_RIP] - (greg_t)case_start), (unsigned long long)g[REG_RBX],
+             (unsigned long long)g[REG_RSI]);
     g[REG_RSP] = g[REG_R12];
     g[REG_RIP] = (greg_t)resume_at;
 }
