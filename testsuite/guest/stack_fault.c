@@ -31,35 +31,29 @@ static void on_segv(int sig, siginfo_t *si, void *uc_)
     g[REG_RIP] = (greg_t)resume_at;
 }
 
+/* A case: R12 keeps the program's stack, RSP = `at`, then `body`; NAME_resume restores RSP (the handler
+   resumes there too). */
+#define STACK_CASE(name, body)                                          \
+    extern const char name##_start[], name##_resume[];                  \
+    __attribute__((noinline)) static void name(uint8_t *at)             \
+    {                                                                   \
+        __asm__ volatile("mov %%rsp, %%r12\n"                           \
+                         ".globl " #name "_start\n" #name "_start:\n"   \
+                         "mov %0, %%rsp\n" body "\n"                    \
+                         ".globl " #name "_resume\n" #name "_resume:\n" \
+                         "mov %%r12, %%rsp\n"                           \
+                         :                                              \
+                         : "r"(at)                                      \
+                         : "rbx", "rsi", "r12", "memory", "cc");        \
+    }
+
 /* Pushes from usable + 24 down: the fourth writes below the page. Between them, flags and registers
    change, so the run is not only pushes. */
-extern const char pushes_start[], pushes_resume[];
-__attribute__((noinline)) static void pushes(uint8_t *top)
-{
-    __asm__ volatile("mov %%rsp, %%r12\n"
-                     ".globl pushes_start\npushes_start:\n"
-                     "mov %0, %%rsp\n mov $0x1111, %%rbx\n push %%rbx\n add $0x1000, %%rbx\n push %%rbx\n"
-                     "lea 5(%%rbx), %%rsi\n push %%rsi\n push %%rbx\n push %%rsi\n"
-                     ".globl pushes_resume\npushes_resume:\n"
-                     "mov %%r12, %%rsp\n"
-                     :
-                     : "r"(top)
-                     : "rbx", "rsi", "r12", "memory", "cc");
-}
+STACK_CASE(pushes, "mov $0x1111, %%rbx\n push %%rbx\n add $0x1000, %%rbx\n push %%rbx\n"
+                   "lea 5(%%rbx), %%rsi\n push %%rsi\n push %%rbx\n push %%rsi")
 
 /* Pops from 24 bytes below the page's end: the fourth reads the inaccessible page above it. */
-extern const char pops_start[], pops_resume[];
-__attribute__((noinline)) static void pops(uint8_t *at)
-{
-    __asm__ volatile("mov %%rsp, %%r12\n"
-                     ".globl pops_start\npops_start:\n"
-                     "mov %0, %%rsp\n pop %%rbx\n pop %%rsi\n add %%rsi, %%rbx\n pop %%rsi\n pop %%rbx\n"
-                     ".globl pops_resume\npops_resume:\n"
-                     "mov %%r12, %%rsp\n"
-                     :
-                     : "r"(at)
-                     : "rbx", "rsi", "r12", "memory", "cc");
-}
+STACK_CASE(pops, "pop %%rbx\n pop %%rsi\n add %%rsi, %%rbx\n pop %%rsi\n pop %%rbx")
 
 int main(void)
 {
