@@ -584,9 +584,9 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
         c->reg_zext[rd] = bits == 32 && len < 32;
         return;
     }
-    if (op->opc == INDEX_op_deposit && valid && pos == 0 && (len == 8 || len == 16)) {
-        /* A byte or word into the low end (8- and 16-bit guest register writes): the host's partial
-           register move keeps the rest, as x86 does. */
+    if (op->opc == INDEX_op_deposit && valid && (len == 8 || len == 16)) {
+        /* A byte or word (8- and 16-bit guest register writes): the host's partial register move keeps
+           the rest, as x86 does; elsewhere than the low end (AH, CH, DH, BH) between two rotates. */
         if (jit_dead_after(c, op->args[0])) {
             return;
         }
@@ -596,7 +596,13 @@ static void jit_field(JitCtx *c, const TCGOp *op, int bits)
         int rd = jit_def(c, op->args[0], op->args[1], op->args[2]);
         int rw = rd == rb && rd != ra ? JR_RAX : rd;   /* the result replaces the inserted value: via rax */
         jit_mov_rr(c, rw, ra, 64);
+        if (pos) {
+            jit_shift_ri(b, 1, rw, (int)pos, 64);   /* ror */
+        }
         jit_mov_low(b, rw, rb, (int)len);
+        if (pos) {
+            jit_shift_ri(b, 0, rw, (int)pos, 64);   /* rol */
+        }
         if (bits == 32 && !azext) {
             jit_op_rr(b, JOP_MOV_STORE, rw, rw, 32);
         }
