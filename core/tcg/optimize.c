@@ -423,6 +423,9 @@ static void opt_forward(OptState *o)
                     *a = opt_input_low32(o, *a);
                 }
             }
+            if (op->opc == INDEX_op_guest_st && (op->cargs[0] & MO_SIZE) <= MO_32) {
+                op->args[0] = opt_input_low32(o, op->args[0]);   /* the value: only its low bytes are stored */
+            }
         }
 
         if (tcg_op_is_pure((TCGOpcode)op->opc)) {

@@ -448,6 +448,34 @@ TEST(Optimize, LoadsStraightIntoTheirRegister)
     fake_cpu_free(cpu);
 }
 
+// A store of 32 bits or fewer reads only the low bytes of its value: x86's 32-bit store of a register
+// (the translator zero-extends it into a temp first) stores the register itself, and the extension goes.
+// A 64-bit store keeps it.
+TEST(Optimize, NarrowStoresTakeTheValueBeforeItsZeroExtension)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    TCGContext *s = cpu->tcg.ctx;
+    cpu->r[0] = 0xaaaaaaaa11223344ULL;
+    static uint64_t words[2];
+    words[0] = words[1] = ~0ULL;
+    std::string dump;
+    fake_run_ir(
+        cpu,
+        [&](TCGContext *s) {
+            TCGTemp low = tcg_temp_new(s), wide = tcg_temp_new(s);
+            tcg_gen_ext32u(s, TCG_I64, low, fake_r[0]);
+            tcg_gen_guest_st(s, MO_32, low, tcg_const(s, (uint64_t)(uintptr_t)&words[0]));
+            tcg_gen_ext32u(s, TCG_I64, wide, fake_r[0]);
+            tcg_gen_guest_st(s, MO_64, wide, tcg_const(s, (uint64_t)(uintptr_t)&words[1]));
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, &dump);
+    EXPECT_EQ(words[0], 0xffffffff11223344ULL) << dump;
+    EXPECT_EQ(words[1], 0x11223344ULL) << dump;
+    EXPECT_EQ(count_ops(s, INDEX_op_ext32u), 1) << dump;   // the 64-bit store's
+    fake_cpu_free(cpu);
+}
+
 TEST(Optimize, FaultsSeeUpToDateGlobals)
 {
     fake_reset();
