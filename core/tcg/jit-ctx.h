@@ -103,10 +103,10 @@ typedef struct JitCtx {
     bool pc_hi_known;
     uint32_t pc_hi;
     bool pc_in_rax;       /* the op before this goto_ptr left the pc in rax, not yet in the state */
+    bool pc_probed;       /* a try_goto_ptr's probe has missed on the state's pc, which is unchanged */
     /* A pinned global whose register holds its value minus pin_disp (jit-pin-disp.c); -1: none. */
     TCGTemp pin_disp_temp;
     int32_t pin_disp;
-    bool pc_probed;       /* a try_goto_ptr's probe has missed on the state's pc, which is unchanged */
     TranslationBlock *tb;
     JitBuf b;
     JitBlock *hdr;
@@ -142,6 +142,11 @@ int64_t jit_slot(const JitCtx *c, TCGTemp t);
 
 /* Whether host register r holds a pinned global (jit.h). */
 static inline bool jit_reg_pinned(const JitCtx *c, int r) { return (c->pinned >> r) & 1; }
+/* Whether temp t is a pinned global (in its register). */
+static inline bool jit_temp_pinned(const JitCtx *c, TCGTemp t)
+{
+    return c->temp_reg[t] && jit_reg_pinned(c, c->temp_reg[t] - 1);
+}
 
 /* Reset the register file for a new block (c->pins set): pinned globals bound, dirty. */
 void jit_regs_reset(JitCtx *c);

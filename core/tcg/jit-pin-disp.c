@@ -29,7 +29,7 @@ void jit_pin_disp_settle(JitCtx *c)
 
 static bool pin_disp_pinned(const JitCtx *c, TCGTemp t)
 {
-    return t > 0 && t < TCG_MAX_TEMPS && c->temp_reg[t] && jit_reg_pinned(c, c->temp_reg[t] - 1);
+    return t > 0 && t < TCG_MAX_TEMPS && jit_temp_pinned(c, t);   /* not yet checked by jit_op */
 }
 
 /* op is `add t, t, k` or `sub t, t, k` on a pinned t with a small constant k: its change to t, or 0. */
@@ -62,7 +62,7 @@ static bool pin_disp_read_otherwise(const JitCtx *c, const TCGOp *op, int i, TCG
         }
     }
     const TCGOpDef *def = &tcg_op_defs[op->opc];
-    for (int a = 0; op->opc != INDEX_op_call && a < def->nb_oargs; a++) {
+    for (int a = 0; a < def->nb_oargs; a++) {
         if (op->args[a] == t) {
             return true;   /* written: make it exact first (the op may read it too, or fault) */
         }

@@ -28,11 +28,6 @@ int64_t jit_slot(const JitCtx *c, TCGTemp t)
 
 static TCGTempKind jit_kind(const JitCtx *c, TCGTemp t) { return c->s->temps[t].kind; }
 
-static bool jit_temp_pinned(const JitCtx *c, TCGTemp t)
-{
-    return c->temp_reg[t] && jit_reg_pinned(c, c->temp_reg[t] - 1);
-}
-
 bool jit_dead_after(const JitCtx *c, TCGTemp t)
 {
     return jit_kind(c, t) == TEMP_LOCAL && !c->has_back_branch && c->last_use[t] <= c->cur_op;
