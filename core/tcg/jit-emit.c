@@ -428,14 +428,16 @@ uint8_t *jit_jcc32(JitBuf *b, int cc, const void *target)
 
 uint8_t *jit_jmp32_aligned(JitBuf *b, const void *target)
 {
-    /* Pad with one-byte NOPs until the displacement after the E9 starts on a 4-byte boundary. */
-    while (!b->overflow && ((uintptr_t)(b->p + 1) & 3) != 0) {
-        if (b->p >= b->end) {
-            b->overflow = true;
-            break;
-        }
-        *b->p++ = 0x90;
+    /* Pad until the displacement after the E9 starts on a 4-byte boundary, with one NOP instruction of
+       the length needed (the padding runs every time the exit is taken: one instruction, not three). */
+    static const uint8_t nops[4][3] = {{0}, {0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}};
+    size_t pad = (4 - (((uintptr_t)b->p + 1) & 3)) & 3;
+    if (b->overflow || (size_t)(b->end - b->p) < pad) {
+        b->overflow = true;
+        return NULL;
     }
+    memcpy(b->p, nops[pad], pad);
+    b->p += pad;
     return jit_jmp32(b, target);
 }
 
