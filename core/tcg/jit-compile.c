@@ -223,6 +223,8 @@ void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGT
     jit_op_reg(&c->b, 0xff, 2, JR_RAX, 0);   /* call rax */
     if (!(flags & (TCG_CALL_NO_RW_GLOBALS | TCG_CALL_PURE))) {
         jit_regs_drop_globals(c);
+    } else {
+        jit_regs_reload_caller_saved_pins(c);
     }
     if (ret >= 0) {
         if (ret32) {

@@ -184,8 +184,10 @@ void jit_regs_drop_globals(JitCtx *c);
 /* Give up these registers (never pinned ones), which code is about to overwrite: what they hold is written
    back where needed. */
 void jit_regs_clobber(JitCtx *c, uint16_t regs);
-/* Before a call: caller-saved registers give up what they hold (written back where needed). */
+/* Before a call: caller-saved registers give up what they hold (written back where needed); a pinned one
+   is written back and keeps its binding, for jit_regs_reload_caller_saved_pins after the call. */
 void jit_regs_free_caller_saved(JitCtx *c);
+void jit_regs_reload_caller_saved_pins(JitCtx *c);
 /* An access to env bytes [lo, hi): before it (store false), cached globals overlapping it are written
    back; after a store to it (store true), they forget their copy, or a pinned one reloads it. */
 void jit_regs_env_access(JitCtx *c, int64_t lo, int64_t hi, bool store);

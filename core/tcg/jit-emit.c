@@ -576,7 +576,7 @@ void jit_pins_prepare(const TCGCPU *cpu)
     if (cpu->mem || !target || !target->npinned || __atomic_load_n(&jit_pins.owner, __ATOMIC_ACQUIRE)) {
         return;   /* nothing to pin, or done (one pinned layout per process: the first target's) */
     }
-    static const int regs[JIT_MAX_PINS] = {JR_R15, JR_R14, JR_R13, JR_R12, JR_RBX};
+    static const int regs[JIT_MAX_PINS] = {JR_R15, JR_R14, JR_R13, JR_R12, JR_RBX, JR_R11};
     jit_pins.n = target->npinned < JIT_MAX_PINS ? target->npinned : JIT_MAX_PINS;
     for (int i = 0; i < jit_pins.n; i++) {
         jit_pins.reg[i] = regs[i];

@@ -8,7 +8,7 @@
 #include "core/tcg/cpu-exec.h"
 #include "core/tcg/jit-ctx.h"
 
-/* Allocation order: callee-saved registers first, as they survive helper calls. */
+/* Allocation order: callee-saved registers first, as they survive helper calls (pinned ones are skipped). */
 #define JIT_NREGS 11
 static const int jit_alloc_order[JIT_NREGS] = {
     JR_RBX, JR_R12, JR_R13, JR_R14, JR_R15, JR_RSI, JR_RDI, JR_R8, JR_R9, JR_R10, JR_R11,
@@ -429,8 +429,22 @@ void jit_regs_free_caller_saved(JitCtx *c)
 {
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
-        if (!jit_callee_saved(r)) {
+        if (jit_reg_pinned(c, r)) {
+            if (!jit_callee_saved(r)) {
+                jit_reg_writeback(c, r);   /* the call clobbers it: jit_regs_reload_caller_saved_pins */
+            }
+        } else if (!jit_callee_saved(r)) {
             jit_reg_free(c, r);
+        }
+    }
+}
+
+void jit_regs_reload_caller_saved_pins(JitCtx *c)
+{
+    for (unsigned m = c->pinned; m; m &= m - 1) {
+        int r = __builtin_ctz(m);
+        if (!jit_callee_saved(r)) {
+            jit_reg_reload(c, r);
         }
     }
 }

@@ -117,14 +117,16 @@ void jit_buf_commit(uint8_t *end);
 extern uint8_t *jit_prologue, *jit_epilogue;
 
 /*
- * Pinned guest registers (TCGTargetOps.pinned): in user mode they live in callee-saved host registers for
- * as long as generated code runs, across chained and looked-up blocks, instead of in the state. Their
- * own trampoline loads them on entry and stores them on every exit; inside a block they reach the state
- * only where it must be exact (before a helper that may read it or raise, at a fault site's restore).
+ * Pinned guest registers (TCGTargetOps.pinned): in user mode they live in host registers for as long as
+ * generated code runs, across chained and looked-up blocks, instead of in the state. Their own trampoline
+ * loads them on entry and stores them on every exit; inside a block they reach the state only where it
+ * must be exact (before a helper that may read it or raise, at a fault site's restore), and a pin in a
+ * caller-saved register also around every helper call (stored before, loaded after).
  */
-/* The callee-saved host registers but rbp (the state): a fifth pin once made sha256's rounds, short of
-   registers, 10-17% slower; measured again with rbx as the fifth (jit_pins_prepare), sha256 is unchanged. */
-#define JIT_MAX_PINS 5
+/* The callee-saved host registers but rbp (the state), then r11: a fifth pin once made sha256's rounds,
+   short of registers, 10-17% slower; measured again with rbx as the fifth (jit_pins_prepare), sha256 is
+   unchanged, and with r11 as the sixth within noise (r10 as a seventh made gzip 3% slower). */
+#define JIT_MAX_PINS 6
 struct TCGCPU;
 typedef struct JitPins {
     const void *owner;            /* the TCGTargetOps they were built for; NULL: none yet */
