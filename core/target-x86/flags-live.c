@@ -184,7 +184,7 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
             break;
         }
         w->pc[w->n++] = pc;
-        pc = w->insn[w->n - 1].next_pc;
+        pc = in->next_pc;
     }
     uint32_t live = FLAGS_ALL;
     for (int i = w->n - 1; i >= 0; i--) {

@@ -96,6 +96,15 @@ static void harness_emu_install_handlers(void)
     done = true;
 }
 
+static FILE *harness_emu_log;
+static unsigned harness_emu_log_mask;
+
+void harness_emu_set_log(FILE *log, unsigned mask)
+{
+    harness_emu_log = log;
+    harness_emu_log_mask = log ? mask : 0;
+}
+
 /* One CPU for every emulated run; a backend change drops every block compiled by the old one. */
 static CPUX86State *harness_emu_env(const TCGBackend *backend)
 {
@@ -257,6 +266,8 @@ int harness_run_emulated(const uint8_t *code, size_t len, const HarnessState *in
     memcpy((void *)(uintptr_t)HARNESS_MEM_ADDR, in->mem, HARNESS_MEM_SIZE);
     harness_emu_new_code(code, len);
     harness_emu_load(env, in);
+    env->tcg.log = harness_emu_log;
+    env->tcg.log_mask = harness_emu_log_mask;
 
     const uint64_t stop = HARNESS_CODE_ADDR + len;
     harness_emu_timed_out = 0;

@@ -173,6 +173,10 @@ const void *harness_backend_named(const char *name);
 int harness_run_emulated(const uint8_t *code, size_t len, const HarnessState *in, HarnessResult *out,
                          const void *backend);
 
+/* Log each translation of the emulated runs that follow to `log` (TCG_LOG_* bits in `mask`, as -d does),
+   or stop logging (log NULL). Not for the forked runner. */
+void harness_emu_set_log(FILE *log, unsigned mask);
+
 /* Seconds a run may take before it is reported as HARNESS_TIMEOUT (default 5). */
 void harness_set_time_limit(unsigned seconds);
 
