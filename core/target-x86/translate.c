@@ -355,8 +355,9 @@ static void x86_dump_code(TCGCPU *cpu, const TranslationBlock *tb, FILE *out)
    Measured against other choices with the bench/ workloads: perl 19%, xz and sort 15%, python 11%
    faster than with none; pinning rdi, rbp or cc_op instead of or besides rax gained less. rbx as the
    fifth: perl 6%, python 3%, xz and sort 3% faster; rdi or rbp there gained 2-4% on perl. rdi (the
-   first argument) as the sixth: perl 4.6%, xz 2.4%, sort 2.2%, python 1.8% faster, the rest within noise
-   (rbp there: perl 2.4%, sort 3%; r13: nothing); rbp as a seventh made gzip 3% slower. */
+   first argument) as the sixth: perl 2-3.5%, xz 3%, sort 2% faster, python, gzip, sha256 and nbody
+   within noise (rbp there: perl 2.4%, sort 3%; r13: nothing); a seventh (rbp, rsi or cc_op, in r10)
+   made gzip or sha256 3-7% slower. */
 static const uint32_t x86_pinned[] = {
     offsetof(CPUX86State, regs[R_ESP]),
     offsetof(CPUX86State, regs[R_EAX]),

@@ -125,7 +125,7 @@ extern uint8_t *jit_prologue, *jit_epilogue;
  */
 /* The callee-saved host registers but rbp (the state), then r11: a fifth pin once made sha256's rounds,
    short of registers, 10-17% slower; measured again with rbx as the fifth (jit_pins_prepare), sha256 is
-   unchanged, and with r11 as the sixth within noise (r10 as a seventh made gzip 3% slower). */
+   unchanged, and with r11 as the sixth within noise (r10 as a seventh made gzip or sha256 3-7% slower). */
 #define JIT_MAX_PINS 6
 struct TCGCPU;
 typedef struct JitPins {
