@@ -608,8 +608,9 @@ static uint8_t *jit_slice_base(unsigned i)
 /*
  * The pages of the current slice are faulted in ahead of the code, a chunk per system call
  * (MADV_POPULATE_WRITE, Linux 5.14), instead of one page fault per 4 KB as the code reaches them: a
- * translation-heavy start-up fills thousands of pages (python's, 11 MB), and under a hypervisor each fault
- * is dear. At most one chunk is populated and never used.
+ * translation-heavy start-up fills thousands of pages (python's, 11 MB), each fault a kernel entry (about
+ * 0.4 us on the machines this was measured on: `python3 -c pass` 1% faster). At most one chunk is
+ * populated and never used.
  */
 #define JIT_POPULATE_CHUNK (256u << 10)
 #ifndef MADV_POPULATE_WRITE
