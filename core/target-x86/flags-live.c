@@ -35,12 +35,12 @@ typedef struct FlagsWindow {
     uint64_t pc[FLAGS_WINDOW_MAX];
     bool dead[FLAGS_WINDOW_MAX];
     int n, next;       /* instructions in the window; the index of the next one the translator asks about */
-    bool first_borrowed;   /* insn[0] was not filled: the first was the translator's own instruction */
     /* The instruction that ended the window (insn[n]), decoded too, at this pc (~0: none): the translator
        takes it as well when it gets there. */
     uint64_t stop_pc;
     /* Their decodings, which the translator takes instead of decoding them again (x86_flags_live_decoded):
-       allocated by the first translation on a thread, freed when it ends. */
+       allocated by the first translation on a thread, freed when it ends. Slot 0 stays unused: the first
+       is the translator's current instruction, read where it is. */
     X86Insn *insn;
 } FlagsWindow;
 
@@ -156,7 +156,6 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
     w->n = 0;
     w->next = 0;
     w->stop_pc = ~0ULL;
-    w->first_borrowed = false;
     if (limit > FLAGS_WINDOW_MAX) {
         limit = FLAGS_WINDOW_MAX;
     }
@@ -168,13 +167,9 @@ static void flags_scan(const DisasContext *dc, uint64_t pc, unsigned limit)
         if (tcg_debug_breakpoint && tcg_debug_breakpoint(pc)) {
             break;
         }
-        /* The first is usually the instruction the translator has just decoded: read there, not copied
-           (the translator never asks for it again). */
-        const X86Insn *in = &w->insn[w->n];
-        if (w->n == 0 && dc->insn.pc == pc) {
-            in = &dc->insn;
-            w->first_borrowed = true;
-        } else if (!ZYAN_SUCCESS(x86_decode_in_page(&w->insn[w->n], pc))) {
+        /* The first is the instruction the translator has just decoded: read there, not copied. */
+        const X86Insn *in = w->n == 0 ? &dc->insn : &w->insn[w->n];
+        if (w->n > 0 && !ZYAN_SUCCESS(x86_decode_in_page(&w->insn[w->n], pc))) {
             break;
         }
         if (!flags_classify(dc, in, &kill[w->n], &may[w->n], &use[w->n])) {
@@ -198,7 +193,6 @@ void x86_flags_live_reset(void)
     flags_win.n = 0;
     flags_win.next = 0;
     flags_win.stop_pc = ~0ULL;
-    flags_win.first_borrowed = false;
 }
 
 bool x86_flags_live_dead(const DisasContext *dc, uint64_t pc, unsigned limit)
@@ -217,8 +211,8 @@ bool x86_flags_live_decoded(uint64_t pc, X86Insn *insn)
 {
     FlagsWindow *w = &flags_win;
     int i = w->next < w->n && w->pc[w->next] == pc ? w->next : w->next == w->n && w->stop_pc == pc ? w->n : -1;
-    if (i < 0 || (i == 0 && w->first_borrowed)) {
-        return false;
+    if (i <= 0) {
+        return false;   /* none, or the first: the translator's own (slot 0 is not filled) */
     }
     *insn = w->insn[i];
     return true;

@@ -149,8 +149,8 @@ ZyanStatus x86_decode_in_page(X86Insn *insn, uint64_t pc);
 
 /* A new block begins. */
 void x86_flags_live_reset(void);
-/* Are the flag results of the instruction at pc dead? Asked once per instruction, in order; `limit` is
-   how many more instructions the block may hold. */
+/* Are the flag results of the instruction at pc, just decoded into dc->insn, dead? Asked once per
+   instruction, in order; `limit` is how many more instructions the block may hold. */
 bool x86_flags_live_dead(const DisasContext *dc, uint64_t pc, unsigned limit);
 /* Did the last answer depend on instructions after the one just asked about? (If the block ends there
    for a reason the scan could not see, it must be translated again, shorter.) */

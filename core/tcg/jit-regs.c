@@ -429,11 +429,12 @@ void jit_regs_free_caller_saved(JitCtx *c)
 {
     for (int k = 0; k < JIT_NREGS; k++) {
         int r = jit_alloc_order[k];
+        if (jit_callee_saved(r)) {
+            continue;
+        }
         if (jit_reg_pinned(c, r)) {
-            if (!jit_callee_saved(r)) {
-                jit_reg_writeback(c, r);   /* the call clobbers it: jit_regs_reload_caller_saved_pins */
-            }
-        } else if (!jit_callee_saved(r)) {
+            jit_reg_writeback(c, r);   /* the call clobbers it: jit_regs_reload_caller_saved_pins */
+        } else {
             jit_reg_free(c, r);
         }
     }
