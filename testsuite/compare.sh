@@ -9,7 +9,10 @@
 #   --timeout SECS     per-run limit (default 120); a run that exceeds it fails as a hang
 #   --ember-opt OPT    pass OPT to ember before PROGRAM (repeatable), e.g. --ember-opt -backend
 #
-# Both runs get the same argv (PROGRAM as an absolute path, then ARGS), the same environment (env -i
+# ember runs the program twice, the second time with the translations the first one kept
+# (-tbcache, in $TEST_TMPDIR/compare/tbcache): both must agree with the native run.
+#
+# All runs get the same argv (PROGRAM as an absolute path, then ARGS), the same environment (env -i
 # plus the fixed variables below), the same stdin, and the same freshly created, empty working
 # directory ($TEST_TMPDIR/run, removed and recreated between the runs, so paths printed by the guest
 # agree). Core dumps are disabled so a guest killed by a signal ends quickly with status 128+SIG.
@@ -84,7 +87,8 @@ describe() {
 }
 
 run_one native
-run_one ember "$ember" "${ember_opts[@]}"
+run_one ember "$ember" -tbcache "$work/tbcache" "${ember_opts[@]}"
+run_one ember-warm "$ember" -tbcache "$work/tbcache" "${ember_opts[@]}"
 ns=$(cat "$work/native.status")
 es=$(cat "$work/ember.status")
 
@@ -99,24 +103,31 @@ if [ -n "$expect_status" ] && [ "$ns" != "$expect_status" ]; then
     head -50 "$work/native.err"
     exit 1
 fi
-if [ "$ns" != "$es" ]; then
-    echo "FAIL: exit status differs"
-    fail=1
-fi
-if ! cmp -s "$work/native.out" "$work/ember.out"; then
-    echo "FAIL: stdout differs (- native, + ember):"
-    diff -u "$work/native.out" "$work/ember.out" | head -200
-    fail=1
-fi
-if [ "$compare_stderr" = 1 ] && ! cmp -s "$work/native.err" "$work/ember.err"; then
-    echo "FAIL: stderr differs (- native, + ember):"
-    diff -u "$work/native.err" "$work/ember.err" | head -100
-    fail=1
-fi
-if [ "$fail" = 1 ]; then
-    echo "--- ember stderr (last 40 lines):"
-    tail -40 "$work/ember.err"
-    exit 1
-fi
-echo "PASS: $(wc -l <"$work/native.out") lines of stdout agree"
+# check LABEL WHAT: the ember run LABEL against the native one.
+check() {
+    local label=$1 what=$2 status
+    status=$(cat "$work/$label.status")
+    if [ "$ns" != "$status" ]; then
+        echo "FAIL: exit status differs ($what: $(describe "$status"))"
+        fail=1
+    fi
+    if ! cmp -s "$work/native.out" "$work/$label.out"; then
+        echo "FAIL: stdout differs ($what; - native, + ember):"
+        diff -u "$work/native.out" "$work/$label.out" | head -200
+        fail=1
+    fi
+    if [ "$compare_stderr" = 1 ] && ! cmp -s "$work/native.err" "$work/$label.err"; then
+        echo "FAIL: stderr differs ($what; - native, + ember):"
+        diff -u "$work/native.err" "$work/$label.err" | head -100
+        fail=1
+    fi
+    if [ "$fail" = 1 ]; then
+        echo "--- ember stderr ($what, last 40 lines):"
+        tail -40 "$work/$label.err"
+        exit 1
+    fi
+}
+check ember "first run"
+check ember-warm "second run, with the first run's kept translations"
+echo "PASS: $(wc -l <"$work/native.out") lines of stdout agree (two ember runs)"
 exit 0

@@ -216,7 +216,7 @@ pass() {
 }
 
 pass native
-RUN=("$ember")
+RUN=("$ember" -tbcache "$work/tbcache")   # kept translations: later commands reuse them
 pass ember
 
 fail=0

@@ -157,6 +157,8 @@ void x86_emit_hostexec(DisasContext *dc)
     bool mxcsr_ok = !(st->flags & HOSTEXEC_MXCSR) || (dc->tb->flags & X86_TBFLAG_MXCSR_HOST);
     if (st->inline_insn && !dc->env->sys && mxcsr_ok && !s->overflow) {
         s->ops[s->nb_ops - 1].host_insn = st->inline_insn;
+    } else {
+        s->host_pointers = true;   /* the call passes st */
     }
     if (st->flags & HOSTEXEC_FLAGS_OUT) {
         gen_set_eflags_arith(dc, ret);

@@ -43,6 +43,11 @@ typedef struct TCGBackend {
        registers at the fault (by encoding number). False if host_pc is not a guest access of its code (the
        state is then already exact). */
     bool (*restore_state)(struct TCGCPU *cpu, uintptr_t host_pc, const uint64_t regs[16]);
+    /* Optional, for translations kept across runs (tb-persist.h): append tb's code, which this thread has
+       just compiled, to out as an image that thaw can place anywhere (false: it cannot move); and place
+       such an image as tb's code (tb's other fields set). 0, or a negative errno. */
+    bool (*freeze)(const struct TranslationBlock *tb, GByteArray *out);
+    int (*thaw)(struct TranslationBlock *tb, const void *image, size_t bytes);
 } TCGBackend;
 
 extern const TCGBackend tcg_backend_interp;

@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "core/tcg/cpu-exec.h"
+#include "core/tcg/tb-persist.h"
 #include "core/tcg/jit.h"
 
 __thread TCGCPU *tcg_current_cpu;
@@ -130,7 +131,15 @@ static TranslationBlock *tcg_translate_new(TCGCPU *cpu, uint64_t pc, uint32_t fl
 {
     TranslationBlock *tb = tcg_thread_scratch(&tcg_spare_tb, sizeof(TranslationBlock));
     int err = 0;
-    for (int attempt = 0; attempt < TCG_RETRY_LIMIT; attempt++) {
+    /* A translation kept by an earlier run, unless the translations are being logged. */
+    bool logged = cpu->log && (cpu->log_mask & (TCG_LOG_IN_ASM | TCG_LOG_OP | TCG_LOG_OP_OPT));
+    memset(tb, 0, sizeof(*tb));
+    tb->pc = pc;
+    tb->flags = flags;
+    tb->backend = cpu->backend;
+    tb->runs_left = (int32_t)tcg_hot_runs;
+    bool kept = !logged && tb_persist_load(cpu, tb, cold);
+    for (int attempt = 0; attempt < TCG_RETRY_LIMIT && !kept; attempt++) {
         memset(tb, 0, sizeof(*tb));
         tb->pc = pc;
         tb->flags = flags;
@@ -149,6 +158,9 @@ static TranslationBlock *tcg_translate_new(TCGCPU *cpu, uint64_t pc, uint32_t fl
         }
         *errp = err;
         return NULL;
+    }
+    if (!kept && !logged) {
+        tb_persist_keep(cpu, tb);
     }
     g_private_set(&tcg_spare_tb, NULL);   /* it is the cache's now */
     tb->max_insns = 0;
@@ -394,6 +406,7 @@ void tcg_fork_lock(bool lock)
 void tcg_fork_child(void)
 {
     tcg_fork_lock(false);
+    tb_persist_fork_child();
     jit_fork_child();
     tcg_cpus_fork_child(tcg_current_cpu);
 }

@@ -56,6 +56,7 @@ enum {
     TCG_LOG_EXEC = 1 << 3,
     TCG_LOG_CPU = 1 << 4,
     TCG_LOG_INT = 1 << 5,
+    TCG_LOG_TB_CACHE = 1 << 6,   /* user mode: what the translation cache file gave (tb-persist.h) */
 };
 
 /*

@@ -74,12 +74,29 @@ void jit_fixup(JitCtx *c, uint8_t *field, int label)
     }
 }
 
+/* The context of this thread's last successful compile (jit_freeze reads its relocations). */
+__thread const JitCtx *jit_compiled_last;
+
+/* A host address at field (NULL: the buffer overflowed, the compile fails anyway), for jit-freeze.c. */
+static void jit_reloc(JitCtx *c, const uint8_t *field, JitRelocKind kind, int64_t value)
+{
+    if (!field) {
+        return;
+    }
+    /* Only the block's own buffer: a branch stub's code (jit-branch.c) is built elsewhere and copied. */
+    if (c->b.start != (uint8_t *)c->hdr || c->nrelocs == JIT_MAX_RELOCS) {
+        c->immovable = true;
+        return;
+    }
+    c->relocs[c->nrelocs++] = (JitReloc){(uint32_t)(field - (const uint8_t *)c->hdr), kind, value};
+}
+
 /* rdx = slot | reason << 32, rax = the block, then the epilogue returns them as a TCGExit. */
 static void jit_exit(JitCtx *c, int slot, TCGExitReason reason)
 {
-    jit_movi(&c->b, JR_RAX, (uintptr_t)c->tb);
+    jit_reloc(c, jit_movabs(&c->b, JR_RAX, (uintptr_t)c->tb), JIT_RELOC_TB, 0);
     jit_movi(&c->b, JR_RDX, (uint32_t)slot | (uint64_t)reason << 32);
-    jit_jmp32(&c->b, c->pins ? c->pins->epilogue : jit_epilogue);
+    jit_reloc(c, jit_jmp32(&c->b, c->pins ? c->pins->epilogue : jit_epilogue), JIT_RELOC_EXIT, 0);
 }
 
 /* TCGCPU.pc = pc (rax is scratch). */
@@ -219,7 +236,7 @@ void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGT
         /* A 32-bit argument's upper half is the callee's to ignore (SysV). */
         jit_get(c, jit_argreg[i], args[i], 64);
     }
-    jit_movi(&c->b, JR_RAX, (uintptr_t)fn);
+    jit_reloc(c, jit_movabs(&c->b, JR_RAX, (uintptr_t)fn), JIT_RELOC_FN, (int64_t)(uintptr_t)fn);
     jit_op_reg(&c->b, 0xff, 2, JR_RAX, 0);   /* call rax */
     if (!(flags & (TCG_CALL_NO_RW_GLOBALS | TCG_CALL_PURE))) {
         jit_regs_drop_globals(c);
@@ -1400,7 +1417,10 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     static GPrivate jit_ctx_key = G_PRIVATE_INIT(g_free);
     JitCtx *c = tcg_thread_scratch(&jit_ctx_key, sizeof(JitCtx));
     memset(c->label_at, 0, sizeof(c->label_at[0]) * (size_t)s->nb_labels);
+    jit_compiled_last = NULL;
     c->nfix = 0;
+    c->nrelocs = 0;
+    c->immovable = s->host_pointers;
     c->nstubs = c->stub_bytes = 0;
     c->unreachable = false;
     c->cur_op = 0;
@@ -1431,7 +1451,8 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
        turn into self-modifying code for the host) and at zero asks the loop for its optimized form. */
     uint8_t *hot_exit = NULL;
     if (tb->cold && !c->soft_mem) {
-        jit_movi(&c->b, JR_RAX, (uintptr_t)&tb->runs_left);
+        jit_reloc(c, jit_movabs(&c->b, JR_RAX, (uintptr_t)&tb->runs_left), JIT_RELOC_TB,
+                  (int64_t)offsetof(TranslationBlock, runs_left));
         jit_alu_mi(&c->b, 5, JR_RAX, 0, 1, 32);   /* sub dword [rax], 1 */
         hot_exit = jit_jcc32(&c->b, JCC_E, NULL);
     }
@@ -1502,6 +1523,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     tb->code = start;
     tb->entry = JIT_ENTRY(start);
     tb->code_size = code_size;
+    jit_compiled_last = c;
     jit_buf_commit(c->b.p);
     if (jit_dump_enabled()) {
         jit_dump_block(tb);

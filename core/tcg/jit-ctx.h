@@ -45,6 +45,19 @@ typedef struct JitBranchStub {
 #define JIT_MAX_STUBS 256
 #define JIT_STUB_MAX_BYTES 128   /* eleven 7-byte stores at most */
 
+/* A host address in a block's code, which moving the code (jit-freeze.c) rewrites. */
+typedef enum {
+    JIT_RELOC_TB,     /* imm64: the TranslationBlock's address + value */
+    JIT_RELOC_FN,     /* imm64: a function of ember's (value: its address when compiled) */
+    JIT_RELOC_EXIT,   /* rel32 to the epilogue */
+} JitRelocKind;
+typedef struct JitReloc {
+    uint32_t at;      /* offset of the field from the block's header */
+    uint32_t kind;
+    int64_t value;
+} JitReloc;
+#define JIT_MAX_RELOCS 1024
+
 typedef struct JitCtx {
     TCGContext *s;
     /* The register file: per host register number (0..15). */
@@ -119,6 +132,9 @@ typedef struct JitCtx {
     bool cross_branches;  /* a branch goes to a label in another instruction (see jit_label_paths) */
     JitFixup fix[TCG_MAX_OPS + 8];
     int nfix;
+    JitReloc relocs[JIT_MAX_RELOCS];
+    int nrelocs;
+    bool immovable;       /* the code holds a host address no relocation describes */
     bool unreachable;     /* the code emitted last leaves or jumps away: nothing falls through here */
     JitBranchStub stubs[JIT_MAX_STUBS];
     int nstubs;
@@ -128,6 +144,8 @@ typedef struct JitCtx {
 
 /* Patch the rel32 at field to the label's position once the body is done (label -1: the exit stub). */
 void jit_fixup(JitCtx *c, uint8_t *field, int label);
+/* This thread's last successful compile, until its next one (for jit_freeze). */
+extern __thread const JitCtx *jit_compiled_last;
 
 /* A conditional branch's write-backs out of line (jit-branch.c): open before the compare (a stub index,
    or -1: write back in line with jit_sync), close with the branch's rel32 and its label. Before a label

@@ -134,6 +134,19 @@ void jit_movi(JitBuf *b, int reg, uint64_t v)
     }
 }
 
+uint8_t *jit_movabs(JitBuf *b, int reg, uint64_t v)
+{
+    if (!jit_room(b)) {
+        return NULL;
+    }
+    jit_rex(b, 64, 0, reg);
+    jit_byte(b, (uint8_t)(0xb8 | (reg & 7)));
+    uint8_t *field = b->p;
+    memcpy(b->p, &v, 8);
+    b->p += 8;
+    return field;
+}
+
 void jit_store_imm32(JitBuf *b, int base, int32_t disp, int32_t imm, int bits)
 {
     /* mov r/m32|64, imm32 (C7 /0); the 64-bit form sign-extends */

@@ -202,4 +202,6 @@ const TCGBackend tcg_backend_jit = {
     .free_code = jit_free_code,
     .left = jit_left,
     .restore_state = jit_restore_state,
+    .freeze = jit_freeze,
+    .thaw = jit_thaw,
 };

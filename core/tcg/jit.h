@@ -85,6 +85,8 @@ void jit_store_const64(JitBuf *b, int base, int32_t disp, uint64_t v);
 
 /* The shortest load of a constant into a 64-bit register. */
 void jit_movi(JitBuf *b, int reg, uint64_t v);
+/* mov reg, imm64 always (a host address that moving the code rewrites): the address of the imm64. */
+uint8_t *jit_movabs(JitBuf *b, int reg, uint64_t v);
 /* setcc r8 / cmovcc r32|r64 by condition code; imul dst, src, imm; bswap r32|r64. */
 void jit_setcc(JitBuf *b, int cc, int reg8);
 void jit_cmov(JitBuf *b, int cc, int dst, int src, int bits);
@@ -178,6 +180,10 @@ typedef struct JitBlock {
 
 struct TranslationBlock;
 int jit_compile(TCGContext *s, struct TranslationBlock *tb);
+/* Translations kept across runs (tb-persist.h, jit-freeze.c): the block this thread has just compiled as
+   a position-independent image, and such an image placed as a block's code. */
+bool jit_freeze(const struct TranslationBlock *tb, GByteArray *out);
+int jit_thaw(struct TranslationBlock *tb, const void *image, size_t bytes);
 
 /* The committed block whose bytes hold host address pc, or NULL (jit-emit.c's block map). Safe in a
    signal handler on the thread that runs the block. */

@@ -81,6 +81,7 @@ void tcg_func_start(TCGContext *s)
     s->nb_ops = 0;
     s->nb_labels = 0;
     s->overflow = false;
+    s->host_pointers = false;
     s->temps[TCG_SCRATCH_TEMP] = (TCGTempInfo){.kind = TEMP_LOCAL};
 }
 

@@ -145,6 +145,9 @@ typedef struct TCGContext {
     int nb_ops;
     int nb_labels;
     bool overflow;           /* the block grew past a limit: the translator must end it earlier */
+    /* A constant holds a host address (not a helper's, which the backend knows): the block's code holds
+       it too and cannot be kept for another run (tb-persist.h). */
+    bool host_pointers;
 } TCGContext;
 
 /*

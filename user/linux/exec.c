@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "user/linux/exec.h"
+#include "user/linux/tb-cache.h"
 #include "user/linux/sys-families.h"
 #include "user/linux/syscall.h"
 #include "user/linux/thread.h"
@@ -99,12 +100,14 @@ static long sys_execve(CPUX86State *env, const long a[6])
         g_ptr_array_add(args, (gpointer)path);
     } else {
         g_ptr_array_free(args, TRUE);
+        linux_tb_cache_save();
         return syscall(SYS_execve, path, argv, envp) < 0 ? -errno : 0;
     }
     for (int i = 1; argv && argv[0] && argv[i]; i++) {
         g_ptr_array_add(args, argv[i]);
     }
     g_ptr_array_add(args, NULL);
+    linux_tb_cache_save();
     long r = syscall(SYS_execve, linux_process.ember_path, (char **)args->pdata, envp);
     g_ptr_array_free(args, TRUE);
     return r < 0 ? -errno : 0;

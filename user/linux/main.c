@@ -24,6 +24,7 @@
 #include "user/linux/options.h"
 #include "user/linux/stack.h"
 #include "user/linux/syscall.h"
+#include "user/linux/tb-cache.h"
 #include "user/linux/thread.h"
 
 extern char **environ;
@@ -127,6 +128,10 @@ int main(int argc, char **argv)
     tb_enable_reclaim();   /* no soft-MMU jump caches here: dropped blocks can be freed (tb.c) */
     if (linux_afl_init(&image) < 0) {   /* AFL++ qemu mode, when run by afl-fuzz (user/linux/afl/) */
         return 1;
+    }
+    /* Not under a debugger or afl-fuzz: their code changes with breakpoints and instrumentation. */
+    if (!opts.gdb_port && !afl.map && !afl.forkserver) {
+        linux_tb_cache_open(&opts, &image, ember_path, backend);
     }
     tb_set_page_hooks(guest_mem_page_hooks());
     linux_syscalls_init();

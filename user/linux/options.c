@@ -30,6 +30,7 @@ static int opt_strace(LinuxOptions *o, const char *arg) { (void)arg; o->strace =
 static int opt_perfmap(LinuxOptions *o, const char *arg) { (void)arg; o->perfmap = true; return 0; }
 static int opt_log_file(LinuxOptions *o, const char *arg) { o->log_file = arg; return 0; }
 static int opt_cpu(LinuxOptions *o, const char *arg) { o->cpu_model = arg; return 0; }
+static int opt_tb_cache(LinuxOptions *o, const char *arg) { o->tb_cache = arg; return 0; }
 
 static int opt_set_env(LinuxOptions *o, const char *arg)
 {
@@ -110,12 +111,14 @@ static const OptionDef option_defs[] = {
     {"0", "EMBER_ARGV0", "argv0", opt_argv0, "the guest's argv[0]"},
     {"s", "EMBER_STACK_SIZE", "size", opt_stack_size, "guest stack size (default 8M)"},
     {"strace", "EMBER_STRACE", NULL, opt_strace, "print each system call"},
-    {"d", "EMBER_LOG", "item[,...]", opt_log, "log in_asm, op, op_opt, exec, cpu, int"},
+    {"d", "EMBER_LOG", "item[,...]", opt_log, "log in_asm, op, op_opt, exec, cpu, int, tbcache"},
     {"D", "EMBER_LOG_FILENAME", "file", opt_log_file, "write the log to this file"},
     {"cpu", "EMBER_CPU", "model", opt_cpu, "CPU model: max, x86-64-v1, x86-64-v2, x86-64-v3"},
     {"backend", "EMBER_BACKEND", "name", opt_backend, "translator backend: interp or jit"},
     {"g", "EMBER_GDB", "port", opt_gdb, "wait for gdb on this TCP port (0: any free one, printed)"},
     {"perfmap", "EMBER_PERFMAP", NULL, opt_perfmap, "name generated code for perf in /tmp/perf-PID.map (jit)"},
+    {"tbcache", "EMBER_TB_CACHE", "dir|off", opt_tb_cache,
+     "keep the program's translations across runs here (default ~/.cache/ember/tb)"},
 };
 
 #define N_OPTIONS (sizeof(option_defs) / sizeof(option_defs[0]))
@@ -150,7 +153,7 @@ int linux_log_mask_parse(const char *items)
 {
     static const struct { const char *name; int bit; } log_items[] = {
         {"in_asm", TCG_LOG_IN_ASM}, {"op", TCG_LOG_OP}, {"op_opt", TCG_LOG_OP_OPT},
-        {"exec", TCG_LOG_EXEC}, {"cpu", TCG_LOG_CPU}, {"int", TCG_LOG_INT},
+        {"exec", TCG_LOG_EXEC}, {"cpu", TCG_LOG_CPU}, {"int", TCG_LOG_INT}, {"tbcache", TCG_LOG_TB_CACHE},
     };
     int mask = 0;
     gchar **parts = g_strsplit(items, ",", -1);

@@ -21,6 +21,7 @@ typedef struct LinuxOptions {
     const char *cpu_model;       /* -cpu */
     const char *backend;         /* -backend */
     int gdb_port;                /* -g: 0 off, -1 any free port, else the port */
+    const char *tb_cache;        /* -tbcache: a directory, "off", or NULL (the default one) */
     /* What follows the options: the program and its arguments. */
     int guest_argc;
     char **guest_argv;

@@ -19,6 +19,7 @@
 #include "user/linux/guest-mem.h"
 #include "user/linux/sys-families.h"
 #include "user/linux/syscall.h"
+#include "user/linux/tb-cache.h"
 #include "user/linux/thread.h"
 
 #define THREAD_CLONE_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
@@ -200,6 +201,7 @@ static long sys_exit_group(CPUX86State *env, const long a[6])
     if (linux_process.log && linux_process.log != stderr) {
         fflush(linux_process.log);
     }
+    linux_tb_cache_save();
     syscall(SYS_exit_group, (int)a[0]);
     return 0;
 }

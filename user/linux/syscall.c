@@ -42,10 +42,8 @@ void linux_syscalls_init(void)
     linux_sys_proc_register();
 }
 
-/* -strace keeps a copy of its fd far above the guest's usual ones: a guest that closes or redirects its
-   stderr (`echo` closes fd 2 before exiting) must not silence or redirect the trace. */
-#define STRACE_FD_MIN 900
-
+/* -strace keeps a copy of its fd far above the guest's usual ones (LINUX_HOST_FD_MIN): a guest that closes
+   or redirects its stderr (`echo` closes fd 2 before exiting) must not silence or redirect the trace. */
 void linux_strace_enable(int fd)
 {
     int old = __atomic_exchange_n(&linux_strace_fd, -1, __ATOMIC_RELAXED);
@@ -53,7 +51,7 @@ void linux_strace_enable(int fd)
         close(old);
     if (fd < 0)
         return;
-    int copy = fcntl(fd, F_DUPFD_CLOEXEC, STRACE_FD_MIN);
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, LINUX_HOST_FD_MIN);
     linux_strace_fd_ours = copy >= 0;
     __atomic_store_n(&linux_strace_fd, copy >= 0 ? copy : fd, __ATOMIC_RELAXED);
 }

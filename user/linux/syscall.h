@@ -27,6 +27,10 @@ void linux_syscalls_init(void);
 /* Run the syscall in env's registers (the loop calls this on TCG_EXIT_SYSCALL); writes rax. */
 void linux_do_syscall(CPUX86State *env);
 
+/* ember's own long-lived descriptors go at or above this (F_DUPFD): the guest's files get the numbers
+   they would get natively. */
+#define LINUX_HOST_FD_MIN 900
+
 /* -strace on/off, and where it prints (stderr by default). */
 void linux_strace_enable(int fd);   /* a negative fd turns it off */
 bool linux_strace_enabled(void);

@@ -1,0 +1,102 @@
+#!/bin/bash
+# tb_cache_test.sh EMBER PROGRAM_A PROGRAM_B: translations kept across runs (-tbcache).
+#
+# PROGRAM_A and PROGRAM_B are one program built with a different constant in its code, the same size. Each
+# step checks the program's output against its native run, and what ember says it took from the cache
+# (-d tbcache: "N blocks placed from M kept, S stale, T translated and kept"):
+#   1. a first run keeps its translations; a second places them and translates nothing;
+#   2. B written over A in place, with A's size and modification time (so the file looks the same to the
+#      cache's identity): the kept blocks no longer match the guest's bytes, are found stale, and B runs;
+#   3. a cache file with flipped bytes, cut short, or holding garbage: the run is still right, and the
+#      file is written anew;
+#   4. without -tbcache the file goes to ~/.cache/ember/tb; -tbcache off writes nothing; a directory that cannot be created only turns the cache off.
+set -u
+ember=$1
+prog_a=$2
+prog_b=$3
+work=${TEST_TMPDIR:-$(mktemp -d)}/tb_cache
+rm -rf "$work"
+mkdir -p "$work"
+prog=$work/prog
+cache=$work/cache
+fail=0
+
+no() {
+    echo "FAIL: $*"
+    fail=1
+}
+
+# run LABEL [EMBER OPTIONS...]: the program under ember with -d tbcache; its output must be the native one.
+run() {
+    local label=$1
+    shift
+    "$ember" -d tbcache "$@" "$prog" >"$work/$label.out" 2>"$work/$label.err"
+    local status=$?
+    if [ "$status" != 0 ] || ! cmp -s "$work/$label.out" "$work/native.out"; then
+        no "$label: status $status, output:"
+        cat "$work/$label.out" "$work/$label.err"
+    fi
+}
+
+# took LABEL FIELD: a number from the run's cache line (placed, kept, stale, translated).
+took() {
+    local line
+    line=$(grep 'tb cache:' "$work/$1.err" | tail -1)
+    case $2 in
+    placed) echo "$line" | sed -n 's/.*cache: \([0-9]*\) blocks placed.*/\1/p' ;;
+    kept) echo "$line" | sed -n 's/.*placed from \([0-9]*\) kept.*/\1/p' ;;
+    stale) echo "$line" | sed -n 's/.* \([0-9]*\) stale.*/\1/p' ;;
+    translated) echo "$line" | sed -n 's/.* \([0-9]*\) translated and kept.*/\1/p' ;;
+    esac
+}
+
+cp "$prog_a" "$prog"
+chmod u+w "$prog"
+"$prog" >"$work/native.out"
+
+# 1. cold, then warm
+run cold -tbcache "$cache"
+translated=$(took cold translated)
+[ "$(took cold placed)" = 0 ] || no "cold: placed $(took cold placed) blocks from an empty cache"
+[ "${translated:-0}" -gt 0 ] || no "cold: kept no translations"
+[ "$(find "$cache" -name '*.tbc' | wc -l)" = 1 ] || no "cold: no cache file in $cache"
+run warm -tbcache "$cache"
+[ "$(took warm placed)" -gt 0 ] || no "warm: placed no block"
+[ "$(took warm translated)" = 0 ] || no "warm: translated $(took warm translated) blocks again"
+[ "$(took warm kept)" = "$translated" ] || no "warm: the file holds $(took warm kept) blocks, the cold run kept $translated"
+echo "cold run: kept $translated; warm run: placed $(took warm placed), translated $(took warm translated)"
+
+# 2. the same file identity, other code
+[ "$(stat -c %s "$prog_a")" = "$(stat -c %s "$prog_b")" ] || no "the two builds differ in size: the test cannot swap them"
+touch -r "$prog" "$work/stamp"
+cat "$prog_b" >"$prog"
+touch -r "$work/stamp" "$prog"
+"$prog" >"$work/native.out"
+cmp -s "$work/native.out" "$work/warm.out" && no "the two builds print the same: the test checks nothing"
+run swapped -tbcache "$cache"
+[ "$(took swapped stale)" -gt 0 ] || no "swapped: no kept block found stale"
+[ "$(took swapped translated)" -gt 0 ] || no "swapped: translated nothing"
+echo "other code: $(took swapped stale) blocks stale, $(took swapped placed) still placed"
+
+# 3. damaged files
+file=$(find "$cache" -name '*.tbc')
+size=$(stat -c %s "$file")
+printf 'garbage!garbage!garbage!' | dd of="$file" bs=1 seek=$((size / 2)) conv=notrunc status=none
+run flipped -tbcache "$cache"
+truncate -s $((size / 3)) "$file"
+run truncated -tbcache "$cache"
+echo "not a translation cache" >"$file"
+run garbage -tbcache "$cache"
+[ "$(head -c 8 "$file")" = EMBERTBC ] || no "garbage: the file was not written anew"
+run rewritten -tbcache "$cache"
+[ "$(took rewritten placed)" -gt 0 ] || no "rewritten: placed no block"
+
+# 4. the default place, off, and a directory that cannot be made
+unset XDG_CACHE_HOME
+HOME=$work/home run default
+[ "$(find "$work/home/.cache/ember/tb" -name '*.tbc' 2>/dev/null | wc -l)" = 1 ] || no "default: no file in ~/.cache/ember/tb"
+HOME=$work/home2 run off -tbcache off
+[ -e "$work/home2" ] && no "off: wrote $(find "$work/home2")"
+run nodir -tbcache /proc/self/no-such-dir
+[ "$fail" = 0 ] && echo PASS
+exit "$fail"
