@@ -85,7 +85,8 @@ typedef struct TBPersistWindow {
 static struct {
     bool active;
     char *path;
-    uint64_t identity, lo, hi;
+    uint64_t identity;
+    bool (*keepable)(uint64_t pc, uint64_t size);
     int fd;                   /* the file as opened (later saves may replace it under its name), or -1 */
     uint64_t file_size;
     GArray *entries;          /* TBPersistEntry, in file order */
@@ -188,8 +189,7 @@ bool tb_persist_open(const TBPersistConfig *cfg)
 {
     tbp.path = g_strdup(cfg->path);
     tbp.identity = cfg->identity;
-    tbp.lo = cfg->lo;
-    tbp.hi = cfg->hi;
+    tbp.keepable = cfg->keepable;
     tbp.entries = g_array_new(FALSE, FALSE, sizeof(TBPersistEntry));
     tbp.index = g_hash_table_new(g_int64_hash, g_int64_equal);
     tbp.pending = g_byte_array_new();
@@ -318,15 +318,11 @@ void tb_persist_fork_child(void)
     }
 }
 
-static bool tbp_in_range(uint64_t pc, uint64_t size)
-{
-    return size > 0 && pc >= tbp.lo && pc < tbp.hi && size <= tbp.hi - pc;
-}
-
 /* Is record r (its entry e) what the guest has at its pc now? */
 static bool tbp_matches(const TBPersistEntry *e, const TBPersistRecord *r)
 {
-    if (r->bytes != e->bytes || r->pc != e->pc || !tbp_in_range(r->pc, r->guest_size) || record_check(r) != r->check) {
+    if (r->bytes != e->bytes || r->pc != e->pc || r->guest_size == 0 || r->pc + r->guest_size < r->pc ||
+        record_check(r) != r->check) {
         return false;
     }
     /* The guest may read and run these pages (so the comparison below cannot fault)... */
@@ -342,7 +338,7 @@ static bool tbp_matches(const TBPersistEntry *e, const TBPersistRecord *r)
 
 bool tb_persist_load(TCGCPU *cpu, TranslationBlock *tb, bool cold)
 {
-    if (!tbp.active || !cpu->backend->thaw || !tbp_in_range(tb->pc, 1)) {
+    if (!tbp.active || !cpu->backend->thaw) {
         return false;
     }
     pthread_mutex_lock(&tbp.lock);
@@ -367,7 +363,7 @@ bool tb_persist_load(TCGCPU *cpu, TranslationBlock *tb, bool cold)
 
 void tb_persist_keep(TCGCPU *cpu, const TranslationBlock *tb)
 {
-    if (!tbp.active || !cpu->backend->freeze || !tbp_in_range(tb->pc, tb->size)) {
+    if (!tbp.active || !cpu->backend->freeze || tb->size == 0 || !tbp.keepable(tb->pc, tb->size)) {
         return;
     }
     pthread_mutex_lock(&tbp.lock);

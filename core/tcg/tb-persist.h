@@ -7,8 +7,8 @@
  *
  * A kept translation is used only when the guest bytes it was made from are the bytes at its address now,
  * on executable pages, for the same CPU mode flags; the file is used only by the same ember binary for the
- * same program and CPU model (an identity in its header). Only blocks inside one guest address range (the
- * main program's) are kept: the kernel places libraries elsewhere on every run. The backend turns a block
+ * same program and CPU model (an identity in its header). Only blocks of code that lies at the same address
+ * on every run are kept (the front end says which: TBPersistConfig.keepable). The backend turns a block
  * into a position-independent image and back (TCGBackend.freeze/thaw); a block it cannot move (one whose
  * code holds a host address it cannot relocate) is simply not kept.
  *
@@ -27,7 +27,9 @@ struct TranslationBlock;
 typedef struct TBPersistConfig {
     const char *path;        /* the cache file */
     uint64_t identity;       /* what the translations depend on besides the guest bytes */
-    uint64_t lo, hi;         /* the guest range whose blocks are kept */
+    /* Whether guest code at [pc, pc + size) lies where it will lie on the next run too (only such blocks
+       are kept: anything else would only fill the file). */
+    bool (*keepable)(uint64_t pc, uint64_t size);
     /* The file stays open for reading at this descriptor or above (user mode: out of the guest's way, whose
        own files must get the numbers they would get natively). */
     int fd_min;

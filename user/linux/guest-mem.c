@@ -266,6 +266,30 @@ void guest_mem_walk(uint64_t start, uint64_t len, bool guest, void (*fn)(uint64_
     guest_mem_unlock();
 }
 
+uint64_t guest_mem_find_free(uint64_t len, uint64_t low, uint64_t high)
+{
+    uint64_t found = 0;
+    guest_mem_lock();
+    /* The regions before i end at or below high; the gap below the lowest region reaching above high... */
+    guint i = guest_region_search(high);
+    uint64_t gap_end = high;
+    if (i < regions->len && guest_region_at(i)->start < gap_end)
+        gap_end = guest_region_at(i)->start;
+    /* ...then the gap below each region before it, going down. */
+    for (;;) {
+        uint64_t gap_start = i > 0 ? MAX(guest_region_at(i - 1)->end, low) : low;
+        if (gap_end >= gap_start && gap_end - gap_start >= len) {
+            found = gap_end - len;
+            break;
+        }
+        if (i == 0 || guest_region_at(i - 1)->start <= low)
+            break;
+        gap_end = guest_region_at(--i)->start;
+    }
+    guest_mem_unlock();
+    return found;
+}
+
 bool guest_mem_any_guest(uint64_t start, uint64_t len)
 {
     uint64_t end = GUEST_PAGE_ALIGN(start + len);

@@ -39,6 +39,18 @@ typedef struct GuestRegionInfo {
     const char *name;      /* file path (copied) */
 } GuestRegionInfo;
 
+/*
+ * Where the guest's mappings without an address go (mmap(NULL), the ELF interpreter): top-down from
+ * GUEST_MMAP_TOP like the kernel's without address randomization, so that a program's libraries land at
+ * the same addresses run after run (and their translations can be kept: tb-cache.c). Ember's own mappings
+ * are the host kernel's, at most ~1 TB below the top of the address space, above this range.
+ */
+#define GUEST_MMAP_TOP 0x7e0000000000ULL
+#define GUEST_MMAP_LOW 0x200000000000ULL
+/* The highest start at which len bytes fit between low and high without touching a guest mapping; 0 when
+   there is no such room. Ember's own mappings are not recorded: map there with MAP_FIXED_NOREPLACE. */
+uint64_t guest_mem_find_free(uint64_t len, uint64_t low, uint64_t high);
+
 /* Record [start, start+len) as the guest's, replacing whatever was recorded there. */
 void guest_mem_record(uint64_t start, uint64_t len, const GuestRegionInfo *info);
 /* Record a mapping of fd (name from /proc/self/fd, device and inode from fstat). */

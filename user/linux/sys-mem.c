@@ -139,7 +139,19 @@ long guest_mem_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, ui
     Ranges claims;
     long ret = replace ? claim_non_guest(addr, len, &claims) : 0;
     if (ret == 0) {
-        void *p = mmap((void *)(uintptr_t)addr, len, prot, flags, fd, (off_t)offset);
+        void *p = MAP_FAILED;
+        /* No address: the guest's own top-down area (guest-mem.h), unless ember has a mapping there. */
+        uint64_t pick = addr == 0 && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_32BIT))
+                            ? guest_mem_find_free(len, GUEST_MMAP_LOW, GUEST_MMAP_TOP) : 0;
+        if (pick) {
+            p = mmap((void *)(uintptr_t)pick, len, prot, flags | MAP_FIXED_NOREPLACE, fd, (off_t)offset);
+            if (p != MAP_FAILED && (uintptr_t)p != pick) {
+                munmap(p, len);   /* a kernel older than MAP_FIXED_NOREPLACE took it as a hint */
+                p = MAP_FAILED;
+            }
+        }
+        if (p == MAP_FAILED)
+            p = mmap((void *)(uintptr_t)addr, len, prot, flags, fd, (off_t)offset);
         if (p == MAP_FAILED) {
             ret = -errno;
             if (replace)

@@ -6,11 +6,32 @@
 
 #include "core/tcg/cpu-exec.h"
 #include "core/tcg/tb-persist.h"
+#include "user/linux/guest-mem.h"
 #include "user/linux/syscall.h"
 #include "user/linux/tb-cache.h"
 #include "user/linux/thread.h"
 
 static bool tb_cache_open;
+static uint64_t tb_cache_exe_lo, tb_cache_exe_hi;
+
+/* Is the code at addr where it will be on the next run: in the main program (a fixed address: ET_EXEC, or
+   elf-load's PIE base), or in a file the guest mapped into its top-down area (guest-mem.h), which it fills
+   the same way on every run that maps the same files in the same order? */
+static bool tb_cache_fixed_at(uint64_t addr)
+{
+    if (addr >= tb_cache_exe_lo && addr < tb_cache_exe_hi) {
+        return true;
+    }
+    GuestRegionInfo info;
+    uint64_t start, end;
+    return addr >= GUEST_MMAP_LOW && addr < GUEST_MMAP_TOP && guest_mem_lookup(addr, &start, &end, &info, NULL, 0) &&
+           info.kind == GUEST_REGION_FILE && !info.shared;
+}
+
+static bool tb_cache_keepable(uint64_t pc, uint64_t size)
+{
+    return tb_cache_fixed_at(pc) && tb_cache_fixed_at(pc + size - 1);
+}
 
 /* What identifies a file's version: device, inode, size, modification time. */
 static uint64_t tb_cache_hash_file(uint64_t h, const char *path)
@@ -53,8 +74,9 @@ void linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const 
     char *name = g_strdup_printf("%s-%016llx.tbc", base,
                                  (unsigned long long)tb_cache_hash_str(0, img->exe_path));
     char *path = g_build_filename(dir, name, NULL);
-    TBPersistConfig cfg = {.path = path, .identity = id, .lo = img->start_code, .hi = img->end_code,
-                           .fd_min = LINUX_HOST_FD_MIN};
+    tb_cache_exe_lo = img->start_code;
+    tb_cache_exe_hi = img->end_code;
+    TBPersistConfig cfg = {.path = path, .identity = id, .keepable = tb_cache_keepable, .fd_min = LINUX_HOST_FD_MIN};
     tb_cache_open = tb_persist_open(&cfg);
     g_free(path);
     g_free(name);
