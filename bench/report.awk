@@ -1,8 +1,9 @@
 # bench/report.awk: formats bench/run's measurements as a plain table or as Markdown, with the ratios,
 # the geometric means of ember/qemu and ember/native, and the issue's targets checked.
 #
-# Input, one line per workload, tab-separated: label, then for native, interp, jit and qemu one
-# "status|best_seconds|peak_rss_kb" field each, then the workload's key. Variables: markdown, date,
+# Input, one line per workload, tab-separated: label, then for native, interp, jit, qemu and jit-cold
+# one "status|best_seconds|peak_rss_kb" field each, then the workload's key. jit runs with the
+# translations an earlier run kept (-tbcache), jit-cold without (-tbcache off). Variables: markdown, date,
 # machine, os, commit, qemu_version, load, runs, quick, jit_na.
 
 function cell_status(i) { split($(i + 1), p, "|"); return p[1] }
@@ -18,15 +19,16 @@ function fmt_mb(kb) { return kb == "" ? "-" : sprintf(kb < 10240 ? "%.1f" : "%.0
 function is_integer(key) { return key != "nbody" && key != "startup" }
 
 BEGIN {
-    ncfg = 4
-    cfg[1] = "native"; cfg[2] = "interp"; cfg[3] = "jit"; cfg[4] = "qemu"
+    ncfg = 5
+    cfg[1] = "native"; cfg[2] = "interp"; cfg[3] = "jit"; cfg[4] = "qemu"; cfg[5] = "jit-cold"
+    order[1] = 1; order[2] = 2; order[3] = 3; order[4] = 5; order[5] = 4
     n = 0
 }
 
 {
     n++
     label[n] = $1
-    key[n] = $6
+    key[n] = $(ncfg + 2)
     for (i = 1; i <= ncfg; i++) {
         st[n, i] = cell_status(i)
         secs[n, i] = cell_secs(i)
@@ -48,10 +50,13 @@ function time_cell(w, i, with_qemu,    s) {
     return s ")"
 }
 
-function rss_cell(w,    s, i) {
+# Columns in table order: native, interp, jit, jit-cold, qemu.
+function rss_cell(w,    s, j, i) {
     s = ""
-    for (i = 1; i <= ncfg; i++)
-        s = s (i > 1 ? " / " : "") (ok[w, i] ? fmt_mb(kb[w, i]) : "-")
+    for (j = 1; j <= ncfg; j++) {
+        i = order[j]
+        s = s (j > 1 ? " / " : "") (ok[w, i] ? fmt_mb(kb[w, i]) : "-")
+    }
     return s
 }
 
@@ -74,7 +79,7 @@ function targets(i, name,    w, g, sum, cnt, bad, line) {
     for (w = 1; w <= n; w++)
         if (ok[w, i] && ok[w, 4]) { sum += log(secs[w, i] / secs[w, 4]); cnt++ }
     if (cnt == 0) {
-        print bullet name ": not measured (" (i == 3 && jit_na != "" ? jit_na : "no runs") ")"
+        print bullet name ": not measured (" ((i == 3 || i == 5) && jit_na != "" ? jit_na : "no runs") ")"
         return
     }
     g = exp(sum / cnt)
@@ -100,26 +105,31 @@ function targets(i, name,    w, g, sum, cnt, bad, line) {
 }
 
 END {
+    ncol = 7
     head[1] = "workload"
     head[2] = "native s"
     head[3] = "interp s (x native)"
     head[4] = "jit s (x native, x qemu)"
-    head[5] = "qemu s (x native)"
-    head[6] = "peak RSS MB native / interp / jit / qemu"
+    head[5] = "jit, nothing kept s (x native, x qemu)"
+    head[6] = "qemu s (x native)"
+    head[7] = "peak RSS MB native / interp / jit / jit nothing kept / qemu"
     for (w = 1; w <= n; w++) {
         row[w, 1] = label[w]
         row[w, 2] = time_cell(w, 1, 0)
         row[w, 3] = time_cell(w, 2, 0)
         row[w, 4] = time_cell(w, 3, 1)
-        row[w, 5] = time_cell(w, 4, 0)
-        row[w, 6] = rss_cell(w)
+        row[w, 5] = time_cell(w, 5, 1)
+        row[w, 6] = time_cell(w, 4, 0)
+        row[w, 7] = rss_cell(w)
     }
     if (markdown) {
         print "# Ember benchmark results"
         print ""
         print "Measured with `./ember bench" (quick ? " --quick" : "") "`: best wall time of " runs " run(s) per cell;"
         print "peak RSS is the largest of the runs. Every emulated run printed exactly what the native run"
-        print "printed unless its cell says otherwise. See README.md for the workloads."
+        print "printed unless its cell says otherwise. See README.md for the workloads. The jit column runs with"
+        print "the translations an earlier run of the same program kept (-tbcache; one untimed run first), as a"
+        print "program run again does; the next column with none kept (-tbcache off), as a first run."
         print ""
         print "- Date: " date
         print "- Machine: " machine
@@ -129,34 +139,35 @@ END {
         print "- Load: " load " (other work on the machine makes every column slower)"
         print ""
         line = "|"; sep = "|"
-        for (c = 1; c <= 6; c++) { line = line " " head[c] " |"; sep = sep (c == 1 ? " --- |" : " ---: |") }
+        for (c = 1; c <= ncol; c++) { line = line " " head[c] " |"; sep = sep (c == 1 ? " --- |" : " ---: |") }
         print line
         print sep
         for (w = 1; w <= n; w++) {
             line = "|"
-            for (c = 1; c <= 6; c++) line = line " " row[w, c] " |"
+            for (c = 1; c <= ncol; c++) line = line " " row[w, c] " |"
             print line
         }
         print ""
         bullet = "- "
     } else {
-        for (c = 1; c <= 6; c++) width[c] = length(head[c])
+        for (c = 1; c <= ncol; c++) width[c] = length(head[c])
         for (w = 1; w <= n; w++)
-            for (c = 1; c <= 6; c++) if (length(row[w, c]) > width[c]) width[c] = length(row[w, c])
+            for (c = 1; c <= ncol; c++) if (length(row[w, c]) > width[c]) width[c] = length(row[w, c])
         line = ""
-        for (c = 1; c <= 6; c++) line = line sprintf(c == 1 ? "%-" width[c] "s" : "  %" width[c] "s", head[c])
+        for (c = 1; c <= ncol; c++) line = line sprintf(c == 1 ? "%-" width[c] "s" : "  %" width[c] "s", head[c])
         print line
         for (w = 1; w <= n; w++) {
             line = ""
-            for (c = 1; c <= 6; c++) line = line sprintf(c == 1 ? "%-" width[c] "s" : "  %" width[c] "s", row[w, c])
+            for (c = 1; c <= ncol; c++) line = line sprintf(c == 1 ? "%-" width[c] "s" : "  %" width[c] "s", row[w, c])
             print line
         }
         print ""
         bullet = ""
     }
-    print bullet "geometric mean interp/qemu: " geomean(2, 4) ", jit/qemu: " geomean(3, 4)
+    print bullet "geometric mean interp/qemu: " geomean(2, 4) ", jit/qemu: " geomean(3, 4) \
+          ", jit nothing kept/qemu: " geomean(5, 4)
     print bullet "geometric mean interp/native: " geomean(2, 1) ", jit/native: " geomean(3, 1) \
-          ", qemu/native: " geomean(4, 1)
+          ", jit nothing kept/native: " geomean(5, 1) ", qemu/native: " geomean(4, 1)
     if (markdown) {
         print ""
         print "## The issue's targets"
@@ -167,5 +178,6 @@ END {
         bullet = "  "
     }
     targets(3, "jit")
+    targets(5, "jit, nothing kept")
     targets(2, "interp")
 }
