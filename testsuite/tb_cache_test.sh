@@ -8,7 +8,7 @@
 #   2. B written over A in place, with A's size and modification time (so the file looks the same to the
 #      cache's identity): the kept blocks no longer match the guest's bytes, are found stale, and B runs;
 #   3. a cache file with flipped bytes, cut short, or holding garbage: the run is still right, and the
-#      file is written anew;
+#      file is mended (cut at the damage, or written anew) so that the next run translates nothing;
 #   4. without -tbcache the file goes to ~/.cache/ember/tb; -tbcache off writes nothing; a directory that cannot be created only turns the cache off.
 set -u
 ember=$1
@@ -85,11 +85,15 @@ printf 'garbage!garbage!garbage!' | dd of="$file" bs=1 seek=$((size / 2)) conv=n
 run flipped -tbcache "$cache"
 truncate -s $((size / 3)) "$file"
 run truncated -tbcache "$cache"
+[ "$(took truncated translated)" -gt 0 ] || no "truncated: translated nothing"
+run truncated-again -tbcache "$cache"
+[ "$(took truncated-again translated)" = 0 ] || no "truncated-again: translated $(took truncated-again translated) blocks: the cut-off file was not mended"
 echo "not a translation cache" >"$file"
 run garbage -tbcache "$cache"
 [ "$(head -c 8 "$file")" = EMBERTBC ] || no "garbage: the file was not written anew"
 run rewritten -tbcache "$cache"
 [ "$(took rewritten placed)" -gt 0 ] || no "rewritten: placed no block"
+[ "$(took rewritten translated)" = 0 ] || no "rewritten: translated $(took rewritten translated) blocks"
 
 # 4. the default place, off, and a directory that cannot be made
 unset XDG_CACHE_HOME

@@ -89,12 +89,15 @@ static struct {
     bool (*keepable)(uint64_t pc, uint64_t size);
     int fd;                   /* the file as opened (later saves may replace it under its name), or -1 */
     uint64_t file_size;
-    GArray *entries;          /* TBPersistEntry, in file order */
-    GHashTable *index;        /* guest pc -> the index of its latest entry, plus 1 */
+    /* The latest entry of each guest pc: open addressing, linear probing, a power of two long, at most half
+       full (an empty slot has bytes == 0). */
+    TBPersistEntry *index;
+    size_t index_mask;
     TBPersistWindow win[TBP_WINDOWS];
     uint64_t fetches;
     uint8_t *big;             /* a record larger than a window */
-    bool rewrite;             /* the file is missing, foreign, torn or too big: the next write starts anew */
+    bool rewrite;             /* the file is missing, foreign or too big: the next write starts anew */
+    uint64_t torn_at;         /* nonzero: the file's records end here, garbage follows (cut before appending) */
     pthread_mutex_t lock;     /* everything but the configuration: loads, keeps and saves take it */
     GByteArray *pending;      /* records translated since the last write */
     TBPersistStats stats;
@@ -146,8 +149,18 @@ static uint64_t record_check(const TBPersistRecord *r)
     return tb_persist_hash(0, after, r->bytes - (size_t)(after - (const uint8_t *)r));
 }
 
+/* The index slot of pc: its entry, or the empty slot where it would go. */
+static TBPersistEntry *tbp_slot(uint64_t pc)
+{
+    size_t i = (size_t)((pc * 0x9e3779b97f4a7c15ULL) >> 32) & tbp.index_mask;
+    while (tbp.index[i].bytes && tbp.index[i].pc != pc) {
+        i = (i + 1) & tbp.index_mask;
+    }
+    return &tbp.index[i];
+}
+
 /* Read the headers of the open file into the index; false if it is not a file of ours for this identity.
-   A torn tail (a run that died while writing) ends the index and has the next write start anew. */
+   A torn tail (a run that died while writing, a damaged file) ends the index; the next write cuts it off. */
 static bool tbp_index_file(void)
 {
     TBPersistHeader h;
@@ -155,6 +168,7 @@ static bool tbp_index_file(void)
         h.version != TBP_VERSION || h.identity != tbp.identity) {
         return false;
     }
+    GArray *entries = g_array_new(FALSE, FALSE, sizeof(TBPersistEntry));
     uint8_t *buf = g_malloc(TBP_INDEX_READ);
     uint64_t buf_at = 0, at = sizeof(h);
     size_t buf_len = 0;
@@ -168,20 +182,26 @@ static bool tbp_index_file(void)
         uint64_t left = tbp.file_size - at;
         if (buf_len < sizeof(*r) || r->bytes < sizeof(*r) || r->bytes > left || (r->bytes & 7) ||
             sizeof(*r) + TBP_ALIGN(r->guest_size) + r->image_size > r->bytes) {
-            tbp.rewrite = true;
+            tbp.torn_at = at;
             break;
         }
         TBPersistEntry e = {.pc = r->pc, .offset = at, .bytes = r->bytes, .flags = r->flags, .cold = r->cold != 0};
-        g_array_append_val(tbp.entries, e);
+        g_array_append_val(entries, e);
         at += r->bytes;
     }
     g_free(buf);
-    /* The index points into the array: built once it stops growing. */
-    for (guint i = 0; i < tbp.entries->len; i++) {
-        TBPersistEntry *e = &g_array_index(tbp.entries, TBPersistEntry, i);
-        g_hash_table_insert(tbp.index, &e->pc, GUINT_TO_POINTER(i + 1));
+    size_t slots = 16;
+    while (slots < 2 * (size_t)entries->len) {
+        slots *= 2;
     }
-    tbp.stats.records = tbp.entries->len;
+    tbp.index = g_new0(TBPersistEntry, slots);
+    tbp.index_mask = slots - 1;
+    for (guint i = 0; i < entries->len; i++) {
+        const TBPersistEntry *e = &g_array_index(entries, TBPersistEntry, i);
+        *tbp_slot(e->pc) = *e;   /* in file order: the latest record of a pc wins */
+    }
+    tbp.stats.records = entries->len;
+    g_array_free(entries, TRUE);
     return true;
 }
 
@@ -190,8 +210,6 @@ bool tb_persist_open(const TBPersistConfig *cfg)
     tbp.path = g_strdup(cfg->path);
     tbp.identity = cfg->identity;
     tbp.keepable = cfg->keepable;
-    tbp.entries = g_array_new(FALSE, FALSE, sizeof(TBPersistEntry));
-    tbp.index = g_hash_table_new(g_int64_hash, g_int64_equal);
     tbp.pending = g_byte_array_new();
     tbp.rewrite = true;
     tbp.fd = open(cfg->path, O_RDONLY | O_CLOEXEC);
@@ -206,11 +224,14 @@ bool tb_persist_open(const TBPersistConfig *cfg)
     struct stat st;
     if (tbp.fd >= 0 && fstat(tbp.fd, &st) == 0 && st.st_size > 0 && st.st_size <= TBP_MAX_FILE) {
         tbp.file_size = (uint64_t)st.st_size;
-        tbp.rewrite = !tbp_index_file();
+        tbp.rewrite = false;
+        if (!tbp_index_file()) {
+            tbp.rewrite = true;
+        }
     }
     if (tbp.rewrite) {
-        g_hash_table_remove_all(tbp.index);
-        g_array_set_size(tbp.entries, 0);
+        g_free(tbp.index);
+        tbp.index = NULL;
         tbp.stats.records = 0;
     }
     tbp.active = true;
@@ -287,13 +308,18 @@ static void tbp_write_pending(void)
     bool ok = false;
     if (!tbp.rewrite) {
         int fd = open(tbp.path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        ok = fd >= 0 && write(fd, tbp.pending->data, tbp.pending->len) == (ssize_t)tbp.pending->len;
+        if (fd >= 0 && tbp.torn_at && ftruncate(fd, (off_t)tbp.torn_at) == 0) {
+            tbp.file_size = tbp.torn_at;
+            tbp.torn_at = 0;
+        }
+        ok = fd >= 0 && !tbp.torn_at && write(fd, tbp.pending->data, tbp.pending->len) == (ssize_t)tbp.pending->len;
         if (fd >= 0) {
             close(fd);
         }
     }
     if (!ok) {
         tbp.file_size = 0;
+        tbp.torn_at = 0;
         ok = tbp_write_new();
     }
     tbp.file_size += ok ? tbp.pending->len : 0;
@@ -342,8 +368,8 @@ bool tb_persist_load(TCGCPU *cpu, TranslationBlock *tb, bool cold)
         return false;
     }
     pthread_mutex_lock(&tbp.lock);
-    guint i = GPOINTER_TO_UINT(g_hash_table_lookup(tbp.index, &tb->pc));
-    const TBPersistEntry *e = i ? &g_array_index(tbp.entries, TBPersistEntry, i - 1) : NULL;
+    const TBPersistEntry *e = tbp.index ? tbp_slot(tb->pc) : NULL;
+    e = e && e->bytes ? e : NULL;
     bool placed = false;
     if (e && e->flags == tb->flags && (cold || !e->cold)) {
         const TBPersistRecord *r = tbp_fetch(e);
