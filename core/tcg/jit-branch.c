@@ -34,7 +34,7 @@ int jit_branch_stub_open(JitCtx *c)
     memcpy(konst, c->konst, sizeof(konst));
     uint8_t *code = c->stub_code + c->stub_bytes;
     JitBuf body = c->b;
-    c->b = (JitBuf){code, code, code + JIT_STUB_MAX_BYTES, false, false};
+    c->b = (JitBuf){.start = code, .p = code, .end = code + JIT_STUB_MAX_BYTES};
     jit_sync(c, true);
     JitBuf stub = c->b;
     c->b = body;

@@ -147,6 +147,11 @@ static JitCmp jit_cmp_prepare(JitCtx *c, TCGCond *condp, TCGTemp a, TCGTemp b, i
            the result zero") */
         k.rb = k.ra;
         k.bits = mask == ~0ULL ? 64 : 32;
+    } else if (k.tst && mask != 0 && mask == 1ULL << (bits - 1)) {
+        /* the sign bit (the lazy flags' SF): test r, r and a signed compare with zero, instead of loading
+           a 64-bit mask */
+        k.rb = k.ra;
+        *condp = cond == TCG_COND_TSTNE ? TCG_COND_LT : TCG_COND_GE;
     } else if (jit_imm_ok(c, b, bits)) {
         k.imm = jit_imm32(c, b);
     } else {
@@ -155,9 +160,16 @@ static JitCmp jit_cmp_prepare(JitCtx *c, TCGCond *condp, TCGTemp a, TCGTemp b, i
     return k;
 }
 
-/* Set the host flags for the prepared comparison. */
-static void jit_cmp_emit(JitCtx *c, const JitCmp *k)
+/* Set the host flags for the prepared comparison under cond. An equality test of a register against zero
+   needs nothing when the instruction just emitted (an add, sub, and, or, xor: the lazy flags' result, as
+   often as not) left its flags for that register. */
+static void jit_cmp_emit(JitCtx *c, const JitCmp *k, TCGCond cond)
 {
+    bool zero_test = (k->rb == k->ra && k->tst) || (k->rb < 0 && k->imm == 0 && !k->tst);
+    bool equality = cond == TCG_COND_EQ || cond == TCG_COND_NE || cond == TCG_COND_TSTEQ || cond == TCG_COND_TSTNE;
+    if (zero_test && equality && jit_flags_of_result(&c->b, k->ra, k->bits)) {
+        return;
+    }
     if (k->rb >= 0) {
         jit_op_rr(&c->b, k->tst ? JOP_TEST : JOP_CMP, k->rb, k->ra, k->bits);
     } else if (k->tst) {
@@ -772,7 +784,7 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
         }
         JitCmp k = jit_cmp_prepare(c, &cond, a[1], a[2], bits);
         int rd = jit_def(c, a[0], -1, -1);
-        jit_cmp_emit(c, &k);
+        jit_cmp_emit(c, &k, cond);
         jit_setcc(b, jit_cc_of(cond), JR_RAX);
         jit_extend(b, rd, JR_RAX, 8, false, 32);
         c->reg_zext[rd] = true;
@@ -794,11 +806,11 @@ static int jit_pure(JitCtx *c, const TCGOp *op, int bits)
         int cc = jit_cc_of(cond);
         /* Moves keep the flags; cmov at 32 bits clears the upper half either way. */
         if (rd == r1) {
-            jit_cmp_emit(c, &k);
+            jit_cmp_emit(c, &k, cond);
             jit_cmov(b, cc ^ 1, rd, r2, bits);
         } else {
             jit_mov_rr(c, JR_RAX, r2, bits);
-            jit_cmp_emit(c, &k);
+            jit_cmp_emit(c, &k, cond);
             jit_cmov(b, cc, JR_RAX, r1, bits);
             jit_mov_rr(c, rd, JR_RAX, 64);
         }
@@ -972,6 +984,7 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         }
         jit_regs_drop_all(c);
         c->label_at[op->cargs[0]] = b->p;
+        b->flags_at = NULL;   /* other paths join here */
         return 0;
     case INDEX_op_br:
         if (op->cargs[0] >= (uint64_t)c->s->nb_labels) {
@@ -1010,7 +1023,7 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         if (stub < 0) {
             jit_sync(c, true);
         }
-        jit_cmp_emit(c, &k);
+        jit_cmp_emit(c, &k, cond);
         uint8_t *field = jit_jcc32(b, jit_cc_of(cond), NULL);
         if (stub >= 0) {
             jit_branch_stub_close(c, stub, field, (int)op->cargs[1]);
@@ -1438,7 +1451,7 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     jit_sites_reset(c);
     c->hdr = (JitBlock *)(void *)start;
     memset(c->hdr, 0, JIT_BLOCK_HDR);
-    c->b = (JitBuf){start, start + JIT_BLOCK_HDR, start + max, false, false};
+    c->b = (JitBuf){.start = start, .p = start + JIT_BLOCK_HDR, .end = start + max};
     /* Only system mode sets TCGCPU.mem, and the compiling thread is the one that will run the block. */
     c->soft_mem = tcg_current_cpu && tcg_current_cpu->mem;
 

@@ -192,9 +192,40 @@ static inline void jit_rex(JitBuf *b, int bits, int reg, int rm)
 }
 
 /* opcode with ModRM = reg, rm (register direct). */
+/* An instruction that leaves the flags alone was emitted from `start` on, writing register dest (-1: a
+   memory store): what the flags held still holds, unless dest was the register they describe. */
+static void jit_flags_kept(JitBuf *b, const uint8_t *start, int dest)
+{
+    if (b->flags_at == start && dest != b->flags_reg) {
+        b->flags_at = b->p;
+    }
+}
+
+/* An ALU instruction (add, or, and, sub, xor) just left its result in reg: the flags describe it. */
+static void jit_flags_result(JitBuf *b, int reg, int bits)
+{
+    b->flags_at = b->p;
+    b->flags_reg = reg;
+    b->flags_bits = bits;
+}
+
 void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits)
 {
+    const uint8_t *start = b->p;
     jit_op_reg(b, opcode, reg, rm, bits == 64 ? JM_W : 0);
+    switch (opcode) {
+    case JOP_ADD: case JOP_OR: case JOP_AND: case JOP_SUB: case JOP_XOR:
+        jit_flags_result(b, rm, bits);
+        break;
+    case JOP_MOV_STORE:
+        jit_flags_kept(b, start, rm);
+        break;
+    case JOP_MOV_LOAD:
+        jit_flags_kept(b, start, reg);
+        break;
+    default:
+        break;
+    }
 }
 
 /* The immediate after an opcode and its ModRM (which made room for it): a byte or four. */
@@ -217,6 +248,7 @@ void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int b
     if (!jit_room(b)) {
         return;
     }
+    const uint8_t *start = b->p;
     jit_rex(b, bits, reg, base);
     jit_byte(b, opcode);
     if (disp == (int8_t)disp) {
@@ -226,6 +258,9 @@ void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int b
         jit_byte(b, (uint8_t)(0x80 | (reg & 7) << 3 | (base & 7)));
         memcpy(b->p, &disp, 4);
         b->p += 4;
+    }
+    if (opcode == JOP_MOV_LOAD || opcode == JOP_MOV_STORE) {
+        jit_flags_kept(b, start, opcode == JOP_MOV_LOAD ? reg : -1);
     }
 }
 
@@ -266,6 +301,7 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
     if (!jit_room(b)) {
         return;
     }
+    const uint8_t *start = b->p;
     if (flags & JM_66) {
         jit_byte(b, 0x66);
     }
@@ -294,6 +330,16 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
         memcpy(b->p, &disp, 4);
         b->p += 4;
     }
+    switch (opcode) {
+    case JOP_MOV_LOAD: case 0x8d: case 0x63: case 0x0fb6: case 0x0fb7: case 0x0fbe: case 0x0fbf:
+        jit_flags_kept(b, start, reg);   /* loads, lea, extending loads */
+        break;
+    case JOP_MOV_STORE: case 0x88:
+        jit_flags_kept(b, start, -1);
+        break;
+    default:
+        break;
+    }
 }
 
 /* Group-1 ALU op (ext: ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7) with a sign-extended immediate. */
@@ -302,6 +348,9 @@ void jit_alu_ri(JitBuf *b, int ext, int reg, int32_t imm, int bits)
     bool small = imm == (int8_t)imm;
     jit_op_rr(b, small ? 0x83 : 0x81, ext, reg, bits);
     jit_imm_tail(b, imm, small);
+    if (ext != 7 && ext != 2 && ext != 3) {   /* add, or, and, sub, xor: not cmp, adc, sbb */
+        jit_flags_result(b, reg, bits);
+    }
 }
 
 /* The same on memory: [base + disp] op= imm (CMP: compare). */
@@ -595,8 +644,8 @@ void jit_pins_prepare(const TCGCPU *cpu)
         jit_pins.reg[i] = regs[i];
         jit_pins.env_offset[i] = target->pinned[i];
     }
-    JitBuf b = {jit_region + JIT_PINNED_TRAMPOLINE_AT, jit_region + JIT_PINNED_TRAMPOLINE_AT,
-                jit_region + JIT_TRAMPOLINE_BYTES, false, false};
+    JitBuf b = {.start = jit_region + JIT_PINNED_TRAMPOLINE_AT, .p = jit_region + JIT_PINNED_TRAMPOLINE_AT,
+                .end = jit_region + JIT_TRAMPOLINE_BYTES};
     jit_emit_trampoline(&b, &jit_pins, &jit_pins.prologue, &jit_pins.epilogue);
     if (!b.overflow && !b.error) {
         __atomic_store_n(&jit_pins.owner, target, __ATOMIC_RELEASE);
@@ -785,7 +834,7 @@ static bool jit_buf_init_locked(void)
     }
     jit_block_map = map;
     jit_region = p;
-    JitBuf b = {jit_region, jit_region, jit_region + JIT_TRAMPOLINE_BYTES, false, false};
+    JitBuf b = {.start = jit_region, .p = jit_region, .end = jit_region + JIT_TRAMPOLINE_BYTES};
     jit_emit_trampoline(&b, NULL, &jit_prologue, &jit_epilogue);
     if (b.overflow || b.error || !jit_ring_init()) {
         munmap(p, JIT_RESERVATION);

@@ -37,6 +37,11 @@ typedef struct JitBuf {
     uint8_t *start, *p, *end;
     bool overflow;   /* ran out of room */
     bool error;      /* asked the encoder for a form that does not exist (a bug in the lowering) */
+    /* While p == flags_at, the host flags are those an add/sub/and/or/xor left for the value in flags_reg
+       (flags_bits wide): ZF and SF as `test flags_reg, flags_reg` would set them (jit_flags_of_result). Only
+       the hand-encoded forms keep this; anything else emitted moves p past it. A label clears it. */
+    const uint8_t *flags_at;
+    int flags_reg, flags_bits;
 } JitBuf;
 
 /* Operand constructors for jit_ins. */
@@ -98,6 +103,12 @@ void jit_mov_low(JitBuf *b, int dst, int src, int bits);
 enum { JOP_IMUL = 0x0faf, JOP_BSF = 0x0fbc, JOP_BSR = 0x0fbd };
 /* movdqu xmm, m128 and back (F3 0F 6F / F3 0F 7F) through jit_op_mem with JM_F3. */
 enum { JOP_MOVDQU_LOAD = 0x0f6f, JOP_MOVDQU_STORE = 0x0f7f };
+
+/* Do the host flags hold ZF and SF of reg's bits-wide value, from the instruction just emitted? */
+static inline bool jit_flags_of_result(const JitBuf *b, int reg, int bits)
+{
+    return b->flags_at == b->p && b->flags_reg == reg && b->flags_bits == bits;
+}
 
 /* Hand-written rel32 branches: return the address of the 4-byte displacement for later patching. */
 uint8_t *jit_jmp32(JitBuf *b, const void *target);

@@ -15,7 +15,7 @@ namespace {
 struct Buf {
     uint8_t bytes[64];
     JitBuf b;
-    Buf() { b = JitBuf{bytes, bytes, bytes + sizeof(bytes), false, false}; }
+    Buf() { b = JitBuf{}; b.start = b.p = bytes; b.end = bytes + sizeof(bytes); }
     std::vector<uint8_t> Out() const
     {
         EXPECT_FALSE(b.overflow || b.error);
@@ -234,3 +234,33 @@ TEST(JitEncode, MemoryFormsMeanWhatTheySay)
 }
 
 }  // namespace
+
+// The record of what the host flags describe (JitBuf.flags_at), which lets a compare of a just-computed
+// register with zero emit nothing: an ALU result sets it; moves to other registers and stores keep it; a
+// move into that register, a compare, or any other instruction ends it.
+TEST(JitEncode, FlagsOfResultFollowOnlyFlagNeutralInstructions)
+{
+    Buf a;
+    EXPECT_FALSE(jit_flags_of_result(&a.b, JR_R13, 64));
+    jit_op_rr(&a.b, JOP_SUB, JR_R14, JR_R13, 64);   // sub r13, r14
+    EXPECT_TRUE(jit_flags_of_result(&a.b, JR_R13, 64));
+    EXPECT_FALSE(jit_flags_of_result(&a.b, JR_R14, 64));
+    EXPECT_FALSE(jit_flags_of_result(&a.b, JR_R13, 32));
+    jit_op_rr(&a.b, JOP_MOV_STORE, JR_R14, JR_R12, 64);   // mov r12, r14
+    jit_op_rm(&a.b, JOP_MOV_STORE, JR_R12, JR_RBP, 0x40, 64);   // mov [rbp + 0x40], r12
+    jit_op_mem(&a.b, JOP_MOV_LOAD, JR_RAX, JR_RBX, JR_RCX, 8, JM_W);   // mov rax, [rbx + rcx + 8]
+    EXPECT_TRUE(jit_flags_of_result(&a.b, JR_R13, 64));
+    jit_op_rm(&a.b, JOP_MOV_LOAD, JR_R13, JR_RBP, 0x48, 64);   // mov r13, [rbp + 0x48]: another value
+    EXPECT_FALSE(jit_flags_of_result(&a.b, JR_R13, 64));
+
+    Buf b;
+    jit_alu_ri(&b.b, 4, JR_RDX, 0xff, 32);   // and edx, 0xff
+    EXPECT_TRUE(jit_flags_of_result(&b.b, JR_RDX, 32));
+    jit_op_rr(&b.b, JOP_CMP, JR_RAX, JR_RDX, 32);   // cmp edx, eax: other flags
+    EXPECT_FALSE(jit_flags_of_result(&b.b, JR_RDX, 32));
+    jit_alu_ri(&b.b, 7, JR_RDX, 1, 32);   // cmp edx, 1 is not a result either
+    EXPECT_FALSE(jit_flags_of_result(&b.b, JR_RDX, 32));
+    jit_alu_ri(&b.b, 0, JR_RDX, 1, 32);   // add edx, 1
+    jit_shift_ri(&b.b, 4, JR_RAX, 3, 64);  // shl rax, 3: flags of its own
+    EXPECT_FALSE(jit_flags_of_result(&b.b, JR_RDX, 32));
+}
