@@ -681,34 +681,11 @@ static uint8_t *jit_slice_base(unsigned i)
 static uint8_t *jit_populated_end;   /* within the current slice, the pages before this are resident */
 static bool jit_populate_unsupported;
 
-/*
- * Past its first JIT_HUGE_AFTER bytes a slice asks for transparent huge pages (where the kernel gives them
- * on request): a program that translates that much (python's start-up: 13 MB) then takes one fault per
- * 2 MB instead of 512, 3% of its start-up; a small one (a static hello: 5% slower and 1.6 MB more memory
- * with huge pages from the start) never gets there.
- */
-#define JIT_HUGE_AFTER (4u << 20)
-#define JIT_HUGE_PAGE (2u << 20)
-static bool jit_slice_huge;   /* the current slice's rest has been advised */
-
-static void jit_huge_rest(const uint8_t *need_end)
-{
-    if (jit_slice_huge || (size_t)(need_end - jit_slice_start) < JIT_HUGE_AFTER) {
-        return;
-    }
-    jit_slice_huge = true;
-    uint8_t *lo = (uint8_t *)(((uintptr_t)jit_populated_end + JIT_HUGE_PAGE - 1) & ~(uintptr_t)(JIT_HUGE_PAGE - 1));
-    if (lo < jit_slice_end) {
-        madvise(lo, (size_t)(jit_slice_end - lo), MADV_HUGEPAGE);
-    }
-}
-
 static void jit_populate_ahead(const uint8_t *need_end)
 {
     if (jit_populate_unsupported || need_end <= jit_populated_end) {
         return;
     }
-    jit_huge_rest(need_end);
     uint8_t *lo = (uint8_t *)(((uintptr_t)jit_populated_end + 4095) & ~(uintptr_t)4095);
     uint8_t *hi = (uint8_t *)(((uintptr_t)need_end + JIT_POPULATE_CHUNK) & ~(uintptr_t)4095);
     if (hi > jit_slice_end) {
@@ -727,7 +704,6 @@ static void jit_slice_enter(unsigned i)
     jit_slice_end = jit_slice_start + jit_slice_size;
     jit_next = jit_slice_start;
     jit_populated_end = jit_slice_start;
-    jit_slice_huge = false;
     jit_slice_resident[i] = true;
     jit_map_clear(jit_slice_start, jit_slice_end);
 }
