@@ -65,6 +65,7 @@ typedef struct TBPersistEntry {
     uint64_t offset;
     uint32_t bytes, flags;
     bool cold;
+    bool superseded;   /* a later record has the same pc */
 } TBPersistEntry;
 
 /* A stretch of the file as read. */
@@ -89,9 +90,14 @@ static struct {
     bool (*keepable)(uint64_t pc, uint64_t size);
     int fd;                   /* the file as opened (later saves may replace it under its name), or -1 */
     uint64_t file_size;
-    /* The latest entry of each guest pc: open addressing, linear probing, a power of two long, at most half
-       full (an empty slot has bytes == 0). */
-    TBPersistEntry *index;
+    /* The records in file order (a superseded one, whose pc has a later record, marked so), and the
+       latest one of each guest pc: its position there plus 1, by open addressing (linear probing, a power
+       of two long, at most half full, 0: empty). A run asks for blocks mostly in the order an earlier run
+       made them, which is the file's: `next` follows that order and answers most lookups without the
+       table's cache misses. */
+    TBPersistEntry *order;
+    uint32_t norder, next;
+    uint32_t *index;
     size_t index_mask;
     TBPersistWindow win[TBP_WINDOWS];
     uint64_t fetches;
@@ -149,14 +155,31 @@ static uint64_t record_check(const TBPersistRecord *r)
     return tb_persist_hash(0, after, r->bytes - (size_t)(after - (const uint8_t *)r));
 }
 
-/* The index slot of pc: its entry, or the empty slot where it would go. */
-static TBPersistEntry *tbp_slot(uint64_t pc)
+/* The index slot of pc: its entry's position plus 1, or the empty slot where it would go. */
+static uint32_t *tbp_slot(uint64_t pc)
 {
     size_t i = (size_t)((pc * 0x9e3779b97f4a7c15ULL) >> 32) & tbp.index_mask;
-    while (tbp.index[i].bytes && tbp.index[i].pc != pc) {
+    while (tbp.index[i] && tbp.order[tbp.index[i] - 1].pc != pc) {
         i = (i + 1) & tbp.index_mask;
     }
     return &tbp.index[i];
+}
+
+/* The latest entry for pc, or NULL. */
+static TBPersistEntry *tbp_find(uint64_t pc)
+{
+    if (!tbp.index) {
+        return NULL;
+    }
+    if (tbp.next < tbp.norder && tbp.order[tbp.next].pc == pc && !tbp.order[tbp.next].superseded) {
+        return &tbp.order[tbp.next++];
+    }
+    uint32_t at = *tbp_slot(pc);
+    if (!at) {
+        return NULL;
+    }
+    tbp.next = at;   /* the one after it, most likely next */
+    return &tbp.order[at - 1];
 }
 
 /* Read the headers of the open file into the index; false if it is not a file of ours for this identity.
@@ -194,14 +217,18 @@ static bool tbp_index_file(void)
     while (slots < 2 * (size_t)entries->len) {
         slots *= 2;
     }
-    tbp.index = g_new0(TBPersistEntry, slots);
+    tbp.norder = entries->len;
+    tbp.order = (TBPersistEntry *)(void *)g_array_free(entries, FALSE);
+    tbp.index = g_new0(uint32_t, slots);
     tbp.index_mask = slots - 1;
-    for (guint i = 0; i < entries->len; i++) {
-        const TBPersistEntry *e = &g_array_index(entries, TBPersistEntry, i);
-        *tbp_slot(e->pc) = *e;   /* in file order: the latest record of a pc wins */
+    for (uint32_t i = 0; i < tbp.norder; i++) {
+        uint32_t *slot = tbp_slot(tbp.order[i].pc);
+        if (*slot) {
+            tbp.order[*slot - 1].superseded = true;
+        }
+        *slot = i + 1;
     }
-    tbp.stats.records = entries->len;
-    g_array_free(entries, TRUE);
+    tbp.stats.records = tbp.norder;
     return true;
 }
 
@@ -231,7 +258,10 @@ bool tb_persist_open(const TBPersistConfig *cfg)
     }
     if (tbp.rewrite) {
         g_free(tbp.index);
+        g_free(tbp.order);
         tbp.index = NULL;
+        tbp.order = NULL;
+        tbp.norder = 0;
         tbp.stats.records = 0;
     }
     tbp.active = true;
@@ -368,8 +398,7 @@ bool tb_persist_load(TCGCPU *cpu, TranslationBlock *tb, bool cold)
         return false;
     }
     pthread_mutex_lock(&tbp.lock);
-    const TBPersistEntry *e = tbp.index ? tbp_slot(tb->pc) : NULL;
-    e = e && e->bytes ? e : NULL;
+    const TBPersistEntry *e = tbp_find(tb->pc);
     bool placed = false;
     if (e && e->flags == tb->flags && (cold || !e->cold)) {
         const TBPersistRecord *r = tbp_fetch(e);
