@@ -6,8 +6,11 @@
  *
  *   TBPersistRecord | the guest bytes, padded to 8 | the backend's image (TCGBackend.freeze)
  *
- * Opening reads the record headers once and indexes them by guest pc (a later record replaces an earlier
- * one at the same pc: it was made because the earlier one no longer matched). Records are read when used,
+ * Each write appends a batch: its records, then an index record listing them (pc, where, how long) that
+ * ends in its own length, so that opening reads the batches' indexes from the end of the file backwards
+ * (a few hundred KB) instead of every record's header (python3's file: 18 MB); a file whose indexes do not
+ * add up (a torn write) is read record by record instead. Records are indexed by guest pc (a later record
+ * replaces an earlier one at the same pc: it was made because the earlier one no longer matched). Records are read when used,
  * through a few windows of the file: mapping it instead would hold what a run has used twice, in the
  * file's pages and as placed code (the page cache maps large folios whole: python3's start-up held 6-8 MB
  * of its 16 MB file). A record's checksum is checked when it is used.
@@ -27,7 +30,7 @@
 #define TBP_MAGIC "EMBERTBC"
 /* Bumped whenever the record layout changes (the backend's image layout is the ember binary's, which the
    identity covers). */
-#define TBP_VERSION 1
+#define TBP_VERSION 2
 /* Past this size the file is written anew with this run's blocks only. */
 #define TBP_MAX_FILE (64u << 20)
 
@@ -51,6 +54,16 @@ typedef struct TBPersistRecord {
 #define TBP_DROP_EVERY (2u << 20)
 
 #define TBP_ALIGN(n) (((n) + 7u) & ~(size_t)7)
+
+/* A batch's index record: a TBPersistRecord with this pc and no guest bytes; its image is the batch's
+   length before it (uint64_t), its entries (TBPersistIndexEntry, icount of them), and its own length
+   (uint64_t), the file's last 8 bytes when it ends the file. */
+#define TBP_INDEX_PC (~0ULL)
+typedef struct TBPersistIndexEntry {
+    uint64_t pc;
+    uint32_t offset;   /* from the batch's start */
+    uint32_t bytes, flags, cold;
+} TBPersistIndexEntry;
 
 /* Zeros up to the next multiple of 8 (so that a record's bytes are all defined: its checksum covers them). */
 static void tbp_pad(GByteArray *out)
@@ -106,6 +119,7 @@ static struct {
     uint64_t torn_at;         /* nonzero: the file's records end here, garbage follows (cut before appending) */
     pthread_mutex_t lock;     /* everything but the configuration: loads, keeps and saves take it */
     GByteArray *pending;      /* records translated since the last write */
+    GArray *pending_index;    /* TBPersistIndexEntry of each */
     TBPersistStats stats;
 } tbp = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -182,18 +196,12 @@ static TBPersistEntry *tbp_find(uint64_t pc)
     return &tbp.order[at - 1];
 }
 
-/* Read the headers of the open file into the index; false if it is not a file of ours for this identity.
-   A torn tail (a run that died while writing, a damaged file) ends the index; the next write cuts it off. */
-static bool tbp_index_file(void)
+/* Every record's header, from the first on (the file's batch indexes do not add up). A torn tail (a run
+   that died while writing, a damaged file) ends the list; the next write cuts it off. */
+static void tbp_scan_records(GArray *entries)
 {
-    TBPersistHeader h;
-    if (pread(tbp.fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h.magic, TBP_MAGIC, 8) != 0 ||
-        h.version != TBP_VERSION || h.identity != tbp.identity) {
-        return false;
-    }
-    GArray *entries = g_array_new(FALSE, FALSE, sizeof(TBPersistEntry));
     uint8_t *buf = g_malloc(TBP_INDEX_READ);
-    uint64_t buf_at = 0, at = sizeof(h);
+    uint64_t buf_at = 0, at = sizeof(TBPersistHeader);
     size_t buf_len = 0;
     while (at < tbp.file_size) {
         if (at + sizeof(TBPersistRecord) > buf_at + buf_len) {
@@ -208,11 +216,76 @@ static bool tbp_index_file(void)
             tbp.torn_at = at;
             break;
         }
-        TBPersistEntry e = {.pc = r->pc, .offset = at, .bytes = r->bytes, .flags = r->flags, .cold = r->cold != 0};
-        g_array_append_val(entries, e);
+        if (r->pc != TBP_INDEX_PC) {
+            TBPersistEntry e = {.pc = r->pc, .offset = at, .bytes = r->bytes, .flags = r->flags, .cold = r->cold != 0};
+            g_array_append_val(entries, e);
+        }
         at += r->bytes;
     }
     g_free(buf);
+}
+
+/* The entries of the batches' index records, read from the end of the file backwards; false (and entries
+   left as they were) if they do not add up to the whole file. */
+static bool tbp_read_batch_indexes(GArray *entries)
+{
+    GPtrArray *batches = g_ptr_array_new_with_free_func(g_free);   /* last batch first */
+    uint64_t end = tbp.file_size;
+    bool ok = true;
+    while (ok && end > sizeof(TBPersistHeader)) {
+        uint64_t len = 0;
+        ok = end >= sizeof(TBPersistHeader) + 8 && pread(tbp.fd, &len, 8, (off_t)(end - 8)) == 8 &&
+             len >= sizeof(TBPersistRecord) + 16 && len <= end - sizeof(TBPersistHeader) && !(len & 7) &&
+             len <= TBP_MAX_FILE;
+        TBPersistRecord *r = ok ? g_malloc(len) : NULL;
+        ok = ok && pread(tbp.fd, r, len, (off_t)(end - len)) == (ssize_t)len && r->bytes == len &&
+             r->pc == TBP_INDEX_PC && r->guest_size == 0 &&
+             r->image_size == 16 + (uint64_t)r->icount * sizeof(TBPersistIndexEntry) &&
+             sizeof(*r) + r->image_size <= len && record_check(r) == r->check;
+        uint64_t batch = 0;
+        if (ok) {
+            memcpy(&batch, record_image(r), 8);
+            ok = batch <= end - len - sizeof(TBPersistHeader);
+        }
+        if (ok) {
+            g_ptr_array_add(batches, r);
+            end = end - len - batch;
+        } else {
+            g_free(r);
+        }
+    }
+    ok = ok && end == sizeof(TBPersistHeader);
+    for (guint b = batches->len; ok && b-- > 0;) {
+        const TBPersistRecord *r = g_ptr_array_index(batches, b);
+        uint64_t batch;
+        memcpy(&batch, record_image(r), 8);
+        const TBPersistIndexEntry *x = (const TBPersistIndexEntry *)(const void *)(record_image(r) + 8);
+        for (uint32_t i = 0; i < r->icount; i++) {
+            TBPersistEntry e = {.pc = x[i].pc, .offset = end + x[i].offset, .bytes = x[i].bytes,
+                                .flags = x[i].flags, .cold = x[i].cold != 0};
+            ok = ok && (uint64_t)x[i].offset + x[i].bytes <= batch;
+            g_array_append_val(entries, e);
+        }
+        end += batch + r->bytes;
+    }
+    g_ptr_array_free(batches, TRUE);
+    return ok;
+}
+
+/* Index the open file; false if it is not a file of ours for this identity. */
+static bool tbp_index_file(void)
+{
+    TBPersistHeader h;
+    if (pread(tbp.fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h.magic, TBP_MAGIC, 8) != 0 ||
+        h.version != TBP_VERSION || h.identity != tbp.identity) {
+        return false;
+    }
+    GArray *entries = g_array_new(FALSE, FALSE, sizeof(TBPersistEntry));
+    if (!tbp_read_batch_indexes(entries)) {
+        g_array_set_size(entries, 0);
+        tbp_scan_records(entries);
+        tbp.stats.scanned = true;
+    }
     size_t slots = 16;
     while (slots < 2 * (size_t)entries->len) {
         slots *= 2;
@@ -238,6 +311,7 @@ bool tb_persist_open(const TBPersistConfig *cfg)
     tbp.identity = cfg->identity;
     tbp.keepable = cfg->keepable;
     tbp.pending = g_byte_array_new();
+    tbp.pending_index = g_array_new(FALSE, FALSE, sizeof(TBPersistIndexEntry));
     tbp.rewrite = true;
     tbp.fd = open(cfg->path, O_RDONLY | O_CLOEXEC);
     if (tbp.fd < 0 && errno != ENOENT) {
@@ -327,11 +401,32 @@ static bool tbp_write_new(void)
 
 /* Write the pending records (tbp.lock held): appended with one write (O_APPEND: records of runs that
    write at the same time do not interleave), or as a new file. */
+/* The pending records' index record, appended to them (see TBP_INDEX_PC). */
+static void tbp_append_batch_index(void)
+{
+    GByteArray *out = tbp.pending;
+    uint64_t batch = out->len;
+    size_t at = out->len;
+    uint32_t count = tbp.pending_index->len;
+    TBPersistRecord r = {.pc = TBP_INDEX_PC, .icount = count,
+                         .image_size = 16 + count * (uint32_t)sizeof(TBPersistIndexEntry)};
+    r.bytes = (uint32_t)(sizeof(r) + r.image_size);
+    g_byte_array_append(out, (const guint8 *)&r, sizeof(r));
+    g_byte_array_append(out, (const guint8 *)&batch, 8);
+    g_byte_array_append(out, (const guint8 *)tbp.pending_index->data, count * (guint)sizeof(TBPersistIndexEntry));
+    uint64_t len = r.bytes;
+    g_byte_array_append(out, (const guint8 *)&len, 8);
+    TBPersistRecord *w = (TBPersistRecord *)(void *)(out->data + at);
+    w->check = record_check(w);
+    g_array_set_size(tbp.pending_index, 0);
+}
+
 static void tbp_write_pending(void)
 {
     if (tbp.pending->len == 0) {
         return;
     }
+    tbp_append_batch_index();
     if (tbp.file_size + tbp.pending->len > TBP_MAX_FILE) {
         tbp.rewrite = true;
     }
@@ -371,6 +466,7 @@ void tb_persist_fork_child(void)
     if (tbp.active) {
         pthread_mutex_init(&tbp.lock, NULL);   /* another thread may have held it at the fork */
         g_byte_array_set_size(tbp.pending, 0);
+        g_array_set_size(tbp.pending_index, 0);
     }
 }
 
@@ -439,6 +535,9 @@ void tb_persist_keep(TCGCPU *cpu, const TranslationBlock *tb)
         w->image_size = (uint32_t)image_size;
         w->bytes = (uint32_t)(out->len - at);
         w->check = record_check(w);
+        TBPersistIndexEntry x = {.pc = tb->pc, .offset = (uint32_t)at, .bytes = w->bytes, .flags = tb->flags,
+                                 .cold = tb->cold};
+        g_array_append_val(tbp.pending_index, x);
         tbp.stats.kept++;
         if (out->len >= TBP_PENDING_BYTES) {
             tbp_write_pending();

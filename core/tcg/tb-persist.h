@@ -51,6 +51,7 @@ void tb_persist_keep(struct TCGCPU *cpu, const struct TranslationBlock *tb);
 /* Counters for tests and -d tbcache: blocks placed from the file, kept this run, and found stale. */
 typedef struct TBPersistStats {
     unsigned long loaded, kept, stale, records;
+    bool scanned;   /* the file's batch indexes did not add up: it was read record by record */
 } TBPersistStats;
 TBPersistStats tb_persist_stats(void);
 
