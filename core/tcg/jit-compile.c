@@ -91,12 +91,21 @@ static void jit_reloc(JitCtx *c, const uint8_t *field, JitRelocKind kind, int64_
     c->relocs[c->nrelocs++] = (JitReloc){(uint32_t)(field - (const uint8_t *)c->hdr), kind, value};
 }
 
-/* rdx = slot | reason << 32, rax = the block, then the epilogue returns them as a TCGExit. */
+/* rdx = slot | reason << 32, then on to the block's exit tail (jit_exit_tail), shared by all its exits. */
 static void jit_exit(JitCtx *c, int slot, TCGExitReason reason)
 {
-    jit_reloc(c, jit_movabs(&c->b, JR_RAX, (uintptr_t)c->tb), JIT_RELOC_TB, 0);
     jit_movi(&c->b, JR_RDX, (uint32_t)slot | (uint64_t)reason << 32);
+    jit_fixup(c, jit_jmp32(&c->b, NULL), JIT_FIX_EXIT_TAIL);
+}
+
+/* rax = the block, then the epilogue returns rax and rdx as a TCGExit. One per block: in every exit it was
+   15 of python3's start-up code's 11 MB (and a relocation each). */
+static uint8_t *jit_exit_tail(JitCtx *c)
+{
+    uint8_t *tail = c->b.p;
+    jit_reloc(c, jit_movabs(&c->b, JR_RAX, (uintptr_t)c->tb), JIT_RELOC_TB, 0);
     jit_reloc(c, jit_jmp32(&c->b, c->pins ? c->pins->epilogue : jit_epilogue), JIT_RELOC_EXIT, 0);
+    return tail;
 }
 
 /* TCGCPU.pc = pc (rax is scratch). */
@@ -1044,13 +1053,17 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         jit_sync(c, false);
         if (c->hdr->jmp_field[slot]) {
             /* The slot's patchable jump exists already: go through it. */
-            jit_jmp32(b, c->hdr->jmp_field[slot] - 1);
+            jit_jmp32(b, jit_block_at_offset(c->hdr, c->hdr->jmp_field[slot]) - 1);
             return 0;
         }
         /* Unchained, the jump lands on the stub right after it, which also stores the next pc: chained,
            the next block does not need it (its entry stores its own pc if it has to exit at once). */
-        c->hdr->jmp_field[slot] = jit_jmp32_aligned(b, NULL);
-        c->hdr->stub[slot] = b->p;
+        uint8_t *field = jit_jmp32_aligned(b, NULL);
+        if (!field) {
+            return 0;   /* out of room: the compile fails on b->overflow */
+        }
+        c->hdr->jmp_field[slot] = (uint32_t)(field - (uint8_t *)c->hdr);
+        c->hdr->stub[slot] = (uint32_t)(b->p - (uint8_t *)c->hdr);
         if (c->has_deferred_pc) {
             jit_store_pc(c, c->deferred_pc);
             c->has_deferred_pc = false;
@@ -1512,10 +1525,11 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     }
     jit_soft_finish(c);   /* the soft-MMU's slow paths, out of the way */
     jit_branch_stubs_finish(c);
+    uint8_t *exit_tail = jit_exit_tail(c);
 
     for (int i = 0; i < c->nfix && !err; i++) {
         const JitFixup *f = &c->fix[i];
-        uint8_t *target = f->label < 0 ? exit_stub : c->label_at[f->label];
+        uint8_t *target = f->label == JIT_FIX_EXIT_TAIL ? exit_tail : f->label < 0 ? exit_stub : c->label_at[f->label];
         if (!target || !jit_patch_rel32(f->field, target, false)) {
             err = -EINVAL;
         }

@@ -130,7 +130,7 @@ typedef struct JitCtx {
     int nsite_words, nsites, site_open;
     uint8_t *label_at[TCG_MAX_LABELS];
     bool cross_branches;  /* a branch goes to a label in another instruction (see jit_label_paths) */
-    JitFixup fix[TCG_MAX_OPS + 8];
+    JitFixup fix[TCG_MAX_OPS + 64];
     int nfix;
     JitReloc relocs[JIT_MAX_RELOCS];
     int nrelocs;
@@ -143,6 +143,8 @@ typedef struct JitCtx {
 } JitCtx;
 
 /* Patch the rel32 at field to the label's position once the body is done (label -1: the exit stub). */
+/* Labels of jit_fixup besides the IR's: the block's exit that falls off its end (-1), its exit tail. */
+#define JIT_FIX_EXIT_TAIL (-2)
 void jit_fixup(JitCtx *c, uint8_t *field, int label);
 /* This thread's last successful compile, until its next one (for jit_freeze). */
 extern __thread const JitCtx *jit_compiled_last;

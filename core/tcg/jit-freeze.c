@@ -60,11 +60,6 @@ typedef struct JitImage {
 } JitImage;
 _Static_assert(sizeof(JitImage) % 8 == 0, "the relocations after it stay aligned");
 
-static uint32_t jit_offset(const JitBlock *h, const uint8_t *p)
-{
-    return p ? (uint32_t)(p - (const uint8_t *)h) : 0;
-}
-
 bool jit_freeze(const TranslationBlock *tb, GByteArray *out)
 {
     const JitCtx *c = jit_compiled_last;
@@ -74,10 +69,8 @@ bool jit_freeze(const TranslationBlock *tb, GByteArray *out)
     }
     JitImage im = {.bytes = h->bytes, .code_size = tb->code_size, .nrelocs = (uint32_t)c->nrelocs,
                    .sites = h->sites, .nsites = h->nsites, .pinned = h->pinned, .check_bytes = h->check_bytes};
-    for (int i = 0; i < TCG_GOTO_TB_SLOTS; i++) {
-        im.jmp_field[i] = jit_offset(h, h->jmp_field[i]);
-        im.stub[i] = jit_offset(h, h->stub[i]);
-    }
+    memcpy(im.jmp_field, h->jmp_field, sizeof(im.jmp_field));
+    memcpy(im.stub, h->stub, sizeof(im.stub));
     pthread_once(&jit_own_once, jit_own_init);
     guint start = out->len;
     g_byte_array_append(out, (const guint8 *)&im, sizeof(im));
@@ -154,10 +147,8 @@ int jit_thaw(TranslationBlock *tb, const void *image, size_t n)
     memcpy(start + JIT_BLOCK_HDR, (const uint8_t *)relocs + reloc_bytes, im.bytes - JIT_BLOCK_HDR);
     *h = (JitBlock){.bytes = im.bytes, .sites = im.sites, .nsites = im.nsites, .pinned = im.pinned,
                     .check_bytes = im.check_bytes};
-    for (int i = 0; i < TCG_GOTO_TB_SLOTS; i++) {
-        h->jmp_field[i] = im.jmp_field[i] ? start + im.jmp_field[i] : NULL;
-        h->stub[i] = im.stub[i] ? start + im.stub[i] : NULL;
-    }
+    memcpy(h->jmp_field, im.jmp_field, sizeof(h->jmp_field));
+    memcpy(h->stub, im.stub, sizeof(h->stub));
     for (uint32_t i = 0; i < im.nrelocs; i++) {
         JitReloc r;
         memcpy(&r, &relocs[i], sizeof(r));

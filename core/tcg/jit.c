@@ -172,7 +172,7 @@ static void jit_chain(TranslationBlock *from, int slot, TranslationBlock *to)
         if (to->pc > from->pc && th && target == JIT_ENTRY(th)) {
             target += th->check_bytes;
         }
-        jit_patch_rel32(h->jmp_field[slot], target, true);
+        jit_patch_rel32(jit_block_at_offset(h, h->jmp_field[slot]), target, true);
     }
 }
 
@@ -180,7 +180,7 @@ static void jit_unchain(TranslationBlock *from, int slot)
 {
     JitBlock *h = from->code;
     if (h && h->jmp_field[slot]) {
-        jit_patch_rel32(h->jmp_field[slot], h->stub[slot], true);
+        jit_patch_rel32(jit_block_at_offset(h, h->jmp_field[slot]), jit_block_at_offset(h, h->stub[slot]), true);
     }
     atomic_store_explicit(&from->jmp_dest[slot], NULL, memory_order_release);
 }

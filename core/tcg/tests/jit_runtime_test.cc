@@ -21,9 +21,10 @@ const TCGBackend *jit() { return tcg_backend_find("jit"); }
 const uint8_t *jump_target(const TranslationBlock *tb, int slot)
 {
     const JitBlock *h = static_cast<const JitBlock *>(tb->code);
+    const uint8_t *field = jit_block_at_offset(h, h->jmp_field[slot]);
     int32_t rel;
-    memcpy(&rel, h->jmp_field[slot], 4);
-    return h->jmp_field[slot] + 4 + rel;
+    memcpy(&rel, field, 4);
+    return field + 4 + rel;
 }
 
 
@@ -40,7 +41,7 @@ TEST(JitRuntime, ChainPatchesTheJumpAndUnchainRestoresIt)
     ASSERT_NE(a, nullptr);
     ASSERT_NE(b, nullptr);
     const JitBlock *h = static_cast<const JitBlock *>(a->code);
-    EXPECT_EQ((uintptr_t)h->jmp_field[0] & 3, 0u);   // atomically patchable
+    EXPECT_EQ((uintptr_t)jit_block_at_offset(h, h->jmp_field[0]) & 3, 0u);   // atomically patchable
     // A's jump back to itself enters at the exit-request check; its jump forward to B, after B's.
     const uint32_t check = static_cast<const JitBlock *>(b->code)->check_bytes;
     EXPECT_GT(check, 0u);
@@ -49,7 +50,7 @@ TEST(JitRuntime, ChainPatchesTheJumpAndUnchainRestoresIt)
     // Dropping B unchains A's slot 1: the jump goes back to its exit stub.
     EXPECT_TRUE(tb_invalidate_page(0x2000));
     EXPECT_EQ(a->jmp_dest[1], nullptr);
-    EXPECT_EQ(jump_target(a, 1), h->stub[1]);
+    EXPECT_EQ(jump_target(a, 1), jit_block_at_offset(h, h->stub[1]));
     EXPECT_EQ(jump_target(a, 0), JIT_ENTRY(a->code));
     // And it still runs: B is translated again and chained again.
     cpu->tcg.pc = 0x1000;
