@@ -325,9 +325,19 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
         jit_soft_mem(c, op, bits, base, disp);   /* never given an index (jit_fold_index) */
         return;
     }
+    /* A constant base (a non-PIE program's globals: guest_base is 0) that fits in a displacement needs no
+       register: an absolute address, plus the index if there is one. */
+    bool absolute = false;
+    if (jit_is_const(c, base)) {
+        uint64_t v = jit_const_value(c, base, TCG_I64) + (uint64_t)(int64_t)disp;
+        if ((int64_t)v == (int32_t)v) {
+            absolute = true;
+            disp = (int32_t)v;
+        }
+    }
     switch (op->opc) {
     case INDEX_op_guest_ld: {
-        int rb = jit_use(c, base);
+        int rb = absolute ? -1 : jit_use(c, base);
         JitMem a = {rb, index >= 0 ? jit_use(c, index) : -1, scale, disp};
         /* The sites' register list is taken before the destination is allocated: a register given to it
            still holds its old contents when the load faults. */
@@ -345,7 +355,7 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
     }
     case INDEX_op_guest_st: {
         int rv = jit_use(c, op->args[0]);
-        int rb = jit_use(c, base);
+        int rb = absolute ? -1 : jit_use(c, base);
         JitMem a = {rb, index >= 0 ? jit_use(c, index) : -1, scale, disp};
         bool site = jit_mem_site_open(c);
         const uint8_t *at = c->b.p;
@@ -355,7 +365,7 @@ static void jit_guest_mem(JitCtx *c, const TCGOp *op, int bits, TCGTemp base, in
     }
     default: { /* guest_ld128, guest_st128 */
         int64_t off = (int64_t)op->cargs[0];
-        int rb = jit_use(c, base);
+        int rb = absolute ? -1 : jit_use(c, base);
         jit_regs_env_access(c, off, off + 16, false);
         bool site = jit_mem_site_open(c);
         const uint8_t *at = c->b.p;

@@ -308,8 +308,11 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
     if (flags & JM_F3) {
         jit_byte(b, 0xf3);
     }
+    /* No base (base < 0): [index << scale + disp32], or the absolute [disp32], through a SIB byte whose
+       base field is 101 with mod 00 (a bare ModRM rm of 101 would be rip-relative). */
+    bool absolute = base < 0;
     uint8_t rex = (uint8_t)(0x40 | ((flags & JM_W) ? 8 : 0) | ((reg >> 3) & 1) << 2 |
-                            (index >= 0 ? ((index >> 3) & 1) << 1 : 0) | ((base >> 3) & 1));
+                            (index >= 0 ? ((index >> 3) & 1) << 1 : 0) | (absolute ? 0 : (base >> 3) & 1));
     if (rex != 0x40 || ((flags & JM_BYTEREG) && reg >= 4 && reg < 8)) {
         jit_byte(b, rex);
     }
@@ -317,14 +320,17 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
         jit_byte(b, (uint8_t)(opcode >> 8));
     }
     jit_byte(b, (uint8_t)opcode);
-    int mod = disp == 0 && (base & 7) != 5 ? 0 : disp == (int8_t)disp ? 1 : 2;
-    bool sib = index >= 0 || (base & 7) == 4;
+    int mod = absolute ? 0 : disp == 0 && (base & 7) != 5 ? 0 : disp == (int8_t)disp ? 1 : 2;
+    bool sib = absolute || index >= 0 || (base & 7) == 4;
     jit_byte(b, (uint8_t)(mod << 6 | (reg & 7) << 3 | (sib ? 4 : (base & 7))));
     if (sib) {
         unsigned scale = index >= 0 ? (flags >> 4) & 3 : 0;
-        jit_byte(b, (uint8_t)(scale << 6 | (index >= 0 ? (index & 7) : 4) << 3 | (base & 7)));
+        jit_byte(b, (uint8_t)(scale << 6 | (index >= 0 ? (index & 7) : 4) << 3 | (absolute ? 5 : base & 7)));
     }
-    if (mod == 1) {
+    if (absolute) {
+        memcpy(b->p, &disp, 4);
+        b->p += 4;
+    } else if (mod == 1) {
         jit_byte(b, (uint8_t)disp);
     } else if (mod == 2) {
         memcpy(b->p, &disp, 4);

@@ -66,7 +66,8 @@ enum {
 };
 void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits);
 void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int bits);
-/* Any base/index memory form; opcode 0x0fxx for two-byte opcodes. */
+/* Any base/index memory form; opcode 0x0fxx for two-byte opcodes. base -1: none, disp is then an absolute
+   address (plus the index, if any). */
 enum { JM_W = 1, JM_66 = 2, JM_BYTEREG = 4, JM_F3 = 8 };
 /* With an index: its scale (index << n, n = 0..3) in the flags. */
 #define JM_SCALE(n) ((unsigned)(n) << 4)

@@ -264,3 +264,38 @@ TEST(JitEncode, FlagsOfResultFollowOnlyFlagNeutralInstructions)
     jit_shift_ri(&b.b, 4, JR_RAX, 3, 64);  // shl rax, 3: flags of its own
     EXPECT_FALSE(jit_flags_of_result(&b.b, JR_RDX, 32));
 }
+
+// Guest accesses at a constant address (a non-PIE program's globals) use no base register: [disp32] and
+// [index << scale + disp32], which need a SIB byte with no base (a bare ModRM would be rip-relative).
+// Zydis decodes each back to exactly that operand (its encoder prefers a moffs form for rax, which with
+// the 0x67 prefix it adds means a 32-bit address: not comparable byte for byte).
+TEST(JitEncode, AbsoluteAddressesDecodeAsSuch)
+{
+    ZydisDecoder dec;
+    ASSERT_TRUE(ZYAN_SUCCESS(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)));
+    for (int reg = 0; reg < 16; reg++) {
+        for (int index = -1; index < 16; index++) {
+            if (index == JR_RSP) {
+                continue;   // no index register
+            }
+            for (int32_t disp : {0x401000, 0xa8426c, -0x1000, 0}) {
+                Buf mine;
+                jit_op_mem(&mine.b, JOP_MOV_LOAD, reg, -1, index, disp, JM_W | (index >= 0 ? JM_SCALE(3) : 0));
+                std::vector<uint8_t> bytes = mine.Out();
+                ZydisDecodedInstruction insn;
+                ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+                ASSERT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes.data(), bytes.size(), &insn, ops)));
+                EXPECT_EQ(insn.length, bytes.size());
+                EXPECT_EQ(insn.mnemonic, ZYDIS_MNEMONIC_MOV);
+                EXPECT_EQ(ops[0].reg.value, jit_r(reg, 64).reg.value);
+                EXPECT_EQ(ops[1].mem.base, ZYDIS_REGISTER_NONE) << "reg " << reg << " index " << index;
+                EXPECT_EQ(ops[1].mem.index, index >= 0 ? jit_r(index, 64).reg.value : ZYDIS_REGISTER_NONE);
+                if (index >= 0) {
+                    EXPECT_EQ(ops[1].mem.scale, 8);
+                }
+                EXPECT_EQ(ops[1].mem.disp.value, disp);
+                EXPECT_EQ(insn.address_width, 64);
+            }
+        }
+    }
+}
