@@ -876,12 +876,14 @@ static bool jit_jmp_cache_inline(const JitCtx *c)
     return !c->soft_mem && cpu && cpu->target && cpu->target->tb_flags_offset && TB_JMP_CACHE_BITS < 32;
 }
 
-static void jit_jmp_cache_probe(JitCtx *c, bool pc_in_rax)
+static void jit_jmp_cache_probe(JitCtx *c, int pc_reg)
 {
     JitBuf *b = &c->b;
     const int32_t key = (int32_t)offsetof(TCGCPU, jmp_key), code = (int32_t)offsetof(TCGCPU, jmp_code);
-    if (!pc_in_rax) {
+    if (pc_reg < 0) {
         jit_op_rm(b, JOP_MOV_LOAD, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);
+    } else if (pc_reg != JR_RAX) {
+        jit_op_rr(b, JOP_MOV_STORE, pc_reg, JR_RAX, 64);
     }
     /* rax keeps the pc on every way to the miss path */
     jit_op_rr(b, JOP_MOV_STORE, JR_RAX, JR_RCX, 64);
@@ -908,7 +910,7 @@ static void jit_goto_ptr(JitCtx *c)
     } else if (c->soft_mem) {
         find = jit_soft_goto_ptr(c);   /* system mode: the soft-MMU's jump cache (jit-softmmu.c) */
     } else if (jit_jmp_cache_inline(c) && !c->pc_probed) {
-        jit_jmp_cache_probe(c, pc_in_rax);
+        jit_jmp_cache_probe(c, pc_in_rax ? JR_RAX : -1);
     }
     if (pc_in_rax) {
         jit_op_rm(b, JOP_MOV_STORE, JR_RAX, JIT_ENV, (int32_t)offsetof(TCGCPU, pc), 64);   /* the lookup's */
@@ -922,6 +924,19 @@ static void jit_goto_ptr(JitCtx *c)
     jit_op_rr(b, JOP_TEST, JR_RAX, JR_RAX, 64);
     jit_fixup(c, jit_jcc32(b, JCC_E, NULL), -1);
     jit_op_mem(b, 0xff, 4, JR_RAX, -1, (int32_t)offsetof(TranslationBlock, entry), 0);   /* jmp [rax + entry] */
+}
+
+/* The register holding the pc op `prev` (the op before this one) stored to the state, if it still does and
+   is neither rax nor rcx (a jump-cache probe's): the probe takes it from there instead of reloading it. */
+static int jit_pc_just_stored(const JitCtx *c, int prev)
+{
+    const TCGOp *st = prev >= 0 ? &c->s->ops[prev] : NULL;
+    if (!st || st->opc != INDEX_op_st || st->args[1] != TCG_TEMP_ENV || st->cargs[1] != offsetof(TCGCPU, pc) ||
+        (st->cargs[0] & MO_SIZE) != MO_64) {
+        return -1;
+    }
+    int r = c->temp_reg[st->args[0]] - 1;
+    return r >= 0 && r != JR_RAX && r != JR_RCX ? r : -1;
 }
 
 static int jit_op(JitCtx *c, const TCGOp *op, int prev)
@@ -1087,7 +1102,7 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         if (!c->tb->alone && jit_jmp_cache_inline(c)) {
             jit_sync(c, false);
             jit_regs_clobber(c, (uint16_t)(1u << JR_RAX | 1u << JR_RCX));
-            jit_jmp_cache_probe(c, false);
+            jit_jmp_cache_probe(c, jit_pc_just_stored(c, prev));
             c->pc_probed = true;
         }
         return 0;
