@@ -9,8 +9,9 @@
 #   --timeout SECS     per-run limit (default 120); a run that exceeds it fails as a hang
 #   --ember-opt OPT    pass OPT to ember before PROGRAM (repeatable), e.g. --ember-opt -backend
 #
-# ember runs the program twice, the second time with the translations the first one kept
-# (-tbcache, in $TEST_TMPDIR/compare/tbcache): both must agree with the native run.
+# ember runs the program three times: without kept translations (-tbcache off: two tiers, cold blocks
+# then optimized ones), then keeping them (-tbcache in $TEST_TMPDIR/compare/tbcache: one optimized tier),
+# then with the ones the second run kept. All three must agree with the native run.
 #
 # All runs get the same argv (PROGRAM as an absolute path, then ARGS), the same environment (env -i
 # plus the fixed variables below), the same stdin, and the same freshly created, empty working
@@ -87,7 +88,8 @@ describe() {
 }
 
 run_one native
-run_one ember "$ember" -tbcache "$work/tbcache" "${ember_opts[@]}"
+run_one ember "$ember" -tbcache off "${ember_opts[@]}"
+run_one ember-keep "$ember" -tbcache "$work/tbcache" "${ember_opts[@]}"
 run_one ember-warm "$ember" -tbcache "$work/tbcache" "${ember_opts[@]}"
 ns=$(cat "$work/native.status")
 es=$(cat "$work/ember.status")
@@ -127,7 +129,8 @@ check() {
         exit 1
     fi
 }
-check ember "first run"
-check ember-warm "second run, with the first run's kept translations"
-echo "PASS: $(wc -l <"$work/native.out") lines of stdout agree (two ember runs)"
+check ember "without kept translations"
+check ember-keep "keeping its translations"
+check ember-warm "with the translations the run before kept"
+echo "PASS: $(wc -l <"$work/native.out") lines of stdout agree (three ember runs)"
 exit 0

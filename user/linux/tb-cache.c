@@ -50,19 +50,19 @@ static uint64_t tb_cache_hash_str(uint64_t h, const char *s)
     return tb_persist_hash(h, s, strlen(s) + 1);
 }
 
-void linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const char *ember_path,
+bool linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const char *ember_path,
                          const TCGBackend *backend)
 {
     if (o->tb_cache && strcmp(o->tb_cache, "off") == 0) {
-        return;
+        return false;
     }
     if (!backend->freeze || img->end_code <= img->start_code) {
-        return;
+        return false;
     }
     char *dir = o->tb_cache ? g_strdup(o->tb_cache) : g_build_filename(g_get_user_cache_dir(), "ember", "tb", NULL);
     if (g_mkdir_with_parents(dir, 0755) != 0) {
         g_free(dir);
-        return;
+        return false;
     }
     /* The translations depend on ember's build, the CPU model, the backend and (through the addresses
        they were made for) the program; the guest bytes are checked block by block besides. */
@@ -82,6 +82,7 @@ void linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const 
     g_free(name);
     g_free(base);
     g_free(dir);
+    return tb_cache_open;
 }
 
 void linux_tb_cache_save(void)

@@ -9,9 +9,9 @@
 #include "user/linux/elf-load.h"
 #include "user/linux/options.h"
 
-/* Keep the main program's translations in -tbcache's directory (default: the user's cache directory,
-   ember/tb). Quietly does nothing when the directory cannot be used. */
-void linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const char *ember_path,
+/* Keep the program's translations in -tbcache's directory (default: the user's cache directory,
+   ember/tb). False (quietly) when the directory cannot be used or the cache is off. */
+bool linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const char *ember_path,
                          const TCGBackend *backend);
 /* Write what this run translated (at exit_group and before execve); with -d tbcache, say what was used. */
 void linux_tb_cache_save(void);
