@@ -27,6 +27,7 @@
 #include "core/tcg/tb.h"
 
 #define JIT_SITE_WORDS 8192
+#define JIT_SITE_FIXED 5   /* words of a fault site before its register list (jit-sites.c) */
 #define JIT_OP_TEMPS (1 + TCG_MAX_HELPER_ARGS)   /* a call's result and arguments; other ops have fewer */
 #define JIT_NO_READ INT16_MAX
 #define JIT_MAX_PENDING_CONSTS 4

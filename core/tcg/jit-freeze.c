@@ -3,7 +3,7 @@
  * kept across runs: tb-persist.h), and back.
  *
  * A block's code is position-independent but for the host addresses the compiler records as relocations
- * (JitReloc): its TranslationBlock's (an exit's rax, a cold block's run counter), ember's functions (helper
+ * (JitReloc): its TranslationBlock's (in the exit tail's rax, a cold block's run counter), ember's functions (helper
  * calls: ember is position-independent, so they move with its load address) and the rel32 of each exit to
  * the epilogue. Branches inside the block, its unchained goto_tb jumps (to its own stubs) and its fault
  * sites (offsets from the header) move with it. A block with any other host address in its code (a
@@ -94,7 +94,8 @@ bool jit_freeze(const TranslationBlock *tb, GByteArray *out)
 static bool jit_image_sane(const JitImage *im, const JitReloc *relocs)
 {
     if (im->bytes < JIT_BLOCK_HDR || im->code_size > im->bytes || im->check_bytes > im->bytes ||
-        im->sites > im->bytes || (im->nsites && im->sites < JIT_BLOCK_HDR)) {
+        im->sites > im->bytes || (im->nsites && im->sites < JIT_BLOCK_HDR) ||
+        (uint64_t)im->nsites * JIT_SITE_FIXED * 4 > im->bytes - im->sites) {
         return false;
     }
     for (int i = 0; i < TCG_GOTO_TB_SLOTS; i++) {

@@ -17,7 +17,6 @@
 #include "core/tcg/cpu-exec.h"
 #include "core/tcg/jit-ctx.h"
 
-#define JIT_SITE_FIXED 5   /* words before the register list */
 #define JIT_SITE_CONST 0xffu
 #define JIT_SITE_PIN_DISP 0xfeu
 

@@ -263,7 +263,8 @@ static bool tbp_read_batch_indexes(GArray *entries)
         for (uint32_t i = 0; i < r->icount; i++) {
             TBPersistEntry e = {.pc = x[i].pc, .offset = end + x[i].offset, .bytes = x[i].bytes,
                                 .flags = x[i].flags, .cold = x[i].cold != 0};
-            ok = ok && (uint64_t)x[i].offset + x[i].bytes <= batch;
+            ok = ok && (uint64_t)x[i].offset + x[i].bytes <= batch && x[i].bytes >= sizeof(TBPersistRecord) &&
+                 !(x[i].bytes & 7);
             g_array_append_val(entries, e);
         }
         end += batch + r->bytes;
@@ -349,6 +350,9 @@ bool tb_persist_open(const TBPersistConfig *cfg)
 static const TBPersistRecord *tbp_fetch(const TBPersistEntry *e)
 {
     tbp.fetches++;
+    if (e->bytes < sizeof(TBPersistRecord)) {
+        return NULL;
+    }
     uint64_t base = e->offset & ~(uint64_t)(TBP_WINDOW_STEP - 1);
     if (e->offset + e->bytes > base + TBP_WINDOW_STEP + TBP_WINDOW_SLACK) {
         tbp.big = g_realloc(tbp.big, e->bytes);
@@ -474,7 +478,7 @@ void tb_persist_fork_child(void)
 static bool tbp_matches(const TBPersistEntry *e, const TBPersistRecord *r)
 {
     if (r->bytes != e->bytes || r->pc != e->pc || r->guest_size == 0 || r->pc + r->guest_size < r->pc ||
-        record_check(r) != r->check) {
+        sizeof(*r) + TBP_ALIGN(r->guest_size) + (uint64_t)r->image_size > r->bytes || record_check(r) != r->check) {
         return false;
     }
     /* The guest may read and run these pages (so the comparison below cannot fault)... */
