@@ -518,7 +518,13 @@ bool tb_persist_load(TCGCPU *cpu, TranslationBlock *tb, bool cold)
 
 void tb_persist_keep(TCGCPU *cpu, const TranslationBlock *tb)
 {
-    if (!tbp.active || !cpu->backend->freeze || tb->size == 0 || !tbp.keepable(tb->pc, tb->size)) {
+    if (!tbp.active || !cpu->backend->freeze) {
+        return;
+    }
+    if (tb->size == 0 || !tbp.keepable(tb->pc, tb->size)) {
+        pthread_mutex_lock(&tbp.lock);
+        tbp.stats.unkept++;
+        pthread_mutex_unlock(&tbp.lock);
         return;
     }
     pthread_mutex_lock(&tbp.lock);
@@ -532,6 +538,7 @@ void tb_persist_keep(TCGCPU *cpu, const TranslationBlock *tb)
     size_t image_at = out->len;
     if (!cpu->backend->freeze(tb, out)) {
         g_byte_array_set_size(out, at);
+        tbp.stats.unkept++;
     } else {
         size_t image_size = out->len - image_at;
         tbp_pad(out);

@@ -48,9 +48,10 @@ bool tb_persist_load(struct TCGCPU *cpu, struct TranslationBlock *tb, bool cold)
 /* tb was just translated (its backend's compile the last thing this thread did): keep it if it can be. */
 void tb_persist_keep(struct TCGCPU *cpu, const struct TranslationBlock *tb);
 
-/* Counters for tests and -d tbcache: blocks placed from the file, kept this run, and found stale. */
+/* Counters for tests and -d tbcache: blocks placed from the file, translated and kept this run, translated
+   but not kept (code that is not where it will be next time, or that cannot move), and found stale. */
 typedef struct TBPersistStats {
-    unsigned long loaded, kept, stale, records;
+    unsigned long loaded, kept, unkept, stale, records;
     bool scanned;   /* the file's batch indexes did not add up: it was read record by record */
 } TBPersistStats;
 TBPersistStats tb_persist_stats(void);

@@ -70,15 +70,7 @@ static uint64_t claim_exact(uint64_t addr, uint64_t len)
 static uint64_t claim_anywhere(uint64_t len, uint64_t align)
 {
     uint64_t extra = align > GUEST_PAGE_SIZE ? align : 0;
-    uint64_t want = guest_mem_find_free(len + extra, GUEST_MMAP_LOW, GUEST_MMAP_TOP);
-    const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-    void *p = want ? map_at(want, len + extra, PROT_NONE, flags | MAP_FIXED_NOREPLACE, -1, 0) : MAP_FAILED;
-    if (p != MAP_FAILED && (uintptr_t)p != want) {
-        munmap(p, len + extra);
-        p = MAP_FAILED;
-    }
-    if (p == MAP_FAILED)
-        p = map_at(0, len + extra, PROT_NONE, flags, -1, 0);
+    void *p = guest_mem_map_anywhere(len + extra, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return 0;
     uint64_t start = (uintptr_t)p, base = (start + align - 1) & ~(align - 1);

@@ -48,8 +48,11 @@ typedef struct GuestRegionInfo {
 #define GUEST_MMAP_TOP 0x7e0000000000ULL
 #define GUEST_MMAP_LOW 0x200000000000ULL
 /* The highest start at which len bytes fit between low and high without touching a guest mapping; 0 when
-   there is no such room. Ember's own mappings are not recorded: map there with MAP_FIXED_NOREPLACE. */
+   there is no such room. Ember's own mappings are not recorded: guest_mem_map_anywhere checks for them. */
 uint64_t guest_mem_find_free(uint64_t len, uint64_t low, uint64_t high);
+/* mmap(NULL, ...) for the guest (sys-mem.c): in that area, or where the kernel puts it if one of ember's own
+   mappings is in the way (flags without MAP_FIXED). Not recorded: the caller records what it maps. */
+void *guest_mem_map_anywhere(uint64_t len, int prot, int flags, int fd, uint64_t offset);
 
 /* Record [start, start+len) as the guest's, replacing whatever was recorded there. */
 void guest_mem_record(uint64_t start, uint64_t len, const GuestRegionInfo *info);

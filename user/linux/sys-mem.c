@@ -122,6 +122,19 @@ static void record_mapping(uint64_t addr, uint64_t len, int prot, int flags, int
     }
 }
 
+void *guest_mem_map_anywhere(uint64_t len, int prot, int flags, int fd, uint64_t offset)
+{
+    uint64_t pick = guest_mem_find_free(len, GUEST_MMAP_LOW, GUEST_MMAP_TOP);
+    if (pick) {
+        void *p = mmap((void *)(uintptr_t)pick, len, prot, flags | MAP_FIXED_NOREPLACE, fd, (off_t)offset);
+        if ((uintptr_t)p == pick)
+            return p;
+        if (p != MAP_FAILED)
+            munmap(p, len);   /* a kernel older than MAP_FIXED_NOREPLACE took it as a hint */
+    }
+    return mmap(NULL, len, prot, flags, fd, (off_t)offset);
+}
+
 long guest_mem_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset)
 {
     if (len == 0 || (offset & ~GUEST_PAGE_MASK))
@@ -139,19 +152,9 @@ long guest_mem_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, ui
     Ranges claims;
     long ret = replace ? claim_non_guest(addr, len, &claims) : 0;
     if (ret == 0) {
-        void *p = MAP_FAILED;
-        /* No address: the guest's own top-down area (guest-mem.h), unless ember has a mapping there. */
-        uint64_t pick = addr == 0 && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_32BIT))
-                            ? guest_mem_find_free(len, GUEST_MMAP_LOW, GUEST_MMAP_TOP) : 0;
-        if (pick) {
-            p = mmap((void *)(uintptr_t)pick, len, prot, flags | MAP_FIXED_NOREPLACE, fd, (off_t)offset);
-            if (p != MAP_FAILED && (uintptr_t)p != pick) {
-                munmap(p, len);   /* a kernel older than MAP_FIXED_NOREPLACE took it as a hint */
-                p = MAP_FAILED;
-            }
-        }
-        if (p == MAP_FAILED)
-            p = mmap((void *)(uintptr_t)addr, len, prot, flags, fd, (off_t)offset);
+        void *p = addr == 0 && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_32BIT))
+                      ? guest_mem_map_anywhere(len, prot, flags, fd, offset)
+                      : mmap((void *)(uintptr_t)addr, len, prot, flags, fd, (off_t)offset);
         if (p == MAP_FAILED) {
             ret = -errno;
             if (replace)

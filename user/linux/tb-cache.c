@@ -94,8 +94,9 @@ void linux_tb_cache_save(void)
     if ((linux_process.log_mask & TCG_LOG_TB_CACHE) && linux_process.log) {
         TBPersistStats s = tb_persist_stats();
         fprintf(linux_process.log,
-                "ember-x86_64: tb cache: %lu blocks placed from %lu kept, %lu stale, %lu translated and kept%s\n",
-                s.loaded, s.records, s.stale, s.kept, s.scanned ? " (the file was read record by record)" : "");
+                "ember-x86_64: tb cache: %lu blocks placed from %lu kept, %lu stale, %lu translated and kept, %lu not "
+                "kept%s\n",
+                s.loaded, s.records, s.stale, s.kept, s.unkept, s.scanned ? " (the file was read record by record)" : "");
         fflush(linux_process.log);
     }
 }
