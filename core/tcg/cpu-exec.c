@@ -12,8 +12,8 @@
 #include <glib.h>
 
 #include "core/tcg/cpu-exec.h"
-#include "core/tcg/tb-persist.h"
 #include "core/tcg/jit.h"
+#include "core/tcg/tb-persist.h"
 
 __thread TCGCPU *tcg_current_cpu;
 bool (*tcg_debug_breakpoint)(uint64_t pc);
@@ -125,28 +125,31 @@ static int tcg_translate_once(TCGCPU *cpu, TranslationBlock *tb)
  */
 static GPrivate tcg_spare_tb = G_PRIVATE_INIT(g_free);
 
-/* Translate the block at (pc, flags), retrying shorter when its IR outgrows the buffers; `cold`: a first
-   translation (TranslationBlock.cold). Not yet published: see tb_insert. */
+/* A block of (pc, flags) with nothing in it yet. */
+static void tcg_tb_start(TranslationBlock *tb, const TCGCPU *cpu, uint64_t pc, uint32_t flags, bool cold)
+{
+    memset(tb, 0, sizeof(*tb));
+    tb->pc = pc;
+    tb->flags = flags;
+    tb->backend = cpu->backend;
+    tb->cold = cold;
+    tb->runs_left = (int32_t)tcg_hot_runs;
+}
+
+/* The block at (pc, flags): a translation an earlier run kept (tb-persist.h), or a new one, retried shorter
+   when its IR outgrows the buffers; `cold`: a first translation (TranslationBlock.cold). Not yet published:
+   see tb_insert. */
 static TranslationBlock *tcg_translate_new(TCGCPU *cpu, uint64_t pc, uint32_t flags, bool cold, int *errp)
 {
     TranslationBlock *tb = tcg_thread_scratch(&tcg_spare_tb, sizeof(TranslationBlock));
     int err = 0;
     /* A translation kept by an earlier run, unless the translations are being logged. */
     bool logged = cpu->log && (cpu->log_mask & (TCG_LOG_IN_ASM | TCG_LOG_OP | TCG_LOG_OP_OPT));
-    memset(tb, 0, sizeof(*tb));
-    tb->pc = pc;
-    tb->flags = flags;
-    tb->backend = cpu->backend;
-    tb->runs_left = (int32_t)tcg_hot_runs;
+    tcg_tb_start(tb, cpu, pc, flags, cold);
     bool kept = !logged && tb_persist_load(cpu, tb, cold);
     for (int attempt = 0; attempt < TCG_RETRY_LIMIT && !kept; attempt++) {
-        memset(tb, 0, sizeof(*tb));
-        tb->pc = pc;
-        tb->flags = flags;
+        tcg_tb_start(tb, cpu, pc, flags, cold);
         tb->max_insns = attempt == 0 ? 0 : 1u << (TCG_RETRY_LIMIT - 1 - attempt);
-        tb->backend = cpu->backend;
-        tb->cold = cold;
-        tb->runs_left = (int32_t)tcg_hot_runs;
         err = tcg_translate_once(cpu, tb);
         if (err != -E2BIG) {
             break;

@@ -42,8 +42,8 @@ void tb_persist_save(void);
 /* In a forked child: the parent saves what it translated; the child keeps only its own. */
 void tb_persist_fork_child(void);
 
-/* For the execution loop. Fill tb (pc, flags and backend set, the rest zero) from a kept translation of
-   (pc, flags): its optimized one if kept, else its first-tier one when `cold` allows it. */
+/* For the execution loop. Fill tb (its key, backend and run count set, the rest zero) from a kept translation
+   of (pc, flags): its optimized one if kept, else its first-tier one when `cold` allows it. */
 bool tb_persist_load(struct TCGCPU *cpu, struct TranslationBlock *tb, bool cold);
 /* tb was just translated (its backend's compile the last thing this thread did): keep it if it can be. */
 void tb_persist_keep(struct TCGCPU *cpu, const struct TranslationBlock *tb);
