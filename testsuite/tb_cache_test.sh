@@ -10,7 +10,8 @@
 #   3. a cache file with flipped bytes, cut short, or holding garbage: the run is still right, and the
 #      file is mended (cut at the damage, or written anew) so that the next run translates nothing;
 #   4. without -tbcache the file goes to ~/.cache/ember/tb; -tbcache off writes nothing;
-#   5. a dynamically linked program's second run translates nothing: its libraries are where they were; a directory that cannot be created only turns the cache off.
+#   5. a dynamically linked program's second run translates nothing: its libraries are where they were;
+#   6. the cache directory is trimmed, least recently used files first, past 512 MB; a directory that cannot be created only turns the cache off.
 set -u
 ember=$1
 prog_a=$2
@@ -118,6 +119,19 @@ run nodir -tbcache /proc/self/no-such-dir
 [ "$(took dyn2 translated)" = 0 ] || no "dynamic: the second run translated $(took dyn2 translated) blocks"
 [ "$(took dyn1 unkept)" -lt 20 ] || no "dynamic: $(took dyn1 unkept) blocks were not kept: the libraries are not where they will be"
 echo "dynamic: kept $(took dyn1 translated) (not $(took dyn1 unkept)); then placed $(took dyn2 placed)"
+
+# 6. the directory is bounded (512 MB, then trimmed to 256 MB, least recently used first): three other
+# programs' files of 200 MB (sparse: no disk) and this program's; the two oldest go, the newest stays.
+trim=$work/trim
+mkdir -p "$trim"
+for n in 1 2 3; do
+    truncate -s 200M "$trim/other$n-0000000000000000.tbc"
+    touch -d "@$((1000000000 + n))" "$trim/other$n-0000000000000000.tbc"
+done
+run trimmed -tbcache "$trim"
+left=$(cd "$trim" && ls other*.tbc 2>/dev/null | tr '\n' ' ')
+[ "$left" = "other3-0000000000000000.tbc " ] || no "trim: left '$left', want only the newest other file"
+[ "$(find "$trim" -name 'prog-*.tbc' | wc -l)" = 1 ] || no "trim: this program's own file went"
 
 [ "$fail" = 0 ] && echo PASS
 exit "$fail"

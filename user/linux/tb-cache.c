@@ -1,8 +1,10 @@
 /* ember-x86_64's translation cache file: its name, its identity and its saves (tb-cache.h). */
+#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/tcg/cpu-exec.h"
 #include "core/tcg/tb-persist.h"
@@ -50,6 +52,61 @@ static uint64_t tb_cache_hash_str(uint64_t h, const char *s)
     return tb_persist_hash(h, s, strlen(s) + 1);
 }
 
+/*
+ * The directory is bounded: past TB_CACHE_DIR_MAX bytes of files, the ones least recently written or used
+ * go (oldest first) until TB_CACHE_DIR_KEEP are left. A file in use is touched when it is opened, so that a
+ * program run often but translating nothing new keeps its file.
+ */
+#define TB_CACHE_DIR_MAX (512ULL << 20)
+#define TB_CACHE_DIR_KEEP (256ULL << 20)
+
+typedef struct TBCacheFile {
+    char *path;
+    uint64_t bytes;
+    int64_t mtime;
+} TBCacheFile;
+
+static gint tb_cache_older_first(gconstpointer a, gconstpointer b)
+{
+    int64_t x = ((const TBCacheFile *)a)->mtime, y = ((const TBCacheFile *)b)->mtime;
+    return x < y ? -1 : x > y;
+}
+
+static void tb_cache_trim(const char *dir, const char *keep)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (!d) {
+        return;
+    }
+    GArray *files = g_array_new(FALSE, FALSE, sizeof(TBCacheFile));
+    uint64_t total = 0;
+    for (const char *name; (name = g_dir_read_name(d));) {
+        struct stat st;
+        char *path = g_build_filename(dir, name, NULL);
+        if (g_str_has_suffix(name, ".tbc") && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            TBCacheFile f = {path, (uint64_t)st.st_size, (int64_t)st.st_mtime};
+            g_array_append_val(files, f);
+            total += f.bytes;
+        } else {
+            g_free(path);
+        }
+    }
+    g_dir_close(d);
+    if (total > TB_CACHE_DIR_MAX) {
+        g_array_sort(files, tb_cache_older_first);
+        for (guint i = 0; i < files->len && total > TB_CACHE_DIR_KEEP; i++) {
+            const TBCacheFile *f = &g_array_index(files, TBCacheFile, i);
+            if (strcmp(f->path, keep) != 0 && unlink(f->path) == 0) {
+                total -= f->bytes;
+            }
+        }
+    }
+    for (guint i = 0; i < files->len; i++) {
+        g_free(g_array_index(files, TBCacheFile, i).path);
+    }
+    g_array_free(files, TRUE);
+}
+
 bool linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const char *ember_path,
                          const TCGBackend *backend)
 {
@@ -78,6 +135,8 @@ bool linux_tb_cache_open(const LinuxOptions *o, const LinuxElfImage *img, const 
     tb_cache_exe_hi = img->end_code;
     TBPersistConfig cfg = {.path = path, .identity = id, .keepable = tb_cache_keepable, .fd_min = LINUX_HOST_FD_MIN};
     tb_cache_open = tb_persist_open(&cfg);
+    utimensat(AT_FDCWD, path, NULL, 0);   /* used now (nothing when it does not exist yet) */
+    tb_cache_trim(dir, path);
     g_free(path);
     g_free(name);
     g_free(base);
