@@ -191,13 +191,29 @@ static inline void jit_rex(JitBuf *b, int bits, int reg, int rm)
     }
 }
 
-/* opcode with ModRM = reg, rm (register direct). */
 /* An instruction that leaves the flags alone was emitted from `start` on, writing register dest (-1: a
    memory store): what the flags held still holds, unless dest was the register they describe. */
 static void jit_flags_kept(JitBuf *b, const uint8_t *start, int dest)
 {
     if (b->flags_at == start && dest != b->flags_reg) {
         b->flags_at = b->p;
+    }
+}
+
+/* After an instruction emitted from `start` with this opcode and ModRM reg field, whose r/m operand is
+   register rm (-1: memory): the opcodes known to leave the flags alone keep JitBuf.flags_at going (moves,
+   loads, extending loads, lea); anything else has moved p past it. */
+static void jit_flags_after(JitBuf *b, const uint8_t *start, unsigned opcode, int reg, int rm)
+{
+    switch (opcode) {
+    case JOP_MOV_LOAD: case 0x8d: case 0x63: case 0x0fb6: case 0x0fb7: case 0x0fbe: case 0x0fbf:
+        jit_flags_kept(b, start, reg);   /* they write their reg operand */
+        break;
+    case JOP_MOV_STORE: case 0x88:
+        jit_flags_kept(b, start, rm);    /* they write their r/m operand */
+        break;
+    default:
+        break;
     }
 }
 
@@ -209,22 +225,15 @@ static void jit_flags_result(JitBuf *b, int reg, int bits)
     b->flags_bits = bits;
 }
 
+/* opcode with ModRM = reg, rm (register direct). */
 void jit_op_rr(JitBuf *b, uint8_t opcode, int reg, int rm, int bits)
 {
     const uint8_t *start = b->p;
     jit_op_reg(b, opcode, reg, rm, bits == 64 ? JM_W : 0);
-    switch (opcode) {
-    case JOP_ADD: case JOP_OR: case JOP_AND: case JOP_SUB: case JOP_XOR:
+    if (opcode == JOP_ADD || opcode == JOP_OR || opcode == JOP_AND || opcode == JOP_SUB || opcode == JOP_XOR) {
         jit_flags_result(b, rm, bits);
-        break;
-    case JOP_MOV_STORE:
-        jit_flags_kept(b, start, rm);
-        break;
-    case JOP_MOV_LOAD:
-        jit_flags_kept(b, start, reg);
-        break;
-    default:
-        break;
+    } else {
+        jit_flags_after(b, start, opcode, reg, rm);
     }
 }
 
@@ -259,9 +268,7 @@ void jit_op_rm(JitBuf *b, uint8_t opcode, int reg, int base, int32_t disp, int b
         memcpy(b->p, &disp, 4);
         b->p += 4;
     }
-    if (opcode == JOP_MOV_LOAD || opcode == JOP_MOV_STORE) {
-        jit_flags_kept(b, start, opcode == JOP_MOV_LOAD ? reg : -1);
-    }
+    jit_flags_after(b, start, opcode, reg, -1);
 }
 
 void jit_extend(JitBuf *b, int reg, int rm, int from_bits, bool sign, int to_bits)
@@ -336,16 +343,7 @@ void jit_op_mem(JitBuf *b, unsigned opcode, int reg, int base, int index, int32_
         memcpy(b->p, &disp, 4);
         b->p += 4;
     }
-    switch (opcode) {
-    case JOP_MOV_LOAD: case 0x8d: case 0x63: case 0x0fb6: case 0x0fb7: case 0x0fbe: case 0x0fbf:
-        jit_flags_kept(b, start, reg);   /* loads, lea, extending loads */
-        break;
-    case JOP_MOV_STORE: case 0x88:
-        jit_flags_kept(b, start, -1);
-        break;
-    default:
-        break;
-    }
+    jit_flags_after(b, start, opcode, reg, -1);
 }
 
 /* Group-1 ALU op (ext: ADD 0, OR 1, AND 4, SUB 5, XOR 6, CMP 7) with a sign-extended immediate. */

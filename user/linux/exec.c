@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "user/linux/exec.h"
-#include "user/linux/tb-cache.h"
 #include "user/linux/sys-families.h"
 #include "user/linux/syscall.h"
+#include "user/linux/tb-cache.h"
 #include "user/linux/thread.h"
 
 static bool file_is_x86_64_elf(const char *head, ssize_t n)
@@ -72,6 +72,7 @@ static long sys_execve(CPUX86State *env, const long a[6])
     if (n < 0) {
         return -errno;
     }
+    linux_tb_cache_save();   /* what this program translated, before another one takes its place */
 
     GPtrArray *args = g_ptr_array_new();
     const LinuxOptions *o = linux_process.options;
@@ -100,14 +101,12 @@ static long sys_execve(CPUX86State *env, const long a[6])
         g_ptr_array_add(args, (gpointer)path);
     } else {
         g_ptr_array_free(args, TRUE);
-        linux_tb_cache_save();
         return syscall(SYS_execve, path, argv, envp) < 0 ? -errno : 0;
     }
     for (int i = 1; argv && argv[0] && argv[i]; i++) {
         g_ptr_array_add(args, argv[i]);
     }
     g_ptr_array_add(args, NULL);
-    linux_tb_cache_save();
     long r = syscall(SYS_execve, linux_process.ember_path, (char **)args->pdata, envp);
     g_ptr_array_free(args, TRUE);
     return r < 0 ? -errno : 0;
