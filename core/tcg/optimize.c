@@ -704,11 +704,12 @@ static bool opt_writes(const TCGOp *op, TCGTemp t)
 
 /*
  * "x = op ...; g = x" (op pure or a guest load) with g a global and the copy soon after: compute (load) into
- * g, and read g where x was read later in the basic block (while g still holds it). The x86 translator
+ * g, and read g where x was read later (while g still holds it). The x86 translator
  * writes every result so (a 32-bit result zero-extended into the 64-bit register; the lazy flags recorded
  * in between), and the JIT then computes in g's register. Only pure ops that do not touch g may come
  * between the two, so no fault or helper can see g early (a load that faults leaves g as it was). Every
- * other read of x must be in the same basic block, before g changes; otherwise nothing is changed.
+ * other read of x must come before g changes and before a label (a conditional branch is passed: the forward
+ * pass reads x for g beyond it); otherwise nothing is changed.
  */
 #define OPT_COALESCE_REACH 6
 
@@ -797,7 +798,9 @@ static void opt_coalesce(TCGContext *s)
                 break;
             }
             found += n;
-            if (opt_writes(op, t) || (tcg_op_defs[op->opc].flags & OPF_BB_END)) {
+            /* A conditional branch's fall-through goes on with every temp as it was; its target is past
+               a label, where the scan stops. */
+            if (opt_writes(op, t) || ((tcg_op_defs[op->opc].flags & OPF_BB_END) && op->opc != INDEX_op_brcond)) {
                 break;
             }
             if (opt_may_write(op, g)) {
