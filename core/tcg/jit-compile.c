@@ -1220,6 +1220,8 @@ static bool jit_plain_reg(const JitCtx *c, TCGTemp t)
  * The translator's address chain (gen_lea) ending at op d, the ops right before it: [f: p = base + disp,]
  * e: sc = index << scale, d: a = p + sc. Each is a local read only by the next, and they are adjacent, so
  * base and index hold the same values at d. `avoid` (a temp d's consumer writes, or -1) is none of them.
+ * With const_base, p may be a constant (a table in a non-PIE program: jit_guest_mem addresses it
+ * absolutely, [index << scale + disp32]).
  */
 typedef struct JitLeaChain {
     int e, f;             /* the shift, and the base + disp add (-1: none) */
@@ -1228,7 +1230,7 @@ typedef struct JitLeaChain {
     int32_t disp;
 } JitLeaChain;
 
-static bool jit_lea_chain(const JitCtx *c, int d, TCGTemp avoid, JitLeaChain *ch)
+static bool jit_lea_chain(const JitCtx *c, int d, TCGTemp avoid, bool const_base, JitLeaChain *ch)
 {
     const TCGContext *s = c->s;
     int e = d >= 0 ? jit_prev_live(s, d) : -1;
@@ -1247,13 +1249,14 @@ static bool jit_lea_chain(const JitCtx *c, int d, TCGTemp avoid, JitLeaChain *ch
     } else {
         return false;
     }
+    bool p_const = const_base && jit_temp_ok(s, p) && jit_is_const(c, p);
     if (!jit_single_use_local(c, sc) || !jit_is_const(c, eop->args[2]) || s->temps[eop->args[2]].value > 3 ||
-        !jit_plain_reg(c, index) || !jit_plain_reg(c, p) || p == sc || index == sc || avoid == sc) {
+        !jit_plain_reg(c, index) || !(p_const || jit_plain_reg(c, p)) || p == sc || index == sc || avoid == sc) {
         return false;
     }
     *ch = (JitLeaChain){e, -1, p, index, (uint8_t)s->temps[eop->args[2]].value, 0};
     int f = jit_prev_live(s, e);
-    if (f >= 0 && !c->folded[f]) {
+    if (f >= 0 && !c->folded[f] && !p_const) {
         const TCGOp *fop = &s->ops[f];
         if (fop->opc == INDEX_op_add && fop->type == TCG_I64 && fop->args[0] == p && jit_single_use_local(c, p) &&
             jit_imm_ok(c, fop->args[2], 64) && jit_plain_reg(c, fop->args[1]) && fop->args[1] != p &&
@@ -1288,7 +1291,7 @@ static void jit_fold_index(JitCtx *c, int j)
     int d = jit_prev_live(s, j);
     JitLeaChain ch;
     if (d < 0 || !jit_single_use_local(c, a) || m->args[0] == a || s->ops[d].args[0] != a ||
-        s->ops[d].args[1] == a || s->ops[d].args[2] == a || !jit_lea_chain(c, d, m->args[0], &ch) ||
+        s->ops[d].args[1] == a || s->ops[d].args[2] == a || !jit_lea_chain(c, d, m->args[0], true, &ch) ||
         ch.index == a || ch.base == a) {
         return;
     }
@@ -1300,7 +1303,7 @@ static void jit_fold_index(JitCtx *c, int j)
 static void jit_fold_lea(JitCtx *c, int d)
 {
     JitLeaChain ch;
-    if (c->s->ops[d].opc == INDEX_op_add && !c->addr_fold[d].on && jit_lea_chain(c, d, -1, &ch)) {
+    if (c->s->ops[d].opc == INDEX_op_add && !c->addr_fold[d].on && jit_lea_chain(c, d, -1, false, &ch)) {
         jit_fold_chain(c, d, &ch);
     }
 }
@@ -1391,7 +1394,8 @@ static void jit_liveness(JitCtx *c)
     }
     for (int i = 0; i < s->nb_ops; i++) {
         const TCGOp *op = &s->ops[i];
-        if (!op->dead && (op->opc == INDEX_op_add || op->opc == INDEX_op_setcond) && jit_temp_ok(s, op->args[0]) &&
+        if (!op->dead && !c->folded[i] && (op->opc == INDEX_op_add || op->opc == INDEX_op_setcond) &&
+            jit_temp_ok(s, op->args[0]) &&
             c->nuses[op->args[0]] == 1 && jit_foldable(c, i)) {
             /* Its inputs are read by the next op instead. */
             c->folded[i] = true;

@@ -655,11 +655,17 @@ static bool opt_ir_valid(const TCGContext *s)
 /* --- coalescing: a result computed straight into the global it is copied to ---------------------------- */
 
 /* Does op write the value `g` holds (directly, or through the CPU state it may store to)? */
-static bool opt_may_write(const TCGOp *op, TCGTemp g)
+static bool opt_may_write(const TCGContext *s, const TCGOp *op, TCGTemp g)
 {
     const TCGOpDef *def = &tcg_op_defs[op->opc];
     if (op->opc == INDEX_op_call) {
         return op->call_ret == g || !op->helper || !(op->helper->flags & TCG_CALL_NO_RW_GLOBALS);
+    }
+    if (op->opc == INDEX_op_st && op->args[1] == TCG_TEMP_ENV) {
+        /* A store to the CPU state writes g only if it overlaps g's slot (the pc before a jump does not). */
+        int64_t lo = (int64_t)op->cargs[1], hi = lo + (1 << (op->cargs[0] & MO_SIZE));
+        int64_t g_lo = s->temps[g].env_offset;   /* 8 bytes at most */
+        return lo < g_lo + 8 && g_lo < hi;
     }
     if (op->opc == INDEX_op_st || op->opc == INDEX_op_guest_ld128) {
         return true;
@@ -803,7 +809,7 @@ static void opt_coalesce(TCGContext *s)
             if (opt_writes(op, t) || ((tcg_op_defs[op->opc].flags & OPF_BB_END) && op->opc != INDEX_op_brcond)) {
                 break;
             }
-            if (opt_may_write(op, g)) {
+            if (opt_may_write(s, op, g)) {
                 g_changed = true;
             }
             if (found == uses[t] - 1) {

@@ -486,6 +486,40 @@ TEST(Optimize, LoadsStraightIntoTheirRegisterAcrossAConditionalBranch)
     EXPECT_EQ(count_ops(s, INDEX_op_mov), 1) << dump;   // r3's copy: u is read past the label
     fake_cpu_free(cpu);
 }
+// A store to another part of the CPU state (the pc before an indirect jump) leaves the register holding the
+// result: reads after it still read the register. A store over the register's own slot does not.
+TEST(Optimize, LoadsStraightIntoTheirRegisterPastAStoreElsewhere)
+{
+    FakeCPU *cpu = fake_cpu_new();
+    TCGContext *s = cpu->tcg.ctx;
+    static uint64_t word = 0x1234;
+    std::string dump;
+    fake_run_ir(
+        cpu,
+        [&](TCGContext *s) {
+            TCGTemp t = tcg_temp_new(s), u = tcg_temp_new(s);
+            TCGTemp addr = tcg_const(s, (uint64_t)(uintptr_t)&word);
+            tcg_gen_guest_ld(s, TCG_I64, MO_64, t, addr);
+            tcg_gen_mov(s, TCG_I64, fake_r[1], t);                              // r1 = 0x1234
+            tcg_gen_st(s, MO_64, t, TCG_TEMP_ENV, FAKE_OFF(scratch));          // elsewhere
+            tcg_gen_add(s, TCG_I64, fake_r[2], t, tcg_const(s, 1));             // r2 = 0x1235
+            tcg_gen_guest_ld(s, TCG_I64, MO_64, u, addr);
+            tcg_gen_mov(s, TCG_I64, fake_r[3], u);                              // r3 = 0x1234...
+            tcg_gen_st(s, MO_32, tcg_const(s, 9), TCG_TEMP_ENV, FAKE_OFF(r[3]) + 4);   // ...then its top half 9
+            tcg_gen_add(s, TCG_I64, fake_r[4], u, tcg_const(s, 2));             // u itself: r4 = 0x1236
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, &dump);
+    EXPECT_EQ(cpu->r[1], 0x1234u) << dump;
+    EXPECT_EQ(cpu->scratch[0], 0x1234u) << dump;
+    EXPECT_EQ(cpu->r[2], 0x1235u) << dump;
+    EXPECT_EQ(cpu->r[3], 0x900001234ULL) << dump;
+    EXPECT_EQ(cpu->r[4], 0x1236u) << dump;
+    EXPECT_NE(dump.find("add_i64 r2, r1"), std::string::npos) << dump;
+    EXPECT_EQ(count_ops(s, INDEX_op_mov), 1) << dump;   // r3's copy stays
+    fake_cpu_free(cpu);
+}
+
 // A store of 32 bits or fewer reads only the low bytes of its value: x86's 32-bit store of a register
 // (the translator zero-extends it into a temp first) stores the register itself, and the extension goes.
 // A 64-bit store keeps it.
