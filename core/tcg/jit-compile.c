@@ -1418,6 +1418,42 @@ static void jit_liveness(JitCtx *c)
     }
 }
 
+/*
+ * Whether op's lowering leaves rdx alone, so that a temp may stay there across it: the common ops, which
+ * use rax and rcx as scratch at most. Not mul2's rdx:rax, clz/ctz, the general deposit, calls (a helper's
+ * third argument, a host instruction's implicit registers), exits (rdx carries the exit to the epilogue),
+ * labels and the soft-MMU's paths (system mode never puts a temp in rdx).
+ */
+static bool jit_op_keeps_rdx(const JitCtx *c, const TCGOp *op)
+{
+    if (c->soft_mem) {
+        return false;
+    }
+    switch (op->opc) {
+    case INDEX_op_insn_start:
+    case INDEX_op_mov: case INDEX_op_movi:
+    case INDEX_op_add: case INDEX_op_sub: case INDEX_op_mul:
+    case INDEX_op_and: case INDEX_op_or: case INDEX_op_xor: case INDEX_op_andc:
+    case INDEX_op_shl: case INDEX_op_shr: case INDEX_op_sar: case INDEX_op_rotl: case INDEX_op_rotr:
+    case INDEX_op_neg: case INDEX_op_not: case INDEX_op_bswap: case INDEX_op_ctpop:
+    case INDEX_op_ext8s: case INDEX_op_ext8u: case INDEX_op_ext16s: case INDEX_op_ext16u:
+    case INDEX_op_ext32s: case INDEX_op_ext32u:
+    case INDEX_op_extract: case INDEX_op_sextract:
+    case INDEX_op_setcond: case INDEX_op_movcond: case INDEX_op_brcond:
+    case INDEX_op_ld: case INDEX_op_st:
+    case INDEX_op_guest_ld: case INDEX_op_guest_st: case INDEX_op_guest_ld128: case INDEX_op_guest_st128:
+        return true;
+    case INDEX_op_deposit: {
+        /* jit_field's byte and word form only */
+        uint64_t pos = op->cargs[0], len = op->cargs[1];
+        int bits = op->type == TCG_I32 ? 32 : 64;
+        return (len == 8 || len == 16) && pos < (uint64_t)bits && len <= bits - pos;
+    }
+    default:
+        return false;
+    }
+}
+
 /* Whether the code of op ends with a jump away (nothing after it is reached by falling through). */
 static bool jit_leaves(const TCGOp *op)
 {
@@ -1523,11 +1559,17 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
     int err = 0;
     int prev = -1;
     int nops = s->nb_ops;   /* soft-MMU lowering may add constants, never ops */
+    for (int i = 0; i < nops; i++) {
+        c->keeps_rdx[i] = s->ops[i].dead || c->folded[i] || jit_op_keeps_rdx(c, &s->ops[i]);
+    }
     for (int i = 0; i < nops && !err; i++) {
         if (s->ops[i].dead) {
             continue;
         }
         jit_regs_begin_op(c, i);
+        if (!c->keeps_rdx[i]) {
+            jit_regs_reserve_rdx(c);   /* holds nothing by jit_rdx_fits: only keeps the op's code out */
+        }
         if (!c->folded[i]) {
             err = jit_pin_disp_absorb(c, i) ? 0 : jit_op(c, &s->ops[i], prev);
             c->unreachable = jit_leaves(&s->ops[i]) || (c->unreachable && s->ops[i].opc == INDEX_op_insn_start);

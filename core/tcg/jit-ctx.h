@@ -3,9 +3,10 @@
  * (jit-compile.c). Internal to core/tcg.
  *
  * Allocation model. Every temp (guest-register globals, the lazy-flag globals, block locals, even
- * constants) may live in one of eleven host registers for a stretch of the block. rax, rcx and rdx are
- * never allocated: the lowering uses them as scratch (shift counts in cl, mul's rdx:rax, values passed
- * through). A register's copy is "dirty" when the temp's home (its env slot for a global, its
+ * constants) may live in one of twelve host registers for a stretch of the block. rax and rcx are never
+ * allocated: the lowering uses them as scratch (shift counts in cl, values passed through). rdx is scratch
+ * for a few ops (mul's rdx:rax, calls, exits: jit_op_keeps_rdx), so it holds only a local that dies before
+ * the next of those (jit_rdx_fits). A register's copy is "dirty" when the temp's home (its env slot for a global, its
  * TCGCPU.frame slot for a local) is stale.
  *
  * Precise state: dirty globals are written back (and stay cached, now clean) before anything that can
@@ -98,6 +99,7 @@ typedef struct JitCtx {
     /* Guest addresses folded into the access: op i (an add of a constant) is not emitted, and the memory
        op that uses its result addresses [base + disp] directly. */
     bool folded[TCG_MAX_OPS];
+    bool keeps_rdx[TCG_MAX_OPS];   /* the op's code leaves rdx alone (jit_op_keeps_rdx) */
     /* A guest access whose address ops were folded into it (folded[]): it addresses [base + disp], or in user
        mode [base + index << scale + disp] (index -1: none). */
     struct JitAddrFold {
@@ -205,6 +207,9 @@ void jit_regs_drop_globals(JitCtx *c);
 /* Give up these registers (never pinned ones), which code is about to overwrite: what they hold is written
    back where needed. */
 void jit_regs_clobber(JitCtx *c, uint16_t regs);
+/* At the start of an op whose lowering uses rdx as scratch (jit_op_keeps_rdx): what rdx holds is given up,
+   and nothing is put there until the next op. */
+void jit_regs_reserve_rdx(JitCtx *c);
 /* Before a call: caller-saved registers give up what they hold (written back where needed); a pinned one
    is written back and keeps its binding, for jit_regs_reload_caller_saved_pins after the call. */
 void jit_regs_free_caller_saved(JitCtx *c);
