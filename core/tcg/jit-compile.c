@@ -260,6 +260,9 @@ void jit_call_fn(JitCtx *c, const void *fn, int nargs, const TCGTemp *args, TCGT
     }
     jit_reloc(c, jit_movabs(&c->b, JR_RAX, (uintptr_t)fn), JIT_RELOC_FN, (int64_t)(uintptr_t)fn);
     jit_op_reg(&c->b, 0xff, 2, JR_RAX, 0);   /* call rax */
+    if (flags & TCG_CALL_NO_RETURN) {
+        return;   /* nothing after it runs (jit_leaves) */
+    }
     if (!(flags & (TCG_CALL_NO_RW_GLOBALS | TCG_CALL_PURE))) {
         jit_regs_drop_globals(c);
     } else {
@@ -1465,6 +1468,9 @@ static bool jit_leaves(const TCGOp *op)
         return true;
     case INDEX_op_brcond:
         return op->cargs[0] == TCG_COND_ALWAYS;
+    case INDEX_op_call:
+        /* raise_exception and its kind leave through the exception path */
+        return !op->host_insn && op->helper && (op->helper->flags & TCG_CALL_NO_RETURN);
     default:
         return false;
     }
@@ -1571,17 +1577,23 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
             jit_regs_reserve_rdx(c);   /* holds nothing by jit_rdx_fits: only keeps the op's code out */
         }
         if (!c->folded[i]) {
-            err = jit_pin_disp_absorb(c, i) ? 0 : jit_op(c, &s->ops[i], prev);
-            c->unreachable = jit_leaves(&s->ops[i]) || (c->unreachable && s->ops[i].opc == INDEX_op_insn_start);
+            const TCGOp *op = &s->ops[i];
+            if (c->unreachable && op->opc != INDEX_op_set_label && op->opc != INDEX_op_insn_start) {
+                continue;   /* after a jump away and before a label: nothing gets here (an exception's exit_tb) */
+            }
+            err = jit_pin_disp_absorb(c, i) ? 0 : jit_op(c, op, prev);
+            c->unreachable = jit_leaves(op) || (c->unreachable && op->opc == INDEX_op_insn_start);
         }
         prev = i;
     }
-    /* Falling off the end is exit_tb(NONE). */
-    jit_pin_disp_settle(c);
-    jit_flush_pc(c);
-    jit_sync(c, false);
-    jit_store_imm32(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_reason), 0, 32);
-    jit_exit(c, -1, TCG_EXIT_NONE);
+    /* Falling off the end is exit_tb(NONE); most blocks end with a jump away instead. */
+    if (!c->unreachable) {
+        jit_pin_disp_settle(c);
+        jit_flush_pc(c);
+        jit_sync(c, false);
+        jit_store_imm32(&c->b, JIT_ENV, (int32_t)offsetof(TCGCPU, exit_reason), 0, 32);
+        jit_exit(c, -1, TCG_EXIT_NONE);
+    }
     uint8_t *exit_stub = c->b.p;
     jit_exit(c, -1, TCG_EXIT_NONE);
     /* An exit request at entry: a chained predecessor did not store the pc, so this block does. */
