@@ -99,8 +99,8 @@ static void jit_exit(JitCtx *c, int slot, TCGExitReason reason)
 }
 
 /* rax = the block, then the epilogue returns rax and rdx as a TCGExit. One per block: repeated in every
-   exit it took 15 bytes and a relocation each (python3's start-up code: 535 -> 449 bytes per block with
-   the 80-byte header). */
+   exit it took 15 bytes and a relocation each (python3's start-up code: 535 -> 449 bytes per block, when
+   the header took 80). */
 static uint8_t *jit_exit_tail(JitCtx *c)
 {
     uint8_t *tail = c->b.p;
@@ -1091,8 +1091,8 @@ static int jit_op(JitCtx *c, const TCGOp *op, int prev)
         if (!field) {
             return 0;   /* out of room: the compile fails on b->overflow */
         }
-        c->hdr->jmp_field[slot] = (uint32_t)(field - (uint8_t *)c->hdr);
-        c->hdr->stub[slot] = (uint32_t)(b->p - (uint8_t *)c->hdr);
+        c->hdr->jmp_field[slot] = (uint16_t)(field - (uint8_t *)c->hdr);   /* < JIT_MAX_BLOCK_BYTES */
+        c->hdr->stub[slot] = (uint16_t)(b->p - (uint8_t *)c->hdr);
         if (c->has_deferred_pc) {
             jit_store_pc(c, c->deferred_pc);
             c->has_deferred_pc = false;
@@ -1503,6 +1503,9 @@ int jit_compile(TCGContext *s, TranslationBlock *tb)
         return -E2BIG;
     }
     size_t max = (size_t)nlive * JIT_MAX_OP_BYTES + JIT_BLOCK_EXTRA;
+    if (max > JIT_MAX_BLOCK_BYTES) {
+        max = JIT_MAX_BLOCK_BYTES;   /* a block that outgrows it overflows: -E2BIG, and it is made shorter */
+    }
     bool flushed;
     uint8_t *start = jit_buf_reserve(max, &flushed);
     if (!start) {

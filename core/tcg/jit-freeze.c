@@ -69,8 +69,10 @@ bool jit_freeze(const TranslationBlock *tb, GByteArray *out)
     }
     JitImage im = {.bytes = h->bytes, .code_size = tb->code_size, .nrelocs = (uint32_t)c->nrelocs,
                    .sites = h->sites, .nsites = h->nsites, .pinned = h->pinned, .check_bytes = h->check_bytes};
-    memcpy(im.jmp_field, h->jmp_field, sizeof(im.jmp_field));
-    memcpy(im.stub, h->stub, sizeof(im.stub));
+    for (int i = 0; i < TCG_GOTO_TB_SLOTS; i++) {
+        im.jmp_field[i] = h->jmp_field[i];
+        im.stub[i] = h->stub[i];
+    }
     pthread_once(&jit_own_once, jit_own_init);
     guint start = out->len;
     g_byte_array_append(out, (const guint8 *)&im, sizeof(im));
@@ -93,7 +95,8 @@ bool jit_freeze(const TranslationBlock *tb, GByteArray *out)
 /* Is every offset of the image inside its code, every field whole? */
 static bool jit_image_sane(const JitImage *im, const JitReloc *relocs)
 {
-    if (im->bytes < JIT_BLOCK_HDR || im->code_size > im->bytes || im->check_bytes > im->bytes ||
+    if (im->bytes < JIT_BLOCK_HDR || im->bytes > JIT_MAX_BLOCK_BYTES || im->code_size > im->bytes ||
+        im->check_bytes > im->bytes ||
         im->sites > im->bytes || (im->nsites && im->sites < JIT_BLOCK_HDR) ||
         (uint64_t)im->nsites * JIT_SITE_FIXED * 4 > im->bytes - im->sites) {
         return false;
@@ -148,8 +151,10 @@ int jit_thaw(TranslationBlock *tb, const void *image, size_t n)
     memcpy(start + JIT_BLOCK_HDR, (const uint8_t *)relocs + reloc_bytes, im.bytes - JIT_BLOCK_HDR);
     *h = (JitBlock){.bytes = im.bytes, .sites = im.sites, .nsites = im.nsites, .pinned = im.pinned,
                     .check_bytes = im.check_bytes};
-    memcpy(h->jmp_field, im.jmp_field, sizeof(h->jmp_field));
-    memcpy(h->stub, im.stub, sizeof(h->stub));
+    for (int i = 0; i < TCG_GOTO_TB_SLOTS; i++) {
+        h->jmp_field[i] = (uint16_t)im.jmp_field[i];   /* < im.bytes <= JIT_MAX_BLOCK_BYTES (jit_image_sane) */
+        h->stub[i] = (uint16_t)im.stub[i];
+    }
     for (uint32_t i = 0; i < im.nrelocs; i++) {
         JitReloc r;
         memcpy(&r, &relocs[i], sizeof(r));

@@ -180,9 +180,12 @@ bool jit_epoch_quiescent(uint64_t epoch);
 /* Block layout: a header, then the entry. TranslationBlock.code points at the header. */
 /* Offsets are from the header (python3's start-up makes 21,000 blocks: pointers here made the header 128
    bytes instead of 80, a tenth of all the code). */
+/* A block with its fault sites spans at most this many bytes from its header (jit_compile retries a longer
+   one shorter), so that offsets within it fit the header's 16 bits: 48 bytes a block instead of 80. */
+#define JIT_MAX_BLOCK_BYTES 0xffffu
 typedef struct JitBlock {
-    uint32_t jmp_field[TCG_GOTO_TB_SLOTS];   /* goto_tb slots: the rel32 to patch (0: slot unused) */
-    uint32_t stub[TCG_GOTO_TB_SLOTS];        /* ...and where it points when unchained */
+    uint16_t jmp_field[TCG_GOTO_TB_SLOTS];   /* goto_tb slots: the rel32 to patch (0: slot unused) */
+    uint16_t stub[TCG_GOTO_TB_SLOTS];        /* ...and where it points when unchained */
     uint32_t bytes;          /* from the header to the end of the block's code and its fault sites */
     uint32_t sites;          /* offset from the header of the fault-site table (jit-sites.c) */
     uint32_t nsites;

@@ -1,6 +1,6 @@
 // The JIT's run-time machinery: patched chain jumps and their undoing, the exit-request check at chained
-// block entries, helpers that leave through tcg_cpu_loop_exit, goto_ptr, and the code buffer moving to
-// a fresh slice (flushing every block) when full.
+// block entries, helpers that leave through tcg_cpu_loop_exit (or never return), goto_ptr, the size limit of
+// a block, and the code buffer moving to a fresh slice (flushing every block) when full.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -124,6 +124,81 @@ TEST(JitRuntime, HelperThatDoesNotReturnLeavesCleanly)
         ASSERT_EQ(cpu->r[3], cpu->r[1] - 1);   // the add after the call did not run the last time
     }
     EXPECT_EQ(cpu->r[2], 20000u);
+    fake_cpu_free(cpu);
+}
+
+// A helper that never returns (TCG_CALL_NO_RETURN, as raise_exception): the JIT emits nothing after the
+// call up to the next label, and the state it leaves is the one before the call.
+void helper_leave(TCGCPU *cpu)
+{
+    reinterpret_cast<FakeCPU *>(cpu)->r[2]++;
+    tcg_cpu_loop_exit(cpu, TCG_EXIT_EXCEPTION);
+}
+const TCGHelperInfo info_leave = {"leave", (void *)helper_leave, TCG_CALL_NO_RETURN, TCG_ARG_VOID, 1, {TCG_ARG_PTR}};
+
+TEST(JitRuntime, HelperThatNeverReturnsEndsItsPath)
+{
+    fake_reset();
+    fake_set_block(0x1000, [](TCGContext *s) {
+        int taken = tcg_label_new(s);
+        TCGTemp env = TCG_TEMP_ENV;
+        tcg_gen_add(s, TCG_I64, fake_r[0], fake_r[0], tcg_const(s, 1));
+        tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, fake_r[1], tcg_const(s, 0), taken);
+        tcg_gen_call(s, &info_leave, -1, 1, &env);
+        tcg_gen_add(s, TCG_I64, fake_r[3], fake_r[3], tcg_const(s, 1));   // never runs
+        tcg_gen_exit_tb(s, TCG_EXIT_EXCEPTION);
+        tcg_gen_set_label(s, taken);
+        tcg_gen_add(s, TCG_I64, fake_r[4], fake_r[4], tcg_const(s, 1));
+        fake_gen_goto(s, 0x2000, 0);
+    });
+    fake_set_block(0x2000, [](TCGContext *s) { tcg_gen_exit_tb(s, TCG_EXIT_HALT); });
+    FakeCPU *cpu = fake_cpu_new(jit());
+    for (int i = 1; i <= 1000; i++) {
+        cpu->tcg.pc = 0x1000;
+        cpu->r[1] = i % 2;
+        ASSERT_EQ(tcg_cpu_exec(&cpu->tcg), i % 2 ? TCG_EXIT_EXCEPTION : TCG_EXIT_HALT);
+    }
+    EXPECT_EQ(cpu->r[0], 1000u);
+    EXPECT_EQ(cpu->r[2], 500u);
+    EXPECT_EQ(cpu->r[3], 0u);
+    EXPECT_EQ(cpu->r[4], 500u);
+    fake_cpu_free(cpu);
+}
+
+// A block whose code would pass JIT_MAX_BLOCK_BYTES (offsets in its header are 16 bits) is refused with
+// -E2BIG, which makes the loop translate it shorter; one under the limit compiles.
+void helper_sum(TCGCPU *cpu, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+    reinterpret_cast<FakeCPU *>(cpu)->r[7] += a + b + c + d + e;
+}
+const TCGHelperInfo info_sum = {"sum", (void *)helper_sum, TCG_CALL_NO_RW_GLOBALS, TCG_ARG_VOID, 6,
+                                {TCG_ARG_PTR, TCG_ARG_I64, TCG_ARG_I64, TCG_ARG_I64, TCG_ARG_I64, TCG_ARG_I64}};
+
+TEST(JitRuntime, BlocksPastTheSizeLimitAreRefused)
+{
+    FakeCPU *cpu = fake_cpu_new(jit());
+    TCGContext *s = cpu->tcg.ctx;
+    tcg_current_cpu = &cpu->tcg;
+    for (int calls : {100, 2500}) {
+        tcg_func_start(s);
+        tcg_gen_insn_start(s, 0x1000);
+        for (int i = 0; i < calls; i++) {
+            // five arguments loaded from the state: some 45 bytes of code each
+            TCGTemp args[6] = {TCG_TEMP_ENV, fake_r[2], fake_r[3], fake_r[4], fake_r[5], fake_r[6]};
+            tcg_gen_call(s, &info_sum, -1, 6, args);
+        }
+        tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        ASSERT_FALSE(s->overflow);
+        TranslationBlock tb = {};
+        int err = jit()->compile(s, &tb);
+        if (calls == 100) {
+            ASSERT_EQ(err, 0);
+            EXPECT_LE(static_cast<const JitBlock *>(tb.code)->bytes, JIT_MAX_BLOCK_BYTES);
+            jit()->free_code(&tb);
+        } else {
+            EXPECT_EQ(err, -E2BIG);
+        }
+    }
     fake_cpu_free(cpu);
 }
 
