@@ -6,8 +6,8 @@
  * constants) may live in one of twelve host registers for a stretch of the block. rax and rcx are never
  * allocated: the lowering uses them as scratch (shift counts in cl, values passed through). rdx is scratch
  * for a few ops (mul's rdx:rax, calls, exits: jit_op_keeps_rdx), so it holds only a local that dies before
- * the next of those (jit_rdx_fits). A register's copy is "dirty" when the temp's home (its env slot for a global, its
- * TCGCPU.frame slot for a local) is stale.
+ * the next of those (jit_rdx_fits). A register's copy is "dirty" when the temp's home (its env slot for a
+ * global, its TCGCPU.frame slot for a local) is stale.
  *
  * Precise state: dirty globals are written back (and stay cached, now clean) before anything that can
  * observe env — a helper call that is not pure, a label, every block exit, and a guest memory access

@@ -250,7 +250,7 @@ static bool jit_rdx_fits(const JitCtx *c, TCGTemp t)
     return true;
 }
 
-/* A register for t (-1: a scratch value of no temp). */
+/* A register for t: a free one, else the best victim given up. */
 static int jit_reg_alloc(JitCtx *c, TCGTemp t)
 {
     int best = -1;
