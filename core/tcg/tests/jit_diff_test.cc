@@ -278,6 +278,31 @@ void helper_touch(TCGCPU *cpu, uint64_t v)
 }
 const TCGHelperInfo info_touch = {"touch", (void *)helper_touch, 0, TCG_ARG_VOID, 2, {TCG_ARG_PTR, TCG_ARG_I64}};
 
+// Runs a random program's body on the interpreter and on the JIT from the same registers (r[i] =
+// 0x0123456789abcdef * (i + first) + seed; even programs optimized) and requires the same registers after.
+bool same_on_both_backends(int prog, uint64_t seed, int first, const FakeBody &body)
+{
+    uint64_t r[2][8];
+    std::string dump;
+    const TCGBackend *bs[2] = {&tcg_backend_interp, jit()};
+    for (int bi = 0; bi < 2; bi++) {
+        FakeCPU *cpu = fake_cpu_new(bs[bi]);
+        for (int i = 0; i < 8; i++) {
+            cpu->r[i] = 0x0123456789abcdefULL * (uint64_t)(i + first) + seed;
+        }
+        fake_run_ir(cpu, body, prog % 2 == 0, &dump);
+        memcpy(r[bi], cpu->r, sizeof(r[bi]));
+        fake_cpu_free(cpu);
+    }
+    for (int i = 0; i < 8; i++) {
+        EXPECT_EQ(r[1][i], r[0][i]) << "program " << prog << " r" << i << "\n" << dump;
+        if (r[1][i] != r[0][i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // Random straight-line programs with forward branches over locals and globals: exercises the JIT's
 // register cache (write-through globals, written-back locals, liveness, labels, calls, env stores).
 TEST(JitDiff, RandomProgramsMatchTheInterpreter)
@@ -334,21 +359,7 @@ TEST(JitDiff, RandomProgramsMatchTheInterpreter)
                 tcg_gen_add(s, TCG_I64, fake_r[i], fake_r[i], locals[i]);
             }
         };
-        uint64_t r[2][8];
-        std::string dump;
-        const TCGBackend *bs[2] = {&tcg_backend_interp, jit()};
-        for (int bi = 0; bi < 2; bi++) {
-            FakeCPU *cpu = fake_cpu_new(bs[bi]);
-            for (int i = 0; i < 8; i++) {
-                cpu->r[i] = 0x0123456789abcdefULL * (uint64_t)(i + 3) + seed;
-            }
-            fake_run_ir(cpu, body, prog % 2 == 0, &dump);
-            memcpy(r[bi], cpu->r, sizeof(r[bi]));
-            fake_cpu_free(cpu);
-        }
-        for (int i = 0; i < 8; i++) {
-            ASSERT_EQ(r[1][i], r[0][i]) << "program " << prog << " r" << i << "\n" << dump;
-        }
+        ASSERT_TRUE(same_on_both_backends(prog, seed, 3, body));
     }
 }
 
@@ -402,21 +413,7 @@ TEST(JitDiff, ShortLivedTempsAroundRdxUsersMatchTheInterpreter)
                 }
             }
         };
-        uint64_t r[2][8];
-        std::string dump;
-        const TCGBackend *bs[2] = {&tcg_backend_interp, jit()};
-        for (int bi = 0; bi < 2; bi++) {
-            FakeCPU *cpu = fake_cpu_new(bs[bi]);
-            for (int i = 0; i < 8; i++) {
-                cpu->r[i] = 0x0123456789abcdefULL * (uint64_t)(i + 5) + seed;
-            }
-            fake_run_ir(cpu, body, prog % 2 == 0, &dump);
-            memcpy(r[bi], cpu->r, sizeof(r[bi]));
-            fake_cpu_free(cpu);
-        }
-        for (int i = 0; i < 8; i++) {
-            ASSERT_EQ(r[1][i], r[0][i]) << "program " << prog << " r" << i << "\n" << dump;
-        }
+        ASSERT_TRUE(same_on_both_backends(prog, seed, 5, body));
     }
 }
 

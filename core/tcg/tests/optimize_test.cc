@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <functional>
 #include <cstring>
 #include <random>
 #include <sys/mman.h>
@@ -420,26 +421,39 @@ void on_segv(int, siginfo_t *, void *uc)
     tcg_cpu_loop_exit(tcg_current_cpu, TCG_EXIT_EXCEPTION);
 }
 
-// A guest load copied into a global loads into the global (a fault leaves it as it was: the next test).
-TEST(Optimize, LoadsStraightIntoTheirRegister)
+// "t = the guest word 0x1234; r1 = t", then more(s, t, u, addr) (u: another temp, addr: the word's address)
+// and a halt, run optimized: how the coalescing cases below start. The caller frees the CPU.
+using LoadCopyMore = std::function<void(TCGContext *s, TCGTemp t, TCGTemp u, TCGTemp addr)>;
+FakeCPU *run_load_copy(const LoadCopyMore &more, std::string *dump)
 {
-    FakeCPU *cpu = fake_cpu_new();
-    TCGContext *s = cpu->tcg.ctx;
     static uint64_t word = 0x1234;
-    std::string dump;
+    FakeCPU *cpu = fake_cpu_new();
     fake_run_ir(
         cpu,
         [&](TCGContext *s) {
             TCGTemp t = tcg_temp_new(s), u = tcg_temp_new(s);
             TCGTemp addr = tcg_const(s, (uint64_t)(uintptr_t)&word);
             tcg_gen_guest_ld(s, TCG_I64, MO_64, t, addr);
-            tcg_gen_mov(s, TCG_I64, fake_r[1], t);                     // r1 = 0x1234
+            tcg_gen_mov(s, TCG_I64, fake_r[1], t);   // r1 = 0x1234
+            more(s, t, u, addr);
+            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
+        },
+        true, dump);
+    return cpu;
+}
+
+// A guest load copied into a global loads into the global (a fault leaves it as it was: the next test).
+TEST(Optimize, LoadsStraightIntoTheirRegister)
+{
+    std::string dump;
+    FakeCPU *cpu = run_load_copy(
+        [](TCGContext *s, TCGTemp t, TCGTemp u, TCGTemp addr) {
             tcg_gen_add(s, TCG_I64, fake_r[2], t, tcg_const(s, 1));    // a later read of t: r1 holds it
             tcg_gen_guest_ld(s, TCG_I64, MO_8, u, addr);               // zero-extended...
             tcg_gen_ext32u(s, TCG_I64, fake_r[3], u);                  // ...so this is a copy: r3 = 0x34
-            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
         },
-        true, &dump);
+        &dump);
+    TCGContext *s = cpu->tcg.ctx;
     EXPECT_EQ(cpu->r[1], 0x1234u) << dump;
     EXPECT_EQ(cpu->r[2], 0x1235u) << dump;
     EXPECT_EQ(cpu->r[3], 0x34u) << dump;
@@ -448,23 +462,14 @@ TEST(Optimize, LoadsStraightIntoTheirRegister)
     fake_cpu_free(cpu);
 }
 
-
 // A result read again past a conditional branch (the forward pass reads the temp for the register there)
 // is still loaded straight into its register; one read again past a label stays a temp.
 TEST(Optimize, LoadsStraightIntoTheirRegisterAcrossAConditionalBranch)
 {
-    FakeCPU *cpu = fake_cpu_new();
-    TCGContext *s = cpu->tcg.ctx;
-    static uint64_t word = 0x1234;
     std::string dump;
-    fake_run_ir(
-        cpu,
-        [&](TCGContext *s) {
-            TCGTemp t = tcg_temp_new(s), u = tcg_temp_new(s);
-            TCGTemp addr = tcg_const(s, (uint64_t)(uintptr_t)&word);
+    FakeCPU *cpu = run_load_copy(
+        [](TCGContext *s, TCGTemp t, TCGTemp u, TCGTemp addr) {
             int skip = tcg_label_new(s), out = tcg_label_new(s);
-            tcg_gen_guest_ld(s, TCG_I64, MO_64, t, addr);
-            tcg_gen_mov(s, TCG_I64, fake_r[1], t);                             // r1 = 0x1234
             tcg_gen_brcond(s, TCG_I64, TCG_COND_EQ, t, tcg_const(s, 0), skip);  // not taken
             tcg_gen_add(s, TCG_I64, fake_r[2], t, tcg_const(s, 1));            // r2 = 0x1235
             tcg_gen_guest_ld(s, TCG_I64, MO_64, u, addr);
@@ -474,9 +479,9 @@ TEST(Optimize, LoadsStraightIntoTheirRegisterAcrossAConditionalBranch)
             tcg_gen_movi(s, TCG_I64, fake_r[4], 7);
             tcg_gen_set_label(s, out);
             tcg_gen_add(s, TCG_I64, fake_r[5], u, tcg_const(s, 2));            // past a label: r5 = 0x1236
-            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
         },
-        true, &dump);
+        &dump);
+    TCGContext *s = cpu->tcg.ctx;
     EXPECT_EQ(cpu->r[1], 0x1234u) << dump;
     EXPECT_EQ(cpu->r[2], 0x1235u) << dump;
     EXPECT_EQ(cpu->r[3], 0x1234u) << dump;
@@ -486,30 +491,23 @@ TEST(Optimize, LoadsStraightIntoTheirRegisterAcrossAConditionalBranch)
     EXPECT_EQ(count_ops(s, INDEX_op_mov), 1) << dump;   // r3's copy: u is read past the label
     fake_cpu_free(cpu);
 }
+
 // A store to another part of the CPU state (the pc before an indirect jump) leaves the register holding the
 // result: reads after it still read the register. A store over the register's own slot does not.
 TEST(Optimize, LoadsStraightIntoTheirRegisterPastAStoreElsewhere)
 {
-    FakeCPU *cpu = fake_cpu_new();
-    TCGContext *s = cpu->tcg.ctx;
-    static uint64_t word = 0x1234;
     std::string dump;
-    fake_run_ir(
-        cpu,
-        [&](TCGContext *s) {
-            TCGTemp t = tcg_temp_new(s), u = tcg_temp_new(s);
-            TCGTemp addr = tcg_const(s, (uint64_t)(uintptr_t)&word);
-            tcg_gen_guest_ld(s, TCG_I64, MO_64, t, addr);
-            tcg_gen_mov(s, TCG_I64, fake_r[1], t);                              // r1 = 0x1234
+    FakeCPU *cpu = run_load_copy(
+        [](TCGContext *s, TCGTemp t, TCGTemp u, TCGTemp addr) {
             tcg_gen_st(s, MO_64, t, TCG_TEMP_ENV, FAKE_OFF(scratch));          // elsewhere
             tcg_gen_add(s, TCG_I64, fake_r[2], t, tcg_const(s, 1));             // r2 = 0x1235
             tcg_gen_guest_ld(s, TCG_I64, MO_64, u, addr);
             tcg_gen_mov(s, TCG_I64, fake_r[3], u);                              // r3 = 0x1234...
             tcg_gen_st(s, MO_32, tcg_const(s, 9), TCG_TEMP_ENV, FAKE_OFF(r[3]) + 4);   // ...then its top half 9
             tcg_gen_add(s, TCG_I64, fake_r[4], u, tcg_const(s, 2));             // u itself: r4 = 0x1236
-            tcg_gen_exit_tb(s, TCG_EXIT_HALT);
         },
-        true, &dump);
+        &dump);
+    TCGContext *s = cpu->tcg.ctx;
     EXPECT_EQ(cpu->r[1], 0x1234u) << dump;
     EXPECT_EQ(cpu->scratch[0], 0x1234u) << dump;
     EXPECT_EQ(cpu->r[2], 0x1235u) << dump;
