@@ -278,6 +278,10 @@ void helper_touch(TCGCPU *cpu, uint64_t v)
 }
 const TCGHelperInfo info_touch = {"touch", (void *)helper_touch, 0, TCG_ARG_VOID, 2, {TCG_ARG_PTR, TCG_ARG_I64}};
 
+// The two-input ops the random programs below draw from.
+const TCGOpcode kRandomBinops[] = {INDEX_op_add, INDEX_op_sub, INDEX_op_mul, INDEX_op_and, INDEX_op_or,
+                                   INDEX_op_xor, INDEX_op_shl, INDEX_op_shr, INDEX_op_sar, INDEX_op_rotl};
+
 // Runs a random program's body on the interpreter and on the JIT from the same registers (r[i] =
 // 0x0123456789abcdef * (i + first) + seed; even programs optimized) and requires the same registers after.
 bool same_on_both_backends(int prog, uint64_t seed, int first, const FakeBody &body)
@@ -308,11 +312,9 @@ bool same_on_both_backends(int prog, uint64_t seed, int first, const FakeBody &b
 TEST(JitDiff, RandomProgramsMatchTheInterpreter)
 {
     ASSERT_NE(jit(), nullptr);
-    const TCGOpcode binops[] = {INDEX_op_add, INDEX_op_sub, INDEX_op_mul, INDEX_op_and, INDEX_op_or,
-                                INDEX_op_xor, INDEX_op_shl, INDEX_op_shr, INDEX_op_sar, INDEX_op_rotl};
     for (int prog = 0; prog < 400; prog++) {
         uint64_t seed = 1000 + prog;
-        auto body = [seed, &binops](TCGContext *s) {
+        auto body = [seed](TCGContext *s) {
             std::mt19937_64 rng(seed);
             TCGTemp locals[6];
             for (auto &l : locals) {
@@ -329,7 +331,7 @@ TEST(JitDiff, RandomProgramsMatchTheInterpreter)
                 int what = (int)(rng() % 20);
                 TCGType t = rng() % 3 ? TCG_I64 : TCG_I32;
                 if (what < 13) {
-                    tcg_gen_op(s, binops[rng() % 10], t, 3, std::vector<TCGTemp>{dest(), pick(), pick()}.data());
+                    tcg_gen_op(s, kRandomBinops[rng() % 10], t, 3, std::vector<TCGTemp>{dest(), pick(), pick()}.data());
                 } else if (what == 13 && open_label < 0) {
                     open_label = tcg_label_new(s);
                     label_at = i + 1 + (int)(rng() % 8);
@@ -369,11 +371,9 @@ TEST(JitDiff, RandomProgramsMatchTheInterpreter)
 TEST(JitDiff, ShortLivedTempsAroundRdxUsersMatchTheInterpreter)
 {
     ASSERT_NE(jit(), nullptr);
-    const TCGOpcode binops[] = {INDEX_op_add, INDEX_op_sub, INDEX_op_mul, INDEX_op_and, INDEX_op_or,
-                                INDEX_op_xor, INDEX_op_shl, INDEX_op_shr, INDEX_op_sar, INDEX_op_rotl};
     for (int prog = 0; prog < 300; prog++) {
         uint64_t seed = 5000 + prog;
-        auto body = [seed, &binops](TCGContext *s) {
+        auto body = [seed](TCGContext *s) {
             std::mt19937_64 rng(seed);
             std::vector<TCGTemp> recent;   // locals made in the last few steps
             auto pick = [&]() -> TCGTemp {
@@ -393,7 +393,7 @@ TEST(JitDiff, ShortLivedTempsAroundRdxUsersMatchTheInterpreter)
                 int what = (int)(rng() % 12);
                 if (what < 5) {
                     TCGTemp a = pick(), b = pick();
-                    tcg_gen_op(s, binops[rng() % 10], t, 3, std::vector<TCGTemp>{fresh(), a, b}.data());
+                    tcg_gen_op(s, kRandomBinops[rng() % 10], t, 3, std::vector<TCGTemp>{fresh(), a, b}.data());
                 } else if (what == 5) {
                     TCGTemp a = pick(), b = pick();
                     tcg_gen_mulu2(s, t, fresh(), fake_r[rng() % 8], a, b);
@@ -409,7 +409,8 @@ TEST(JitDiff, ShortLivedTempsAroundRdxUsersMatchTheInterpreter)
                     tcg_gen_call(s, &info_touch, -1, 2, args);
                 } else {
                     TCGTemp a = pick(), b = pick();
-                    tcg_gen_op(s, binops[rng() % 10], t, 3, std::vector<TCGTemp>{fake_r[rng() % 8], a, b}.data());
+                    TCGTemp d = fake_r[rng() % 8];
+                    tcg_gen_op(s, kRandomBinops[rng() % 10], t, 3, std::vector<TCGTemp>{d, a, b}.data());
                 }
             }
         };
